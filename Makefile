@@ -1,0 +1,105 @@
+# gilscope: build, test, demo.
+#   make            build ./gilscope
+#   make demo       install build deps (apt, as root), build, trace the demo workload
+#   make test       install deps, build, run unit and end-to-end tests (root)
+#   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show full commands
+OUTPUT    ?= .output
+CLANG     ?= clang
+CC        ?= gcc
+BPFTOOL   ?= bpftool
+PREFIX    ?= /usr/local
+VERSION   := 0.1.0
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+             -DGS_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -iquote user -MMD -MP
+LDLIBS    += -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean deps demo test unit e2e vmlinux install bench
+
+all: gilscope
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+vmlinux/vmlinux.h:
+	$(error vmlinux/vmlinux.h is missing: run 'make vmlinux' on a kernel with /sys/kernel/btf/vmlinux)
+
+vmlinux:
+	@test -r /sys/kernel/btf/vmlinux || { echo "no /sys/kernel/btf/vmlinux: this kernel has no BTF" >&2; exit 1; }
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Every user object may include any skeleton: build them first.
+$(USER_OBJS): $(SKELS)
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+gilscope: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Build dependencies from Debian; installs only what is missing (needs root).
+deps:
+	@./tools/install-deps.sh
+
+demo: deps
+	$(MAKE) gilscope
+	./tools/demo.sh
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+e2e: gilscope
+	python3 tests/e2e/run.py
+
+test: deps
+	$(MAKE) gilscope $(UNIT_BINS)
+	$(MAKE) unit
+	$(MAKE) e2e
+
+bench: gilscope
+	./tools/bench/run.sh
+
+install: gilscope
+	install -D -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
+
+clean:
+	rm -rf $(OUTPUT) gilscope
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d)

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* GIL tracing for one CPython process, aggregated entirely in BPF.
+ *
+ * Four event sources feed one per-thread state machine:
+ *   take_gil entry   -> the thread starts waiting for the GIL
+ *   take_gil return  -> it holds the GIL (wait ends, hold begins)
+ *   drop_gil entry   -> it releases the GIL (hold ends)
+ *   sched_switch     -> it goes on/off a CPU
+ * Every interval between two events of a thread is added to one of six
+ * buckets (enum gs_tstate), so per-thread time always sums to its lifetime
+ * in the window. Holds and waits also go into log-linear histograms.
+ *
+ * Concurrency: a thread's state is only touched from that thread's own
+ * context (its uprobes, its switch-out on its CPU) or from the CPU that is
+ * about to run it (switch-in), never concurrently, so no locks are needed.
+ * The waiter count is the one process-wide value several threads change at
+ * once: it uses atomic fetch-and-add.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "gilscope.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 targ_tgid = 0;
+/* drop_gil calls whose return address lies in one of these ranges come from
+ * the eval loop's drop-request handler: forced switches. */
+const volatile __u64 forced_lo[GS_MAX_FORCED_RANGES] = {};
+const volatile __u64 forced_hi[GS_MAX_FORCED_RANGES] = {};
+
+/* Set by user space after attach, read by the init iterator. */
+__u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns) */
+__u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
+__u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
+
+/* Set by user space when the window closes: probes detach one by one, and
+ * a half-detached set must not record half-seen transitions. */
+__u32 stopped = 0;
+
+/* Process-wide GIL state. */
+__u32 gil_holder = 0;          /* TID holding the GIL, 0 if none/unknown */
+__u64 gil_acquires = 0;        /* take_gil returns seen (init iterator checks it) */
+__s64 nwaiters = 0;            /* threads inside take_gil that found the GIL taken */
+__u64 contend_start = 0;       /* when nwaiters last went 0 -> 1 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* threads alive at once; user space harvests exited ones */
+	__type(key, __u32);
+	__type(value, struct gs_thread);
+} threads SEC(".maps");
+
+/* Process-wide hold and wait histograms: [kind * GS_HIST_SLOTS + slot]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GS_NR_HISTS * GS_HIST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} hists SEC(".maps");
+
+/* Per-thread wait histograms, sparse: only slots that occur are stored. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* (thread, slot) pairs; ~30 slots per busy thread */
+	__type(key, struct gs_thist_key);
+	__type(value, __u64);
+} thist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GS_NR_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_cpu);
+} cpus SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline void hist_add(__u32 kind, __u64 ns)
+{
+	__u32 idx = kind * GS_HIST_SLOTS + gs_hist_slot(ns);
+	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline void thist_add(__u32 tid, __u64 ns)
+{
+	struct gs_thist_key k = { .tid = tid, .bucket = gs_hist_slot(ns) };
+	__u64 one = 1, *c;
+
+	c = bpf_map_lookup_elem(&thist, &k);
+	if (c) {
+		*c += 1;
+		return;
+	}
+	if (bpf_map_update_elem(&thist, &k, &one, BPF_NOEXIST))
+		count(GS_C_LOST_THIST_FULL, 1);
+}
+
+static __always_inline int tstate_of(const struct gs_thread *t)
+{
+	int base = t->gil == GS_GIL_HOLDING ? GS_HELD_ON :
+		   t->gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON;
+
+	return base + (t->oncpu ? 0 : 1);
+}
+
+/* Close the thread's current interval at now. When it was on-CPU, the
+ * caller runs on that same CPU (uprobe of the thread itself, its
+ * switch-out, its exit), so the per-CPU slot is the right CPU. */
+static __always_inline void account(struct gs_thread *t, __u64 now)
+{
+	__u64 d = now > t->since ? now - t->since : 0;
+	int s = tstate_of(t);
+
+	if (s >= 0 && s < GS_NR_TSTATES)
+		t->ns[s] += d;
+	if (t->oncpu) {
+		__u32 zero = 0;
+		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &zero);
+
+		if (c) {
+			if (t->gil == GS_GIL_HOLDING)
+				c->with_gil_ns += d;
+			else
+				c->without_gil_ns += d;
+		}
+	}
+	t->since = now;
+}
+
+static __always_inline struct gs_thread *thread_get(__u32 tid, __u64 now,
+						    int oncpu)
+{
+	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid), fresh = {};
+
+	if (t)
+		return t->exited ? NULL : t;
+	/* First sight of a thread created after attach. */
+	fresh.since = now;
+	fresh.oncpu = oncpu;
+	fresh.cpu = bpf_get_smp_processor_id();
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
+		count(GS_C_LOST_THREADS_FULL, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline __u32 current_tid_in_target(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return (id >> 32) == targ_tgid && !stopped ? (__u32)id : 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(take_gil_enter)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 now = bpf_ktime_get_ns();
+	struct gs_thread *t;
+
+	if (!tid || !(t = thread_get(tid, now, 1)))
+		return 0;
+	account(t, now);
+	/* A GIL held by another thread (or a waiter already queued) makes
+	 * this a contended wait; an acquisition of a free GIL is not
+	 * contention, only the cost of taking the mutex. */
+	if (gil_holder && gil_holder != tid || nwaiters > 0) {
+		if (__sync_fetch_and_add(&nwaiters, 1) == 0)
+			contend_start = now;
+		t->contended = 1;
+	} else {
+		t->contended = 0;
+	}
+	t->gil = GS_GIL_WAITING;
+	t->gil_since = now;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(take_gil_exit)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 now = bpf_ktime_get_ns(), d;
+	struct gs_thread *t;
+
+	if (!tid || !(t = thread_get(tid, now, 1)))
+		return 0;
+	account(t, now);
+	if (t->gil == GS_GIL_WAITING) {
+		d = now - t->gil_since;
+		t->waits++;
+		if (d > t->wait_max_ns)
+			t->wait_max_ns = d;
+		count(GS_C_WAIT_NS, d);
+		hist_add(GS_HIST_WAIT, d);
+		thist_add(tid, d);
+		if (t->contended) {
+			count(GS_C_CWAITS, 1);
+			count(GS_C_CWAIT_NS, d);
+			if (__sync_fetch_and_add(&nwaiters, -1) == 1)
+				count(GS_C_CONTENDED_NS, now - contend_start);
+		}
+	} else {
+		count(GS_C_TAKE_RET_UNMATCHED, 1);
+	}
+	t->contended = 0;
+	t->gil = GS_GIL_HOLDING;
+	t->gil_since = now;
+	t->hold_partial = 0;
+	gil_holder = tid;
+	__sync_fetch_and_add(&gil_acquires, 1);
+	return 0;
+}
+
+static __always_inline int is_forced(__u64 ret)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < GS_MAX_FORCED_RANGES; i++)
+		if (ret >= forced_lo[i] && ret < forced_hi[i])
+			return 1;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(drop_gil_enter)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 now = bpf_ktime_get_ns(), d, ret = 0;
+	struct gs_thread *t;
+
+	if (!tid || !(t = thread_get(tid, now, 1)))
+		return 0;
+	account(t, now);
+	if (t->gil == GS_GIL_HOLDING) {
+		d = now - t->gil_since;
+		if (t->hold_partial) {
+			count(GS_C_PARTIAL_HOLDS, 1);
+			count(GS_C_PARTIAL_HOLD_NS, d);
+		} else {
+			t->holds++;
+			if (d > t->hold_max_ns)
+				t->hold_max_ns = d;
+			count(GS_C_HOLD_NS, d);
+			hist_add(GS_HIST_HOLD, d);
+		}
+		/* At entry the return address is on top of the stack. */
+		bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+		count(is_forced(ret) ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
+	} else if (t->gil == GS_GIL_WAITING) {
+		/* 3.9+: take_gil drops the GIL again when the runtime is
+		 * finalizing, then the thread exits. */
+		count(GS_C_DROP_WHILE_WAIT, 1);
+		if (t->contended && __sync_fetch_and_add(&nwaiters, -1) == 1)
+			count(GS_C_CONTENDED_NS, now - contend_start);
+		t->contended = 0;
+	} else {
+		count(GS_C_DROP_UNMATCHED, 1);
+	}
+	t->gil = GS_GIL_NONE;
+	t->hold_partial = 0;
+	if (gil_holder == tid)
+		gil_holder = 0;
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u64 now;
+	struct gs_thread *t;
+	__u32 tid;
+
+	if ((prev->tgid != targ_tgid && next->tgid != targ_tgid) || stopped)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (prev->tgid == targ_tgid) {
+		tid = prev->pid;
+		t = thread_get(tid, now, 1);
+		if (t) {
+			account(t, now);
+			t->oncpu = 0;
+		}
+	}
+	if (next->tgid == targ_tgid) {
+		tid = next->pid;
+		t = thread_get(tid, now, 0);
+		if (t) {
+			account(t, now);
+			t->oncpu = 1;
+			t->cpu = bpf_get_smp_processor_id();
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	__u64 now;
+	struct gs_thread *t;
+
+	if (p->tgid != targ_tgid || stopped)
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->exited)
+		return 0;
+	now = bpf_ktime_get_ns();
+	account(t, now);
+	if (t->gil == GS_GIL_WAITING) {
+		/* take_gil never returned: the thread exited inside it. */
+		count(GS_C_EXITED_WAITING, 1);
+		if (t->contended && __sync_fetch_and_add(&nwaiters, -1) == 1)
+			count(GS_C_CONTENDED_NS, now - contend_start);
+	} else if (t->gil == GS_GIL_HOLDING) {
+		count(GS_C_EXITED_HOLDING, 1);
+		count(GS_C_PARTIAL_HOLDS, 1);
+		count(GS_C_PARTIAL_HOLD_NS, now - t->gil_since);
+		if (gil_holder == tid)
+			gil_holder = 0;
+	}
+	t->gil = GS_GIL_NONE;
+	t->contended = 0;
+	t->oncpu = 0;
+	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);
+	t->exited = 1;
+	return 0;
+}
+
+/* Run once by user space right after the probes are attached: creates the
+ * state of every thread that existed at attach, with its CPU state, and
+ * marks the thread that held the GIL then (read from the target's memory
+ * by user space) unless a GIL event already told us who holds it. */
+SEC("iter/task")
+int init_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct gs_thread t = {};
+	__u32 tid;
+
+	if (!task || task->tgid != targ_tgid)
+		return 0;
+	tid = task->pid;
+	t.since = init_ts;
+	t.oncpu = task->on_cpu ? 1 : 0;
+	t.cpu = task->thread_info.cpu;
+	if (!gil_acquires &&
+	    ((init_holder_tid && tid == init_holder_tid) ||
+	     (init_holder_fsbase && task->thread.fsbase == init_holder_fsbase))) {
+		t.gil = GS_GIL_HOLDING;
+		t.gil_since = init_ts;
+		t.hold_partial = 1;
+		gil_holder = tid;
+	}
+	bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the log-linear histograms of bpf/hist.h back as values (ns). */
+#ifndef GS_HIST_STATS_H
+#define GS_HIST_STATS_H
+
+#include <stdint.h>
+#include <linux/types.h> /* __u64, used by hist.h */
+
+#include "hist.h"
+
+struct hist_summary {
+	uint64_t count;
+	double p50, p90, p99;
+	uint64_t max_seen_slot_hi; /* largest value the highest non-empty slot holds */
+};
+
+/* Midpoint of slot s: within 1/64 of any value in it. */
+double hist_slot_mid(unsigned int s);
+
+/* Total of GS_HIST_SLOTS counts. */
+uint64_t hist_count(const uint64_t *slots);
+
+/* Quantile q in [0,1]: the midpoint of the slot holding the value of rank
+ * ceil(q * count) (1-based, at least 1); 0 when the histogram is empty. */
+double hist_quantile(const uint64_t *slots, double q);
+
+/* count, p50/p90/p99 and max_seen_slot_hi in one call; all 0 when empty. */
+void hist_summarize(const uint64_t *slots, struct hist_summary *out);
+
+#endif

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/* gilscope: is the GIL my bottleneck, where, and what should I do about it?
+ *
+ * Lifecycle: parse -> check privileges -> inspect target -> load BPF ->
+ * attach -> seed state -> poll until stopped -> read back -> report. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "launch.h"
+#include "pytarget.h"
+#include "report.h"
+#include "tracer.h"
+
+/* Exit codes, documented in --help and the README. */
+enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2 };
+
+static const char usage[] =
+"Usage: gilscope record (-p PID | -- COMMAND [ARGS...]) [options]\n"
+"\n"
+"Trace the GIL of a CPython 3.6-3.14 process with eBPF and report how long it\n"
+"is held and waited for, what every thread does, which CPUs do the work, and\n"
+"which case the process is in (GIL-bound, I/O-bound, native-parallel, ...).\n"
+"\n"
+"  -p, --pid PID          attach to a running process\n"
+"  -- COMMAND [ARGS...]   launch COMMAND (arguments passed unchanged) and trace\n"
+"                         it from its first Python instruction\n"
+"  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C,\n"
+"                         SIGTERM or the target's exit)\n"
+"      --json FILE        also write the report as JSON to FILE ('-': stdout;\n"
+"                         the text report then goes to stderr)\n"
+"  -v, --verbose          explain probe placement; show libbpf's log\n"
+"  -h, --help             this help\n"
+"  -V, --version          print the version\n"
+"\n"
+"Exit status: 0 success; 1 bad usage or a target that cannot be traced (no\n"
+"such PID, not CPython, Python 2, unsupported version, stripped without\n"
+"symbols); 2 this system cannot trace (not root / no CAP_BPF+CAP_PERFMON, no\n"
+"kernel BTF, BPF load or attach failure). In launch mode the command's exit\n"
+"status is part of the report; gilscope still exits 0.\n";
+
+struct opts {
+	pid_t pid;
+	char **cmd;
+	double duration;
+	const char *json;
+	bool verbose;
+};
+
+static volatile sig_atomic_t stop_signal;
+static bool verbose;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gilscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	fputs("gilscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose)
+		return 0; /* failures are reported in one line by the caller */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	char *end;
+	long v;
+	int c;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage, stdout);
+		exit(EXIT_OK);
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		printf("gilscope %s\n", GS_VERSION);
+		exit(EXIT_OK);
+	}
+	if (argc < 2 || strcmp(argv[1], "record") != 0)
+		return die(EXIT_TARGET, argc < 2 ? "missing command: try 'gilscope record -p PID' or --help"
+					   : "unknown command '%s': the command is 'record' (see --help)", argv[1]);
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the first non-option, so the launched command's own
+	 * options are never parsed as ours. */
+	while ((c = getopt_long(argc, argv, "+p:d:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v <= 0 || v > 4194304)
+				return die(EXIT_TARGET, "invalid PID '%s': expected a positive number", optarg);
+			o->pid = (pid_t)v;
+			break;
+		case 'd':
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->duration > 0) || o->duration > 1e7)
+				return die(EXIT_TARGET, "invalid duration '%s': expected seconds > 0, e.g. -d 10", optarg);
+			break;
+		case 'J':
+			o->json = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("gilscope %s\n", GS_VERSION);
+			exit(EXIT_OK);
+		default:
+			if (optopt && strchr("pd", optopt))
+				return die(EXIT_TARGET, "option -%c needs a value (see --help)", optopt);
+			return die(EXIT_TARGET, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	if (!o->pid == !o->cmd)
+		return die(EXIT_TARGET, o->pid ? "give either -p PID or a command after --, not both"
+					       : "nothing to trace: give -p PID or -- COMMAND (see --help)");
+	return 0;
+}
+
+/* CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) load and attach the programs;
+ * reading another process's memory needs ptrace rights on top. */
+static bool has_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &h, d))
+		return false;
+#define HAS(c) (d[(c) / 32].effective & (1u << ((c) % 32)))
+	return HAS(CAP_SYS_ADMIN) || (HAS(CAP_BPF) && HAS(CAP_PERFMON));
+#undef HAS
+}
+
+struct session {
+	struct opts *o;
+	struct py_target pt;
+	struct tracer *tr;
+	int exit_code;         /* set when a callback fails */
+	char err[512];
+};
+
+static void explain_target(const struct py_target *pt)
+{
+	note("PID %d: CPython %s, runtime %s (bias 0x%llx)", pt->pid, pt->version, pt->runtime_obj,
+	     (unsigned long long)pt->bias);
+	for (int i = 0; i < pt->nprobes; i++)
+		note("  %s probe: %s+0x%llx (%s)", pt->probes[i].role == PROBE_TAKE ? "take" : "drop",
+		     pt->probes[i].symbol, (unsigned long long)pt->probes[i].offset,
+		     "found by name in the symbol table");
+	note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
+}
+
+/* Inspect, load, attach and seed: everything before the window opens. */
+static int session_begin(struct session *s, pid_t pid)
+{
+	struct gil_snapshot snap;
+	int e;
+
+	e = py_target__inspect(pid, &s->pt, s->err, sizeof(s->err));
+	if (e) {
+		s->exit_code = e == -EACCES || e == -EPERM ? EXIT_SYSTEM : EXIT_TARGET;
+		return e;
+	}
+	explain_target(&s->pt);
+	if ((e = tracer__load(&s->pt, &s->tr, s->err, sizeof(s->err))) ||
+	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
+		s->exit_code = EXIT_SYSTEM;
+		return e;
+	}
+	/* Read the GIL after the probes are live: a switch in between is
+	 * then seen by the probes, and the seed defers to them. */
+	if (py_target__read_gil(&s->pt, &snap) != 0)
+		snap.locked = -2;
+	note("GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", snap.locked,
+	     (unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
+	e = tracer__start(s->tr, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
+	if (e)
+		s->exit_code = EXIT_SYSTEM;
+	return e;
+}
+
+static int at_entry(pid_t pid, void *ctx)
+{
+	struct session *s = ctx;
+	int e = session_begin(s, pid);
+
+	if (e == -ENOEXEC) {
+		note("PID %d runs %s, not CPython yet: waiting for its next exec", pid, s->pt.exe);
+		return 0;
+	}
+	return e ? e : 1;
+}
+
+static int pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wait until a signal, the duration, or the target's exit. Harvests exited
+ * threads and samples the switch interval once a second. */
+static void poll_loop(struct session *s, int pidfd, struct launch_status *ls, int *interval_us)
+{
+	uint64_t start = mono_ms(), last = start;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	struct gil_snapshot snap;
+
+	for (;;) {
+		int n = poll(&pfd, pidfd >= 0 ? 1 : 0, 200);
+		uint64_t now = mono_ms();
+
+		if (stop_signal)
+			break;
+		if (n > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
+			ls->exited = true;
+			break;
+		}
+		if (pidfd < 0 && kill(s->pt.pid, 0) && errno == ESRCH) {
+			ls->exited = true;
+			break;
+		}
+		if (now - last >= 1000 || *interval_us < 0) {
+			if (py_target__read_gil(&s->pt, &snap) == 0 && snap.locked >= 0)
+				*interval_us = (int)snap.interval_us;
+			if (now - last >= 1000) {
+				tracer__harvest(s->tr);
+				last = now;
+			}
+		}
+		if (s->o->duration > 0 && now - start >= (uint64_t)(s->o->duration * 1000))
+			break;
+	}
+}
+
+static int write_reports(const struct gs_report *rep, const char *json)
+{
+	FILE *text = stdout, *jf = NULL;
+	int e = 0;
+
+	if (json && !strcmp(json, "-")) {
+		text = stderr;
+		jf = stdout;
+	} else if (json) {
+		jf = fopen(json, "w");
+		if (!jf)
+			return die(EXIT_TARGET, "cannot write %s: %s", json, strerror(errno));
+	}
+	gs_report__print_text(rep, text);
+	fflush(text);
+	if (jf) {
+		e = gs_report__print_json(rep, jf);
+		if (jf != stdout && fclose(jf) != 0)
+			e = -errno;
+		if (e)
+			return die(EXIT_TARGET, "cannot write %s: %s", json, strerror(-e));
+	}
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {};
+	struct session s = { .o = &o };
+	struct launch_status ls = {};
+	struct gs_result res = {};
+	struct gs_report rep = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	int e, pidfd = -1, status = 0, interval_us = -1;
+
+	if ((e = parse_args(argc, argv, &o)))
+		return e;
+	verbose = o.verbose;
+	libbpf_set_print(libbpf_log);
+	if (!has_privileges())
+		return die(EXIT_SYSTEM, "tracing needs root or CAP_BPF+CAP_PERFMON (and CAP_SYS_PTRACE): run it with sudo");
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (o.cmd) {
+		/* The command shares our terminal: Ctrl-C reaches it too and
+		 * we report once it is gone. */
+		ls.launched = true;
+		e = launch__start(o.cmd, at_entry, &s, &o.pid, &status);
+		if (e == -ECHILD) {
+			if (WIFSIGNALED(status))
+				return die(EXIT_TARGET, "'%s' was killed by signal %d before it started CPython",
+					   o.cmd[0], WTERMSIG(status));
+			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)",
+				   o.cmd[0], WEXITSTATUS(status));
+		}
+		if (e && s.err[0])
+			return die(s.exit_code ? s.exit_code : EXIT_TARGET, "%s", s.err);
+		if (e)
+			return die(EXIT_TARGET, "cannot run '%s': %s", o.cmd[0], strerror(-e));
+	} else {
+		e = session_begin(&s, o.pid);
+		if (e) {
+			tracer__free(s.tr);
+			return die(s.exit_code, "%s", s.err);
+		}
+	}
+	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s\n", s.pt.pid, s.pt.version,
+		o.duration > 0 ? "" : "; Ctrl-C to stop");
+	pidfd = pidfd_open(s.pt.pid);
+	poll_loop(&s, pidfd, &ls, &interval_us);
+	if (ls.launched && ls.exited && waitpid(s.pt.pid, &status, 0) == s.pt.pid) {
+		ls.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		ls.exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	}
+	e = tracer__stop(s.tr, &s.pt, &res);
+	if (e) {
+		tracer__free(s.tr);
+		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
+	}
+	res.interval_us = interval_us;
+	gs_report__build(&rep, &s.pt, &res, &ls);
+	e = write_reports(&rep, o.json);
+	gs_report__free(&rep);
+	gs_result__free(&res);
+	tracer__free(s.tr);
+	if (pidfd >= 0)
+		close(pidfd);
+	return e;
+}

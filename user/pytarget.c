@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: MIT
+/* Target inspection: find the object that holds the CPython runtime among a
+ * process's mappings, name its version, and place the GIL probes. Files are
+ * opened through /proc/PID/root so a target in another mount namespace is
+ * resolved in its own filesystem view. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elf.h"
+#include "procmaps.h"
+#include "pyoffsets.h"
+#include "pytarget.h"
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/* "libpython3.9.so.1.0", "libpython3.6m.so", "python3.11" -> 3, 9 */
+static int version_from_name(const char *path, int *major, int *minor)
+{
+	const char *s = strstr(base_name(path), "python");
+
+	if (!s || !isdigit((unsigned char)s[6]))
+		return -ENOENT;
+	s += 6;
+	*major = (int)strtol(s, (char **)&s, 10);
+	if (*s != '.' || !isdigit((unsigned char)s[1])) {
+		*minor = -1;
+		return 0;
+	}
+	*minor = (int)strtol(s + 1, NULL, 10);
+	return 0;
+}
+
+static bool name_is_or_clone(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+
+	/* the function itself, its compiler clones and its .cold part: all
+	 * of them are code of that function */
+	return strncmp(name, base, n) == 0 && (name[n] == 0 || name[n] == '.');
+}
+
+struct sym_scan {
+	struct py_target *pt;
+	int err;
+};
+
+static int scan_sym(const struct elf_sym *s, void *ctx)
+{
+	struct sym_scan *sc = ctx;
+	struct py_target *pt = sc->pt;
+	int role = -1;
+
+	if (!s->is_func)
+		return 0;
+	if (gs_sym_is_clone_of(s->name, "take_gil"))
+		role = PROBE_TAKE;
+	else if (gs_sym_is_clone_of(s->name, "drop_gil"))
+		role = PROBE_DROP;
+	if (role >= 0 && pt->nprobes < PT_MAX_PROBES) {
+		struct gil_probe *p = &pt->probes[pt->nprobes++];
+
+		snprintf(p->object, sizeof(p->object), "%s", pt->runtime_obj);
+		snprintf(p->symbol, sizeof(p->symbol), "%s", s->name);
+		p->offset = s->offset;
+		p->role = role;
+		return 0;
+	}
+	/* Code that drops the GIL only on a drop request: the eval loop
+	 * (3.6-3.11, where the pending-calls handler is inlined into it),
+	 * the handler itself when it is out of line, and _Py_HandlePending
+	 * (3.12+). */
+	if (s->size && pt->nforced < GS_MAX_FORCED_RANGES &&
+	    (name_is_or_clone(s->name, "_PyEval_EvalFrameDefault") ||
+	     name_is_or_clone(s->name, "eval_frame_handle_pending") ||
+	     name_is_or_clone(s->name, "_Py_HandlePending"))) {
+		pt->forced_lo[pt->nforced] = s->addr + pt->bias;
+		pt->forced_hi[pt->nforced] = s->addr + s->size + pt->bias;
+		pt->nforced++;
+	}
+	return 0;
+}
+
+/* Is this object the CPython runtime? 3 = CPython 3, 2 = Python 2, 0 = no. */
+static int runtime_kind(struct elf_file *ef)
+{
+	struct elf_sym s;
+
+	if (elf_file__find(ef, "PyEval_SaveThread", &s) != 0)
+		return 0;
+	if (elf_file__find(ef, "Py_InitModule4_64", &s) == 0 ||
+	    elf_file__find(ef, "PyString_FromString", &s) == 0)
+		return 2;
+	return 3;
+}
+
+static int find_runtime(struct py_target *pt, const struct proc_maps *m,
+			struct elf_file **out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	int py2 = 0;
+
+	/* The executable first (static builds), then anything named like a
+	 * Python runtime (libpython3.X.so, python3.X). */
+	for (size_t i = 0; i <= m->n; i++) {
+		const char *obj = i == 0 ? pt->exe : m->v[i - 1].path;
+		struct elf_file *ef;
+		int kind;
+
+		if (obj[0] != '/')
+			continue;
+		if (i > 0 && (!strstr(base_name(obj), "python") ||
+			      strcmp(obj, pt->exe) == 0 ||
+			      (i > 1 && strcmp(obj, m->v[i - 2].path) == 0)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pt->pid, obj);
+		if (elf_file__open(path, &ef))
+			continue;
+		kind = runtime_kind(ef);
+		if (kind == 3) {
+			snprintf(pt->runtime_obj, sizeof(pt->runtime_obj), "%s", obj);
+			snprintf(pt->open_path, sizeof(pt->open_path), "%s", path);
+			*out = ef;
+			return 0;
+		}
+		py2 |= kind == 2;
+		elf_file__close(ef);
+	}
+	if (py2)
+		return fail(err, errlen, -EPROTONOSUPPORT,
+			    "PID %d (%s) runs Python 2, which gilscope does not support: it traces CPython 3.6-3.14",
+			    pt->pid, pt->comm);
+	return fail(err, errlen, -ENOEXEC,
+		    "PID %d (%s) is not a CPython process: no Python runtime is mapped in it",
+		    pt->pid, pt->comm);
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	buf[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static int locate_version(struct py_target *pt, struct elf_file *ef)
+{
+	struct elf_sym s;
+	uint32_t hex;
+
+	pt->micro = -1;
+	/* 3.11+ export Py_Version = PY_VERSION_HEX as initialised data. */
+	if (elf_file__find(ef, "Py_Version", &s) == 0 &&
+	    elf_file__read(ef, s.addr, &hex, sizeof(hex)) == 0 && (hex >> 24) == 3) {
+		pt->major = hex >> 24;
+		pt->minor = (hex >> 16) & 0xff;
+		pt->micro = (hex >> 8) & 0xff;
+	} else if (version_from_name(pt->runtime_obj, &pt->major, &pt->minor) != 0 &&
+		   version_from_name(pt->exe, &pt->major, &pt->minor) != 0) {
+		return -ENOENT;
+	}
+	if (pt->micro >= 0)
+		snprintf(pt->version, sizeof(pt->version), "%d.%d.%d", pt->major, pt->minor, pt->micro);
+	else
+		snprintf(pt->version, sizeof(pt->version), "%d.%d", pt->major, pt->minor);
+	return 0;
+}
+
+static int locate_gil(struct py_target *pt, struct elf_file *ef)
+{
+	const struct py_layout *l = py_layout__get(pt->minor);
+	struct elf_sym s;
+
+	if (l->locate == GIL_STATICS) {
+		struct elf_sym lk, lh, iv;
+
+		if (elf_file__find(ef, "gil_locked", &lk) || elf_file__find(ef, "gil_last_holder", &lh) ||
+		    elf_file__find(ef, "gil_interval", &iv))
+			return -ENOENT;
+		pt->gil_locked_addr = lk.addr + pt->bias;
+		pt->gil_holder_addr = lh.addr + pt->bias;
+		pt->gil_interval_addr = iv.addr + pt->bias;
+		pt->gil_is_int_fields = true;
+		return 0;
+	}
+	if (elf_file__find(ef, "_PyRuntime", &s))
+		return -ENOENT;
+	pt->runtime_addr = s.addr + pt->bias;
+	return 0;
+}
+
+int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen)
+{
+	struct proc_maps maps = {};
+	struct elf_file *ef = NULL;
+	struct sym_scan sc = { .pt = pt };
+	char path[64];
+	ssize_t n;
+	int e, ntake = 0, ndrop = 0;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (pid <= 0 || access(path, F_OK) != 0)
+		return fail(err, errlen, -ESRCH, "no process with PID %d", pid);
+	read_comm(pid, pt->comm, sizeof(pt->comm));
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, pt->exe, sizeof(pt->exe) - 1);
+	if (n < 0) {
+		e = -errno;
+		if (e == -ENOENT)
+			return fail(err, errlen, -ESRCH, "PID %d (%s) is a kernel thread or a zombie, not a CPython process",
+				    pid, pt->comm);
+		return fail(err, errlen, e, "cannot read /proc/%d/exe: %s", pid, strerror(-e));
+	}
+	pt->exe[n] = 0;
+	e = proc_maps__load(pid, &maps);
+	if (e)
+		return fail(err, errlen, e, "cannot read the memory map of PID %d: %s", pid, strerror(-e));
+	e = find_runtime(pt, &maps, &ef, err, errlen);
+	if (e)
+		goto out;
+	if (locate_version(pt, ef) != 0) {
+		e = fail(err, errlen, -EPROTONOSUPPORT, "PID %d (%s): cannot tell the CPython version of %s",
+			 pid, pt->comm, pt->runtime_obj);
+		goto out;
+	}
+	if (pt->major != 3 || pt->minor < PY_MINOR_MIN || pt->minor > PY_MINOR_MAX ||
+	    !py_layout__get(pt->minor)) {
+		e = fail(err, errlen, -EPROTONOSUPPORT,
+			 "PID %d (%s) runs CPython %s, which gilscope does not support: it traces CPython 3.%d-3.%d",
+			 pid, pt->comm, pt->version, PY_MINOR_MIN, PY_MINOR_MAX);
+		goto out;
+	}
+	if (elf_file__type(ef) == ET_DYN && proc_maps__base(&maps, pt->runtime_obj, &pt->bias) != 0) {
+		e = fail(err, errlen, -ENOENT, "PID %d: cannot find where %s is loaded", pid, pt->runtime_obj);
+		goto out;
+	}
+	elf_file__foreach(ef, scan_sym, &sc);
+	for (int i = 0; i < pt->nprobes; i++)
+		pt->probes[i].role == PROBE_TAKE ? ntake++ : ndrop++;
+	if (!ntake || !ndrop) {
+		e = fail(err, errlen, -ENOENT,
+			 "PID %d (%s): %s has no take_gil/drop_gil symbols (a stripped build); install its debug symbols",
+			 pid, pt->comm, pt->runtime_obj);
+		goto out;
+	}
+	pt->strategy = "symbols";
+	if (locate_gil(pt, ef) != 0) {
+		e = fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s",
+			 pid, pt->comm, pt->runtime_obj);
+		goto out;
+	}
+	e = 0;
+out:
+	if (ef)
+		elf_file__close(ef);
+	proc_maps__free(&maps);
+	return e;
+}
+
+static int mem_read(int fd, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len, (off_t)addr);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int read_u64(int fd, uint64_t addr, uint64_t *v)
+{
+	return mem_read(fd, addr, v, sizeof(*v));
+}
+
+/* Address of the main interpreter's GIL struct, 3.7+. 0 when the runtime
+ * has not created it yet (launch mode stops before Py_Initialize). */
+static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
+			   uint64_t *ident_off)
+{
+	const struct py_layout *l = py_layout__get(pt->minor);
+	uint64_t interp = 0, id = 0, next;
+	unsigned char buf[1024];
+	struct py_debug_offsets d;
+	int e, guard = 0;
+
+	*ident_off = l->tstate_ident_off;
+	switch (l->locate) {
+	case GIL_RUNTIME_FIXED:
+		*gil = pt->runtime_addr + l->gil_off;
+		return 0;
+	case GIL_INTERP_PTR:
+		if ((e = read_u64(fd, pt->runtime_addr + l->main_interp_off, &interp)))
+			return e;
+		if (!interp)
+			return *gil = 0, 0;
+		return read_u64(fd, interp + l->interp_gil_ptr_off, gil);
+	case GIL_DEBUG_OFFSETS:
+		if ((e = mem_read(fd, pt->runtime_addr, buf, sizeof(buf))))
+			return e;
+		if ((e = py_debug_offsets__decode(buf, sizeof(buf), &d)))
+			return e;
+		*ident_off = d.tstate_native_thread_id;
+		/* The main interpreter (id 0) is the last one in the list. */
+		if ((e = read_u64(fd, pt->runtime_addr + d.interpreters_head, &interp)))
+			return e;
+		while (interp && guard++ < 64) {
+			if ((e = read_u64(fd, interp + d.interp_id, &id)))
+				return e;
+			if (id == 0)
+				break;
+			if ((e = read_u64(fd, interp + d.interp_next, &next)))
+				return e;
+			interp = next;
+		}
+		if (!interp)
+			return *gil = 0, 0;
+		return read_u64(fd, interp + d.interp_ceval_gil, gil);
+	case GIL_STATICS:
+		break;
+	}
+	return -EINVAL;
+}
+
+int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
+{
+	const struct py_layout *l = py_layout__get(pt->minor);
+	uint64_t locked_addr, holder_addr, interval_addr, gil = 0, ident_off, ident = 0;
+	char path[64];
+	int32_t locked = -1;
+	int fd, e;
+
+	memset(s, 0, sizeof(*s));
+	s->locked = -1;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pt->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pt->gil_is_int_fields) {
+		locked_addr = pt->gil_locked_addr;
+		holder_addr = pt->gil_holder_addr;
+		interval_addr = pt->gil_interval_addr;
+		ident_off = l->tstate_ident_off;
+	} else {
+		e = gil_struct_addr(pt, fd, &gil, &ident_off);
+		if (e || !gil)
+			goto out;
+		locked_addr = gil + GIL_LOCKED_OFF;
+		holder_addr = gil + GIL_LAST_HOLDER_OFF;
+		interval_addr = gil + GIL_INTERVAL_OFF;
+	}
+	if ((e = mem_read(fd, locked_addr, &locked, sizeof(locked))) ||
+	    (e = read_u64(fd, holder_addr, &s->holder_tstate)) ||
+	    (e = read_u64(fd, interval_addr, &s->interval_us)))
+		goto out;
+	s->locked = locked;
+	if (locked == 1 && s->holder_tstate &&
+	    read_u64(fd, s->holder_tstate + ident_off, &ident) == 0) {
+		if (l->ident == TID_NATIVE)
+			s->holder_tid = (uint32_t)ident;
+		else
+			s->holder_pthread = ident;
+	}
+out:
+	close(fd);
+	return e;
+}

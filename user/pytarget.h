@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Inspect a process: is it CPython, which version, where are take_gil and
+ * drop_gil, which code ranges mean "forced switch", and what is the GIL's
+ * state right now. */
+#ifndef GS_PYTARGET_H
+#define GS_PYTARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "gilscope.h"
+
+enum probe_role { PROBE_TAKE, PROBE_DROP };
+
+struct gil_probe {
+	char object[PATH_MAX];   /* path as the target sees it */
+	char symbol[128];
+	uint64_t offset;         /* file offset */
+	enum probe_role role;
+};
+
+#define PT_MAX_PROBES 8
+
+struct py_target {
+	pid_t pid;
+	char exe[PATH_MAX];
+	char comm[32];
+	char runtime_obj[PATH_MAX];  /* object that holds the interpreter (exe or libpython) */
+	char open_path[PATH_MAX + 32]; /* the same through /proc/PID/root, for open/attach */
+	int major, minor, micro;     /* micro -1 when unknown */
+	char version[32];
+	uint64_t bias;               /* load bias of runtime_obj */
+	struct gil_probe probes[PT_MAX_PROBES];
+	int nprobes;
+	uint64_t forced_lo[GS_MAX_FORCED_RANGES], forced_hi[GS_MAX_FORCED_RANGES];
+	int nforced;
+	const char *strategy;        /* how probes were placed */
+	/* GIL location in the target */
+	uint64_t runtime_addr;       /* _PyRuntime, 0 on 3.6 */
+	uint64_t gil_locked_addr, gil_holder_addr, gil_interval_addr;
+	bool gil_is_int_fields;      /* 3.6 statics: locked is int, others as in struct */
+};
+
+struct gil_snapshot {
+	int locked;                  /* -1 never created, 0 free, 1 held */
+	uint64_t holder_tstate;
+	uint64_t interval_us;
+	uint32_t holder_tid;         /* kernel TID when the version records it */
+	uint64_t holder_pthread;     /* pthread_self() of the holder otherwise */
+};
+
+/* Inspect pid. On failure returns -errno and writes a one-line message
+ * (no trailing newline) to err:
+ *   -ESRCH no such process; -EACCES cannot read it; -ENOEXEC not CPython;
+ *   -EPROTONOSUPPORT Python 2 or an unsupported version; -ENOENT CPython
+ *   without take_gil/drop_gil symbols (stripped). */
+int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen);
+
+/* Read the GIL's state from the live target's memory. 0 or -errno. */
+int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s);
+
+#endif

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hist_stats.h"
+#include "report.h"
+
+#define NS 1e9
+
+static void dist(struct dist_stats *d, const uint64_t *slots, uint64_t total_ns,
+		 uint64_t max_ns)
+{
+	d->count = hist_count(slots);
+	d->total_s = total_ns / NS;
+	d->mean_us = d->count ? total_ns / 1e3 / d->count : 0;
+	d->p50_us = hist_quantile(slots, 0.50) / 1e3;
+	d->p90_us = hist_quantile(slots, 0.90) / 1e3;
+	d->p99_us = hist_quantile(slots, 0.99) / 1e3;
+	d->max_us = max_ns / 1e3;
+	/* a slot midpoint may overshoot the exact maximum */
+	if (d->p50_us > d->max_us) d->p50_us = d->max_us;
+	if (d->p90_us > d->max_us) d->p90_us = d->max_us;
+	if (d->p99_us > d->max_us) d->p99_us = d->max_us;
+}
+
+static void lost(struct gs_report *r, const char *key, const char *what, uint64_t n, bool is_loss)
+{
+	if (r->nlost >= GS_MAX_LOST)
+		return;
+	r->lost[r->nlost++] = (struct lost_item){ key, what, n, is_loss };
+	if (is_loss)
+		r->lost_events += n;
+}
+
+int gs_report__build(struct gs_report *r, const struct py_target *pt,
+		     const struct gs_result *res, const struct launch_status *ls)
+{
+	const uint64_t *c = res->counters;
+	uint64_t hold_max = 0, wait_max = 0;
+	double win;
+
+	memset(r, 0, sizeof(*r));
+	r->pt = pt;
+	r->res = res;
+	if (ls)
+		r->launch = *ls;
+	win = res->t1 > res->t0 ? (res->t1 - res->t0) / NS : 0;
+	r->window_s = win;
+
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct gs_thread *t = &res->threads[i].st;
+		double on = (t->ns[GS_HELD_ON] + t->ns[GS_WAIT_ON] + t->ns[GS_NOGIL_ON]) / NS;
+
+		r->held_s += t->ns[GS_HELD_ON] / NS;
+		r->held_offcpu_s += t->ns[GS_HELD_OFF] / NS;
+		r->wait_s += (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / NS;
+		r->native_s += t->ns[GS_NOGIL_ON] / NS;
+		r->offcpu_s += t->ns[GS_NOGIL_OFF] / NS;
+		r->on_cpu_s += on;
+		r->with_gil_s += t->ns[GS_HELD_ON] / NS;
+		if (t->hold_max_ns > hold_max)
+			hold_max = t->hold_max_ns;
+		if (t->wait_max_ns > wait_max)
+			wait_max = t->wait_max_ns;
+		if (!res->threads[i].exited)
+			r->live_threads++;
+		if (win > 0 && on / win >= 0.2)
+			r->busy_threads++;
+	}
+	r->without_gil_s = r->on_cpu_s - r->with_gil_s;
+	if (win > 0) {
+		r->held_pct = 100.0 * (r->held_s + r->held_offcpu_s) / win;
+		r->contended_pct = 100.0 * (c[GS_C_CONTENDED_NS] / NS) / win;
+		r->avg_waiters = ((c[GS_C_CWAIT_NS] + res->inflight_cwait_ns) / NS) / win;
+		r->parallelism = r->on_cpu_s / win;
+	}
+	if (r->held_pct > 100) r->held_pct = 100;
+	if (r->contended_pct > 100) r->contended_pct = 100;
+	dist(&r->hold, res->hist[GS_HIST_HOLD], c[GS_C_HOLD_NS], hold_max);
+	dist(&r->wait, res->hist[GS_HIST_WAIT], c[GS_C_WAIT_NS], wait_max);
+	r->partial_holds = c[GS_C_PARTIAL_HOLDS] + (res->inflight_hold_ns ? 1 : 0);
+	r->partial_hold_s = (c[GS_C_PARTIAL_HOLD_NS] + res->inflight_hold_ns) / NS;
+	r->forced = c[GS_C_FORCED];
+	r->voluntary = c[GS_C_VOLUNTARY];
+
+	r->cpu = calloc(res->ncpus > 0 ? res->ncpus : 1, sizeof(*r->cpu));
+	if (!r->cpu)
+		return -ENOMEM;
+	for (int i = 0; i < res->ncpus && win > 0; i++) {
+		r->cpu[i].with_gil_pct = 100.0 * (res->cpu[i].with_gil_ns / NS) / win;
+		r->cpu[i].without_gil_pct = 100.0 * (res->cpu[i].without_gil_ns / NS) / win;
+		r->cpu[i].busy_pct = r->cpu[i].with_gil_pct + r->cpu[i].without_gil_pct;
+	}
+
+	lost(r, "threads_untracked", "threads not tracked (thread map full)", c[GS_C_LOST_THREADS_FULL], true);
+	lost(r, "thread_hist_full", "per-thread wait samples dropped (histogram map full)", c[GS_C_LOST_THIST_FULL], true);
+	lost(r, "bpf_prog_misses", "probe runs skipped by the kernel", res->prog_misses, true);
+	lost(r, "take_return_unmatched", "acquisitions whose start predates the window", c[GS_C_TAKE_RET_UNMATCHED], false);
+	lost(r, "drop_unmatched", "releases by a thread not known to hold the GIL", c[GS_C_DROP_UNMATCHED], false);
+	lost(r, "drop_while_waiting", "releases inside take_gil (finalization)", c[GS_C_DROP_WHILE_WAIT], false);
+	lost(r, "exited_waiting", "threads that exited inside take_gil", c[GS_C_EXITED_WAITING], false);
+	lost(r, "exited_holding", "threads that exited holding the GIL", c[GS_C_EXITED_HOLDING], false);
+	gs_verdict(r, &r->verdict);
+	return 0;
+}
+
+void gs_report__free(struct gs_report *r)
+{
+	free(r->cpu);
+	r->cpu = NULL;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* Derived figures of one recording, computed once and shared by the text
+ * and JSON writers. */
+#ifndef GS_REPORT_H
+#define GS_REPORT_H
+
+#include <stdio.h>
+#include "pytarget.h"
+#include "result.h"
+
+struct dist_stats {
+	uint64_t count;
+	double total_s, mean_us, p50_us, p90_us, p99_us, max_us;
+};
+
+struct cpu_stats {
+	double busy_pct, with_gil_pct, without_gil_pct;
+};
+
+struct lost_item {
+	const char *key;   /* JSON key */
+	const char *what;  /* words for the text report */
+	uint64_t n;
+	bool is_loss;      /* data lost (vs a counted oddity) */
+};
+
+#define GS_MAX_LOST 12
+
+struct verdict {
+	const char *kind;
+	char text[768];
+};
+
+/* How the target ended, launch mode only. */
+struct launch_status {
+	bool launched;
+	bool exited;       /* the target ended inside the window */
+	int exit_code;     /* -1 if killed by a signal */
+	int exit_signal;   /* 0 if it exited normally */
+};
+
+struct gs_report {
+	const struct py_target *pt;
+	const struct gs_result *res;
+	struct launch_status launch;
+	double window_s;
+	double held_pct, contended_pct, avg_waiters;
+	struct dist_stats hold, wait;
+	uint64_t partial_holds;
+	double partial_hold_s;
+	uint64_t forced, voluntary;
+	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;
+	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
+	struct cpu_stats *cpu;      /* [res->ncpus] */
+	unsigned live_threads, busy_threads;
+	struct lost_item lost[GS_MAX_LOST];
+	int nlost;
+	uint64_t lost_events;       /* sum of the is_loss items */
+	struct verdict verdict;
+};
+
+int gs_report__build(struct gs_report *r, const struct py_target *pt,
+		     const struct gs_result *res, const struct launch_status *ls);
+void gs_report__free(struct gs_report *r);
+
+void gs_verdict(const struct gs_report *r, struct verdict *v);
+
+void gs_report__print_text(const struct gs_report *r, FILE *f);
+int gs_report__print_json(const struct gs_report *r, FILE *f);
+
+#endif

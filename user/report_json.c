@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/* The JSON report (schema version 1). */
+#include <errno.h>
+#include "json.h"
+#include "report.h"
+
+static void kv_d(struct json_writer *w, const char *k, double v)
+{
+	json_key(w, k);
+	json_double(w, v);
+}
+
+static void kv_u(struct json_writer *w, const char *k, uint64_t v)
+{
+	json_key(w, k);
+	json_uint(w, v);
+}
+
+static void dist(struct json_writer *w, const char *k, const struct dist_stats *d)
+{
+	json_key(w, k);
+	json_obj_begin(w);
+	kv_u(w, "count", d->count);
+	kv_d(w, "total_s", d->total_s);
+	kv_d(w, "mean_us", d->mean_us);
+	kv_d(w, "p50_us", d->p50_us);
+	kv_d(w, "p90_us", d->p90_us);
+	kv_d(w, "p99_us", d->p99_us);
+	kv_d(w, "max_us", d->max_us);
+	json_obj_end(w);
+}
+
+static void target(struct json_writer *w, const struct gs_report *r)
+{
+	const struct py_target *pt = r->pt;
+
+	json_key(w, "target");
+	json_obj_begin(w);
+	json_key(w, "pid"); json_int(w, pt->pid);
+	json_key(w, "comm"); json_str(w, pt->comm);
+	json_key(w, "exe"); json_str(w, pt->exe);
+	json_key(w, "runtime"); json_str(w, pt->runtime_obj);
+	json_key(w, "python_version"); json_str(w, pt->version);
+	json_key(w, "launched"); json_bool(w, r->launch.launched);
+	json_key(w, "exit_code");
+	if (r->launch.launched && r->launch.exited && !r->launch.exit_signal)
+		json_int(w, r->launch.exit_code);
+	else
+		json_null(w);
+	json_key(w, "exit_signal");
+	if (r->launch.launched && r->launch.exited && r->launch.exit_signal)
+		json_int(w, r->launch.exit_signal);
+	else
+		json_null(w);
+	json_key(w, "strategy"); json_str(w, pt->strategy);
+	json_key(w, "gil_probes");
+	json_arr_begin(w);
+	for (int i = 0; i < pt->nprobes; i++) {
+		json_obj_begin(w);
+		json_key(w, "object"); json_str(w, pt->probes[i].object);
+		json_key(w, "symbol"); json_str(w, pt->probes[i].symbol);
+		kv_u(w, "offset", pt->probes[i].offset);
+		json_key(w, "role"); json_str(w, pt->probes[i].role == PROBE_TAKE ? "take" : "drop");
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+}
+
+static void threads(struct json_writer *w, const struct gs_result *res)
+{
+	json_key(w, "threads");
+	json_arr_begin(w);
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct thread_rec *t = &res->threads[i];
+		const __u64 *ns = t->st.ns;
+
+		json_obj_begin(w);
+		kv_u(w, "tid", t->tid);
+		json_key(w, "name"); json_str(w, t->name);
+		kv_d(w, "held_s", ns[GS_HELD_ON] / 1e9);
+		kv_d(w, "native_s", ns[GS_NOGIL_ON] / 1e9);
+		kv_d(w, "wait_s", (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9);
+		kv_d(w, "wait_oncpu_s", ns[GS_WAIT_ON] / 1e9);
+		kv_d(w, "offcpu_s", ns[GS_NOGIL_OFF] / 1e9);
+		kv_d(w, "held_offcpu_s", ns[GS_HELD_OFF] / 1e9);
+		kv_u(w, "holds", t->st.holds);
+		kv_u(w, "waits", t->st.waits);
+		kv_d(w, "hold_max_us", t->st.hold_max_ns / 1e3);
+		kv_d(w, "wait_p99_us", t->wait_p99_ns / 1e3);
+		kv_d(w, "wait_max_us", t->st.wait_max_ns / 1e3);
+		json_key(w, "exited"); json_bool(w, t->exited);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+int gs_report__print_json(const struct gs_report *r, FILE *f)
+{
+	const struct gs_result *res = r->res;
+	struct json_writer *w = json_writer__new(f);
+
+	if (!w)
+		return -ENOMEM;
+	json_obj_begin(w);
+	kv_u(w, "version", 1);
+	json_key(w, "tool");
+	json_obj_begin(w);
+	json_key(w, "name"); json_str(w, "gilscope");
+	json_key(w, "version"); json_str(w, GS_VERSION);
+	json_obj_end(w);
+	target(w, r);
+	kv_d(w, "window_s", r->window_s);
+
+	json_key(w, "gil");
+	json_obj_begin(w);
+	kv_d(w, "held_pct", r->held_pct);
+	kv_d(w, "contended_pct", r->contended_pct);
+	kv_d(w, "avg_waiters", r->avg_waiters);
+	json_key(w, "switch_interval_us");
+	if (res->interval_us >= 0)
+		json_int(w, res->interval_us);
+	else
+		json_null(w);
+	dist(w, "hold", &r->hold);
+	dist(w, "wait", &r->wait);
+	json_key(w, "partial_holds");
+	json_obj_begin(w);
+	kv_u(w, "count", r->partial_holds);
+	kv_d(w, "total_s", r->partial_hold_s);
+	json_obj_end(w);
+	kv_u(w, "contended_waits", res->counters[GS_C_CWAITS]);
+	json_key(w, "releases");
+	json_obj_begin(w);
+	kv_u(w, "forced", r->forced);
+	kv_u(w, "voluntary", r->voluntary);
+	json_obj_end(w);
+	json_obj_end(w);
+
+	json_key(w, "cpu");
+	json_obj_begin(w);
+	kv_d(w, "on_cpu_s", r->on_cpu_s);
+	kv_d(w, "with_gil_s", r->with_gil_s);
+	kv_d(w, "without_gil_s", r->without_gil_s);
+	kv_d(w, "parallelism", r->parallelism);
+	json_key(w, "per_cpu");
+	json_arr_begin(w);
+	for (int c = 0; c < res->ncpus; c++) {
+		json_obj_begin(w);
+		kv_u(w, "cpu", (uint64_t)c);
+		kv_d(w, "busy_pct", r->cpu[c].busy_pct);
+		kv_d(w, "with_gil_pct", r->cpu[c].with_gil_pct);
+		kv_d(w, "without_gil_pct", r->cpu[c].without_gil_pct);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+
+	threads(w, res);
+
+	json_key(w, "verdict");
+	json_obj_begin(w);
+	json_key(w, "kind"); json_str(w, r->verdict.kind);
+	json_key(w, "text"); json_str(w, r->verdict.text);
+	json_obj_end(w);
+
+	json_key(w, "lost");
+	json_obj_begin(w);
+	kv_u(w, "events", r->lost_events);
+	for (int i = 0; i < r->nlost; i++)
+		kv_u(w, r->lost[i].key, r->lost[i].n);
+	json_obj_end(w);
+	json_obj_end(w);
+	json_writer__free(w);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}

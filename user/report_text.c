@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/* The human-readable report. */
+#include <stdio.h>
+#include <string.h>
+#include "report.h"
+
+/* Human duration from microseconds, fixed width 9. */
+static const char *dur(char *buf, size_t len, double us)
+{
+	if (us < 1)
+		snprintf(buf, len, "%6.0f ns", us * 1e3);
+	else if (us < 1e3)
+		snprintf(buf, len, "%6.2f us", us);
+	else if (us < 1e6)
+		snprintf(buf, len, "%6.2f ms", us / 1e3);
+	else
+		snprintf(buf, len, "%6.2f s ", us / 1e6);
+	return buf;
+}
+
+static void dist_row(FILE *f, const char *name, const struct dist_stats *d)
+{
+	char b[6][24];
+
+	fprintf(f, "  %-6s %9llu %9s %9s %9s %9s %9s %9s\n", name, (unsigned long long)d->count,
+		dur(b[0], 24, d->total_s * 1e6), dur(b[1], 24, d->mean_us), dur(b[2], 24, d->p50_us),
+		dur(b[3], 24, d->p90_us), dur(b[4], 24, d->p99_us), dur(b[5], 24, d->max_us));
+}
+
+static double pct(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+void gs_report__print_text(const struct gs_report *r, FILE *f)
+{
+	const struct py_target *pt = r->pt;
+	const struct gs_result *res = r->res;
+	double win = r->window_s;
+	double rel = (double)(r->forced + r->voluntary);
+	char b1[24], b2[24];
+
+	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
+	fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
+	for (int i = 0; i < pt->nprobes; i++)
+		fprintf(f, " %s", pt->probes[i].symbol);
+	fprintf(f, " (strategy: %s)\n", pt->strategy);
+	if (r->launch.launched && r->launch.exited) {
+		if (r->launch.exit_signal)
+			fprintf(f, "  command killed by signal %d (%s)\n", r->launch.exit_signal,
+				strsignal(r->launch.exit_signal));
+		else
+			fprintf(f, "  command exited with status %d\n", r->launch.exit_code);
+	}
+
+	fprintf(f, "\nGIL\n");
+	fprintf(f, "  held %.1f%% of the window, contended %.1f%% (>= 1 thread waiting), %.2f waiters on average\n",
+		r->held_pct, r->contended_pct, r->avg_waiters);
+	if (res->interval_us >= 0)
+		fprintf(f, "  switch interval %.3f ms\n", res->interval_us / 1e3);
+	fprintf(f, "  %-6s %9s %9s %9s %9s %9s %9s %9s\n", "", "count", "total", "mean", "p50", "p90", "p99", "max");
+	dist_row(f, "holds", &r->hold);
+	dist_row(f, "waits", &r->wait);
+	if (r->partial_holds)
+		fprintf(f, "  + %llu hold(s) cut by the window edges, %.3f s (in held %%, not in the table)\n",
+			(unsigned long long)r->partial_holds, r->partial_hold_s);
+	fprintf(f, "  releases: %llu forced (%.0f%%, a waiter's switch request), %llu voluntary (I/O, sleep, C code)\n",
+		(unsigned long long)r->forced, pct(r->forced, rel), (unsigned long long)r->voluntary);
+
+	fprintf(f, "\nTHREADS (seconds of the %.2f s window)\n", win);
+	fprintf(f, "  %-8s %-15s %8s %8s %8s %8s %8s %8s %8s %10s %10s\n", "tid", "name", "held", "held-off",
+		"native", "wait", "off-cpu", "holds", "waits", "wait p99", "wait max");
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct thread_rec *t = &res->threads[i];
+		const __u64 *ns = t->st.ns;
+
+		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %8llu %10s %10s%s\n", t->tid, t->name,
+			ns[GS_HELD_ON] / 1e9, ns[GS_HELD_OFF] / 1e9, ns[GS_NOGIL_ON] / 1e9,
+			(ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9, ns[GS_NOGIL_OFF] / 1e9,
+			(unsigned long long)t->st.holds, (unsigned long long)t->st.waits,
+			dur(b1, 24, t->wait_p99_ns / 1e3), dur(b2, 24, t->st.wait_max_ns / 1e3),
+			t->exited ? "  (exited)" : "");
+	}
+	fprintf(f, "  held: on-CPU with the GIL; held-off: holding it but off-CPU; native: on-CPU without it;\n"
+		   "  wait: waiting for it; off-cpu: blocked or sleeping without it\n");
+
+	fprintf(f, "\nCPUS (share of the window each CPU ran this process)\n");
+	fprintf(f, "  %-5s %8s %10s %12s\n", "cpu", "busy", "with GIL", "without GIL");
+	for (int c = 0; c < res->ncpus; c++)
+		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%\n", c, r->cpu[c].busy_pct, r->cpu[c].with_gil_pct,
+			r->cpu[c].without_gil_pct);
+	fprintf(f, "  on-CPU %.3f s (%.3f s with the GIL, %.3f s without): parallelism %.2f\n", r->on_cpu_s,
+		r->with_gil_s, r->without_gil_s, r->parallelism);
+
+	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
+
+	fprintf(f, "\nLOST: %llu event(s)", (unsigned long long)r->lost_events);
+	for (int i = 0; i < r->nlost; i++)
+		if (r->lost[i].n)
+			fprintf(f, "%s %llu %s%s", i ? ";" : ":", (unsigned long long)r->lost[i].n, r->lost[i].what,
+				r->lost[i].is_loss ? "" : " (counted, not lost)");
+	fprintf(f, "\n");
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* What one recording produced: raw aggregates read back from BPF plus the
+ * in-flight state closed at the end of the window. Derived figures
+ * (percentages, percentiles, verdict) are computed by report.c. */
+#ifndef GS_RESULT_H
+#define GS_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "gilscope.h"
+
+struct thread_rec {
+	uint32_t tid;
+	char name[16];
+	struct gs_thread st;      /* ns[] include the in-flight interval */
+	double wait_p99_ns;
+	bool exited;
+};
+
+struct gs_result {
+	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
+	uint64_t counters[GS_NR_COUNTERS];
+	uint64_t hist[GS_NR_HISTS][GS_HIST_SLOTS];
+	uint64_t inflight_hold_ns;    /* holds still open at t1 */
+	uint64_t inflight_cwait_ns;   /* contended waits still open at t1 */
+	int ncpus;
+	struct gs_cpu *cpu;           /* [ncpus] */
+	struct thread_rec *threads;
+	size_t nthreads, cap;
+	uint64_t prog_misses;         /* BPF program runs the kernel skipped */
+	int interval_us;              /* switch interval at the end, -1 unknown */
+	int init_locked;              /* GIL state read at attach */
+	uint32_t init_holder;         /* TID credited with the GIL at attach, 0 none */
+};
+
+void gs_result__free(struct gs_result *r);
+
+#endif

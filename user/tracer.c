@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "gil.skel.h"
+#include "hist_stats.h"
+#include "tracer.h"
+
+struct tracer {
+	struct gil_bpf *skel;
+	struct bpf_link *links[PT_MAX_PROBES + 2];
+	int nlinks;
+	struct gs_result acc;   /* exited threads harvested so far */
+	int ncpus;
+};
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int tracer__load(const struct py_target *pt, struct tracer **out, char *err, size_t errlen)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	int e;
+
+	if (!tr)
+		return -ENOMEM;
+	tr->ncpus = libbpf_num_possible_cpus();
+	tr->skel = gil_bpf__open();
+	if (!tr->skel) {
+		e = -errno;
+		free(tr);
+		return fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
+	}
+	tr->skel->rodata->targ_tgid = (__u32)pt->pid;
+	for (int i = 0; i < pt->nforced; i++) {
+		tr->skel->rodata->forced_lo[i] = pt->forced_lo[i];
+		tr->skel->rodata->forced_hi[i] = pt->forced_hi[i];
+	}
+	e = gil_bpf__load(tr->skel);
+	if (e) {
+		gil_bpf__destroy(tr->skel);
+		free(tr);
+		return fail(err, errlen, e,
+			    "cannot load the BPF programs (%s); run with -v for the verifier log",
+			    strerror(-e));
+	}
+	*out = tr;
+	return 0;
+}
+
+static int add_link(struct tracer *tr, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	tr->links[tr->nlinks++] = l;
+	return 0;
+}
+
+int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_program *prog;
+	int e;
+
+	for (int i = 0; i < pt->nprobes; i++) {
+		const struct gil_probe *p = &pt->probes[i];
+
+		prog = p->role == PROBE_TAKE ? tr->skel->progs.take_gil_enter
+					     : tr->skel->progs.drop_gil_enter;
+		uo.retprobe = false;
+		e = add_link(tr, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path,
+								 p->offset, &uo));
+		if (!e && p->role == PROBE_TAKE) {
+			uo.retprobe = true;
+			e = add_link(tr, bpf_program__attach_uprobe_opts(tr->skel->progs.take_gil_exit,
+									 pt->pid, pt->open_path,
+									 p->offset, &uo));
+			uo.retprobe = false;
+		}
+		if (e)
+			return fail(err, errlen, e, "cannot attach a uprobe to %s in %s: %s",
+				    p->symbol, p->object, strerror(-e));
+	}
+	/* Tracepoints last, so that every thread a tracepoint creates is
+	 * already covered by the GIL probes. */
+	if ((e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_switch))) ||
+	    (e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_process_exit))))
+		return fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
+	return 0;
+}
+
+int tracer__start(struct tracer *tr, const struct py_target *pt,
+		  const struct gil_snapshot *snap, char *err, size_t errlen)
+{
+	struct bpf_link *link;
+	char buf[64];
+	int fd, e = 0;
+
+	tr->skel->bss->init_ts = now_ns();
+	tr->acc.t0 = tr->skel->bss->init_ts;
+	if (snap && snap->locked == 1) {
+		tr->skel->bss->init_holder_tid = snap->holder_tid;
+		tr->skel->bss->init_holder_fsbase = snap->holder_pthread;
+	} else if (snap && snap->locked == -1 && pt->minor == 6) {
+		/* 3.6 creates the GIL only when a second thread starts:
+		 * until then the main thread runs Python alone, as if it
+		 * held it. */
+		tr->skel->bss->init_holder_tid = (__u32)pt->pid;
+	}
+	tr->acc.init_locked = snap ? snap->locked : -1;
+	link = bpf_program__attach_iter(tr->skel->progs.init_threads, NULL);
+	if (!link)
+		return fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		e = -errno;
+	} else {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	if (e)
+		return fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
+	return 0;
+}
+
+static struct thread_rec *rec_add(struct gs_result *r)
+{
+	if (r->nthreads == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct thread_rec *v = realloc(r->threads, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->threads = v;
+		r->cap = cap;
+	}
+	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
+	return &r->threads[r->nthreads++];
+}
+
+/* The per-thread wait histograms, read in one pass of the sparse
+ * (tid, slot) map and sorted by thread. */
+struct thist_entry {
+	struct gs_thist_key k;
+	uint64_t count;
+};
+
+struct thist_dump {
+	struct thist_entry *v;
+	size_t n;
+};
+
+static int thist_cmp(const void *a, const void *b)
+{
+	const struct thist_entry *x = a, *y = b;
+
+	if (x->k.tid != y->k.tid)
+		return x->k.tid < y->k.tid ? -1 : 1;
+	return x->k.bucket < y->k.bucket ? -1 : x->k.bucket > y->k.bucket;
+}
+
+static void thist_load(struct tracer *tr, struct thist_dump *d)
+{
+	int fd = bpf_map__fd(tr->skel->maps.thist);
+	struct gs_thist_key k, next, *prev = NULL;
+	size_t cap = 0;
+
+	d->v = NULL;
+	d->n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (d->n == cap) {
+			struct thist_entry *v = realloc(d->v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!v)
+				break;
+			d->v = v;
+		}
+		d->v[d->n].k = k;
+		if (bpf_map_lookup_elem(fd, &k, &d->v[d->n].count) == 0)
+			d->n++;
+	}
+	qsort(d->v, d->n, sizeof(*d->v), thist_cmp);
+}
+
+/* p99 of thread tid's waits; with remove, its entries leave the map. */
+static double thist_p99(struct tracer *tr, const struct thist_dump *d, uint32_t tid, bool remove)
+{
+	static uint64_t slots[GS_HIST_SLOTS];
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) { /* first entry of tid */
+		size_t mid = (lo + hi) / 2;
+
+		if (d->v[mid].k.tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memset(slots, 0, sizeof(slots));
+	for (size_t i = lo; i < d->n && d->v[i].k.tid == tid; i++) {
+		if (d->v[i].k.bucket < GS_HIST_SLOTS)
+			slots[d->v[i].k.bucket] += d->v[i].count;
+		if (remove)
+			bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.thist), &d->v[i].k);
+	}
+	return hist_quantile(slots, 0.99);
+}
+
+static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/* Move exited threads from the BPF maps to tr->acc. */
+int tracer__harvest(struct tracer *tr)
+{
+	int fd = bpf_map__fd(tr->skel->maps.threads);
+	uint32_t key, next, *prev = NULL, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	struct thist_dump th = {};
+	struct gs_thread st;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || !st.exited)
+			continue;
+		if (ngone == cap) {
+			uint32_t *v = realloc(gone, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!v)
+				break;
+			gone = v;
+		}
+		gone[ngone++] = key;
+	}
+	if (ngone)
+		thist_load(tr, &th);
+	for (size_t i = 0; i < ngone; i++) {
+		struct thread_rec *r;
+
+		if (bpf_map_lookup_elem(fd, &gone[i], &st) || !(r = rec_add(&tr->acc)))
+			continue;
+		r->tid = gone[i];
+		r->st = st;
+		r->exited = true;
+		memcpy(r->name, st.comm, sizeof(r->name));
+		r->name[sizeof(r->name) - 1] = 0;
+		r->wait_p99_ns = thist_p99(tr, &th, gone[i], true);
+		bpf_map_delete_elem(fd, &gone[i]);
+	}
+	free(th.v);
+	free(gone);
+	return (int)ngone;
+}
+
+static void sum_percpu(int fd, uint32_t key, uint64_t *vals, int ncpus, uint64_t *sum)
+{
+	*sum = 0;
+	if (bpf_map_lookup_elem(fd, &key, vals) == 0)
+		for (int c = 0; c < ncpus; c++)
+			*sum += vals[c];
+}
+
+static uint64_t prog_misses(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result *res)
+{
+	struct gil_bpf *s = tr->skel;
+	uint64_t *vals = calloc(tr->ncpus, sizeof(uint64_t));
+	struct gs_cpu *cvals = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	uint32_t key, next, *prev = NULL;
+	struct thist_dump th = {};
+	struct gs_thread st;
+	int fd;
+
+	if (!vals || !cvals) {
+		free(vals);
+		free(cvals);
+		return -ENOMEM;
+	}
+	/* Close the window in one step (probes check the flag), then detach
+	 * at leisure: nothing changes the maps while they are read. */
+	s->bss->stopped = 1;
+	__sync_synchronize();
+	tr->acc.t1 = now_ns();
+	for (int i = tr->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(tr->links[i]);
+	tr->nlinks = 0;
+	tracer__harvest(tr);
+
+	*res = tr->acc;
+	memset(&tr->acc, 0, sizeof(tr->acc));
+	res->ncpus = tr->ncpus;
+	res->cpu = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	res->interval_us = -1;
+
+	fd = bpf_map__fd(s->maps.counters);
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
+		sum_percpu(fd, i, vals, tr->ncpus, &res->counters[i]);
+	fd = bpf_map__fd(s->maps.hists);
+	for (uint32_t k = 0; k < GS_NR_HISTS; k++)
+		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++)
+			sum_percpu(fd, k * GS_HIST_SLOTS + i, vals, tr->ncpus, &res->hist[k][i]);
+	key = 0;
+	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &key, cvals) == 0)
+		for (int c = 0; c < tr->ncpus; c++)
+			res->cpu[c] = cvals[c];
+
+	/* Live threads: close their open interval at t1. */
+	thist_load(tr, &th);
+	fd = bpf_map__fd(s->maps.threads);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct thread_rec *r;
+		uint64_t d;
+		int ts;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || !(r = rec_add(res)))
+			continue;
+		d = res->t1 > st.since ? res->t1 - st.since : 0;
+		ts = (st.gil == GS_GIL_HOLDING ? GS_HELD_ON :
+		      st.gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON) + (st.oncpu ? 0 : 1);
+		st.ns[ts] += d;
+		if (st.oncpu && res->cpu && st.cpu < (uint32_t)tr->ncpus) {
+			if (st.gil == GS_GIL_HOLDING)
+				res->cpu[st.cpu].with_gil_ns += d;
+			else
+				res->cpu[st.cpu].without_gil_ns += d;
+		}
+		if (st.gil == GS_GIL_HOLDING)
+			res->inflight_hold_ns += res->t1 - st.gil_since;
+		if (st.gil == GS_GIL_WAITING && st.contended)
+			res->inflight_cwait_ns += res->t1 - st.gil_since;
+		r->tid = key;
+		r->st = st;
+		r->exited = st.exited;
+		memcpy(r->name, st.comm, sizeof(r->name));
+		read_task_comm(pt->pid, key, r->name, sizeof(r->name));
+		r->name[sizeof(r->name) - 1] = 0;
+		r->wait_p99_ns = thist_p99(tr, &th, key, false);
+	}
+	free(th.v);
+	if (s->bss->nwaiters > 0 && res->t1 > s->bss->contend_start)
+		res->counters[GS_C_CONTENDED_NS] += res->t1 - s->bss->contend_start;
+	res->init_holder = s->bss->init_holder_tid;
+
+	res->prog_misses = prog_misses(s->progs.take_gil_enter) + prog_misses(s->progs.take_gil_exit) +
+			   prog_misses(s->progs.drop_gil_enter) + prog_misses(s->progs.sched_switch) +
+			   prog_misses(s->progs.sched_process_exit);
+	free(vals);
+	free(cvals);
+	return 0;
+}
+
+void tracer__free(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	for (int i = tr->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(tr->links[i]);
+	gil_bpf__destroy(tr->skel);
+	gs_result__free(&tr->acc);
+	free(tr);
+}
+
+void gs_result__free(struct gs_result *r)
+{
+	free(r->threads);
+	free(r->cpu);
+	memset(r, 0, sizeof(*r));
+}

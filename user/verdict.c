@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+/* Name the case a process is in, in the words of the users' rules of thumb
+ * (shared/seeds/), with the figures that decided it. The thresholds are
+ * judgement calls; each comment says which claim it tests. */
+#include <stdio.h>
+#include "report.h"
+
+void gs_verdict(const struct gs_report *r, struct verdict *v)
+{
+	double win = r->window_s > 0 ? r->window_s : 1;
+	double held_total = r->held_s + r->held_offcpu_s;
+	double busy = r->on_cpu_s / win;                       /* cores' worth of CPU */
+	double nogil_share = r->on_cpu_s > 0 ? r->without_gil_s / r->on_cpu_s : 0;
+	double held_off_share = held_total > 0 ? r->held_offcpu_s / held_total : 0;
+	double releases = (double)(r->forced + r->voluntary);
+	double forced_share = releases > 0 ? r->forced / releases : 0;
+	double offcpu_share = (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) > 0 ?
+		r->offcpu_s / (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) : 0;
+	int n = 0;
+
+	/* Nothing runs: no claim to test. */
+	if (busy < 0.05 && r->held_pct < 5) {
+		v->kind = "idle";
+		snprintf(v->text, sizeof(v->text),
+			 "the process is idle: its threads used %.1f%% of one CPU and held the GIL %.1f%% of the window.",
+			 100 * busy, r->held_pct);
+		return;
+	}
+	/* A holder the scheduler took away stalls every waiter: more runnable
+	 * threads than cores, or a holder blocking in native code without
+	 * releasing the GIL. */
+	if (held_total / win > 0.2 && held_off_share >= 0.25) {
+		v->kind = "oversubscribed";
+		n = snprintf(v->text, sizeof(v->text),
+			     "GIL holders were off-CPU for %.0f%% of the hold time (%.2f s of %.2f s): the holder was "
+			     "preempted or blocked while every waiter waited. Reduce runnable threads/processes to the "
+			     "number of cores, or release the GIL around blocking native calls.",
+			     100 * held_off_share, r->held_offcpu_s, held_total);
+		(void)n;
+		return;
+	}
+	/* "CPU-bound threads time-slice the GIL every 5 ms": held almost
+	 * always, someone always waiting, one core's worth of work. */
+	if (r->held_pct >= 70 && r->contended_pct >= 50 && busy <= 1.3) {
+		v->kind = "gil-bound";
+		snprintf(v->text, sizeof(v->text),
+			 "CPU-bound Python threads time-slice the GIL: it is held %.0f%% of the time and contended %.0f%% "
+			 "(%.2f waiters on average), %.0f%% of releases are forced switches, and threads together use %.2f "
+			 "cores. Threads cannot run this Python code in parallel: use processes (multiprocessing, "
+			 "ProcessPoolExecutor) or move the hot loop into native code that releases the GIL.",
+			 r->held_pct, r->contended_pct, r->avg_waiters, 100 * forced_share, busy);
+		return;
+	}
+	/* "zlib, NumPy and I/O release the GIL": threads run at once with
+	 * most of their CPU time outside the GIL. */
+	if (busy >= 1.3 && nogil_share >= 0.5) {
+		v->kind = "native-parallel";
+		snprintf(v->text, sizeof(v->text),
+			 "threads run in parallel in native code that releases the GIL: %.0f%% of on-CPU time is without "
+			 "the GIL and threads use %.2f cores at once. Threads are the right tool here; more threads help "
+			 "up to the number of cores.",
+			 100 * nogil_share, busy);
+		return;
+	}
+	/* One thread runs Python all the time, nobody else wants the GIL. */
+	if (r->held_pct >= 70 && r->contended_pct < 20) {
+		v->kind = "python-serial";
+		snprintf(v->text, sizeof(v->text),
+			 "one thread runs Python most of the time (GIL held %.0f%%, contended only %.0f%%): the GIL is not "
+			 "the limit yet, a single core is. Adding threads will not speed this up; processes or native "
+			 "code would.",
+			 r->held_pct, r->contended_pct);
+		return;
+	}
+	/* "I/O-bound threads are fine": mostly off-CPU without the GIL. */
+	if (r->held_pct < 30 && offcpu_share >= 0.5) {
+		v->kind = "io-bound";
+		snprintf(v->text, sizeof(v->text),
+			 "threads spend %.0f%% of their time off-CPU without the GIL (I/O, sleep, locks) and hold it only "
+			 "%.0f%% of the window: the GIL is not a bottleneck. Threads or asyncio are fine here.",
+			 100 * offcpu_share, r->held_pct);
+		return;
+	}
+	v->kind = "mixed";
+	snprintf(v->text, sizeof(v->text),
+		 "no single pattern dominates: GIL held %.0f%%, contended %.0f%%, %.2f cores busy, %.0f%% of on-CPU "
+		 "time without the GIL, %.0f%% of thread time off-CPU.",
+		 r->held_pct, r->contended_pct, busy, 100 * nogil_share, 100 * offcpu_share);
+}
