@@ -32,7 +32,8 @@ const volatile __u64 forced_lo[GS_MAX_FORCED_RANGES] = {};
 const volatile __u64 forced_hi[GS_MAX_FORCED_RANGES] = {};
 
 /* Set by user space after attach, read by the init iterator. */
-__u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns) */
+__u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before attach */
+__u32 seeded = 0;              /* the init iterator has run */
 __u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
 __u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
 
@@ -153,8 +154,9 @@ static __always_inline struct gs_thread *thread_get(__u32 tid, __u64 now,
 
 	if (t)
 		return t->exited ? NULL : t;
-	/* First sight of a thread created after attach. */
-	fresh.since = now;
+	/* First sight of a thread: one that existed at attach (the seeding
+	 * iterator has not run yet) is accounted from the window start. */
+	fresh.since = seeded ? now : init_ts;
 	fresh.oncpu = oncpu;
 	fresh.cpu = bpf_get_smp_processor_id();
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
@@ -252,6 +254,13 @@ int BPF_KPROBE(drop_gil_enter)
 
 	if (!tid || !(t = thread_get(tid, now, 1)))
 		return 0;
+	if (t->gil == GS_GIL_NONE && !gil_acquires && !gil_holder) {
+		/* No acquisition seen since attach and nobody credited with
+		 * the GIL: this thread has held it since before the window. */
+		t->gil = GS_GIL_HOLDING;
+		t->gil_since = init_ts;
+		t->hold_partial = 1;
+	}
 	account(t, now);
 	if (t->gil == GS_GIL_HOLDING) {
 		d = now - t->gil_since;
@@ -376,5 +385,6 @@ int init_threads(struct bpf_iter__task *ctx)
 		gil_holder = tid;
 	}
 	bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
+	seeded = 1;
 	return 0;
 }

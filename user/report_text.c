@@ -95,9 +95,17 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
 
 	fprintf(f, "\nLOST: %llu event(s)", (unsigned long long)r->lost_events);
-	for (int i = 0; i < r->nlost; i++)
-		if (r->lost[i].n)
-			fprintf(f, "%s %llu %s%s", i ? ";" : ":", (unsigned long long)r->lost[i].n, r->lost[i].what,
-				r->lost[i].is_loss ? "" : " (counted, not lost)");
+	for (int i = 0, n = 0; i < r->nlost; i++)
+		if (r->lost[i].n && r->lost[i].is_loss)
+			fprintf(f, "%s %llu %s", n++ ? ";" : ":", (unsigned long long)r->lost[i].n, r->lost[i].what);
 	fprintf(f, "\n");
+	for (int i = 0, n = 0; i < r->nlost; i++)
+		if (r->lost[i].n && !r->lost[i].is_loss)
+			fprintf(f, "%s %llu %s", n++ ? ";" : "NOTES (counted, nothing lost):", (unsigned long long)r->lost[i].n,
+				r->lost[i].what);
+	for (int i = 0; i < r->nlost; i++)
+		if (r->lost[i].n && !r->lost[i].is_loss) {
+			fprintf(f, "\n");
+			break;
+		}
 }

@@ -83,6 +83,10 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 	struct bpf_program *prog;
 	int e;
 
+	/* The window opens as the first probe goes in. */
+	tr->skel->bss->init_ts = now_ns();
+	tr->acc.t0 = tr->skel->bss->init_ts;
+
 	for (int i = 0; i < pt->nprobes; i++) {
 		const struct gil_probe *p = &pt->probes[i];
 
@@ -117,8 +121,6 @@ int tracer__start(struct tracer *tr, const struct py_target *pt,
 	char buf[64];
 	int fd, e = 0;
 
-	tr->skel->bss->init_ts = now_ns();
-	tr->acc.t0 = tr->skel->bss->init_ts;
 	if (snap && snap->locked == 1) {
 		tr->skel->bss->init_holder_tid = snap->holder_tid;
 		tr->skel->bss->init_holder_fsbase = snap->holder_pthread;

@@ -16,14 +16,16 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double forced_share = releases > 0 ? r->forced / releases : 0;
 	double offcpu_share = (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) > 0 ?
 		r->offcpu_s / (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) : 0;
+	double rel_rate = releases / win;
 	int n = 0;
 
-	/* Nothing runs: no claim to test. */
-	if (busy < 0.05 && r->held_pct < 5) {
+	/* Nothing runs and nothing waits on I/O: no claim to test. */
+	if (busy < 0.05 && r->held_pct < 5 && rel_rate < 20) {
 		v->kind = "idle";
 		snprintf(v->text, sizeof(v->text),
-			 "the process is idle: its threads used %.1f%% of one CPU and held the GIL %.1f%% of the window.",
-			 100 * busy, r->held_pct);
+			 "the process is idle: its threads used %.1f%% of one CPU, held the GIL %.1f%% of the window and "
+			 "released it %.0f times a second.",
+			 100 * busy, r->held_pct, rel_rate);
 		return;
 	}
 	/* A holder the scheduler took away stalls every waiter: more runnable

@@ -5,7 +5,7 @@ usage: finite_work.py GO_FILE [CPU_ITERS] [READS] [SWITCH_INTERVAL_S]
 
 Prints READY, then waits (polling every 0.2 s, so only ~5 GIL holds/s)
 until GO_FILE exists. Then:
-  1. two CPU-bound threads each run CPU_ITERS (default 1500) rounds of pure
+  1. two CPU-bound threads each run CPU_ITERS (default 8000) rounds of pure
      Python work with the given switch interval (default 0.002 s), forcing
      GIL switches between them;
   2. the main thread reads READS (default 3000) bytes from a pipe one
@@ -32,7 +32,7 @@ def main():
         _wl.usage("GO_FILE [CPU_ITERS] [READS] [SWITCH_INTERVAL_S]")
     go = argv[0]
     try:
-        iters = int(argv[1]) if len(argv) > 1 else 1500
+        iters = int(argv[1]) if len(argv) > 1 else 8000
         reads = int(argv[2]) if len(argv) > 2 else 3000
         interval = float(argv[3]) if len(argv) > 3 else 0.002
     except ValueError:

@@ -1,0 +1,642 @@
+"""Helpers for gilscope's end-to-end tests (stdlib only, Python 3.7+).
+
+Interpreter discovery, workload and gilscope process handling with
+timeouts, JSON report validation against the documented schema, and the
+bpftrace cross-check script generator.
+"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = os.path.join(REPO, "tools", "workloads")
+BT_TEMPLATE = os.path.join(HERE, "gil_holds.bt.in")
+
+MIN_MINOR, MAX_MINOR = 6, 13
+VERDICTS = {"gil-bound", "io-bound", "native-parallel", "oversubscribed",
+            "idle", "python-serial", "mixed"}
+
+
+class CaseError(Exception):
+    """A case cannot go on (a process hung, a file is missing...)."""
+
+
+class CaseTimeout(Exception):
+    """The case ran past its time budget."""
+
+
+# ---------------------------------------------------------------- interpreters
+
+class Interp(object):
+    def __init__(self, path, version):
+        self.path = path
+        self.version = version                  # (3, 11, 7)
+        self.minor = "%d.%d" % version[:2]      # "3.11"
+        self.full = "%d.%d.%d" % version[:3]    # "3.11.7"
+
+    def __repr__(self):
+        return "Interp(%s, %s)" % (self.full, self.path)
+
+
+def pyenv_root():
+    exe = shutil.which("pyenv")
+    if exe:
+        try:
+            out = subprocess.run([exe, "root"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, timeout=20,
+                                 universal_newlines=True).stdout.strip()
+            if out and os.path.isdir(out):
+                return out
+        except (OSError, subprocess.SubprocessError):
+            pass
+    env = os.environ.get("PYENV_ROOT")
+    if env and os.path.isdir(env):
+        return env
+    return "/root/.pyenv"
+
+
+def _probe_version(path):
+    """(major, minor, micro, gil_disabled) of an interpreter, or None."""
+    code = ("import sys, sysconfig; v = sys.version_info; "
+            "print('%d %d %d %s' % (v[0], v[1], v[2], "
+            "sysconfig.get_config_var('Py_GIL_DISABLED') or 0))")
+    try:
+        out = subprocess.run([path, "-c", code], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30,
+                             universal_newlines=True).stdout.split()
+        return int(out[0]), int(out[1]), int(out[2]), out[3] not in ("0", "")
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def discover_interpreters(root, log=print):
+    """Every $root/versions/3.X*/bin/python3.X with 6 <= X <= 13, GIL builds
+    only. Returns a list of Interp sorted by version."""
+    found = {}
+    vdir = os.path.join(root, "versions")
+    names = sorted(os.listdir(vdir)) if os.path.isdir(vdir) else []
+    for name in names:
+        m = re.match(r"^3\.(\d+)", name)
+        if not m or not MIN_MINOR <= int(m.group(1)) <= MAX_MINOR:
+            continue
+        exe = os.path.join(vdir, name, "bin", "python3.%s" % m.group(1))
+        if not os.access(exe, os.X_OK):
+            continue
+        real = os.path.realpath(exe)
+        if real in found:
+            continue
+        v = _probe_version(exe)
+        if v is None:
+            log("note: %s does not run, skipped" % exe)
+            continue
+        if v[3]:
+            log("note: %s is a free-threaded (no-GIL) build, skipped" % exe)
+            continue
+        found[real] = Interp(exe, v[:3])
+    return sorted(found.values(), key=lambda i: i.version)
+
+
+def find_python27(root):
+    for name in sorted(os.listdir(os.path.join(root, "versions")))[::-1] \
+            if os.path.isdir(os.path.join(root, "versions")) else []:
+        if name.startswith("2.7"):
+            exe = os.path.join(root, "versions", name, "bin", "python2.7")
+            if os.access(exe, os.X_OK):
+                return exe
+    return None
+
+
+# ---------------------------------------------------------------- processes
+
+def kill_group(p, sig=signal.SIGKILL):
+    """Kill a Popen started with start_new_session=True, and its children."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); look at its state.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def free_pid():
+    """A PID no process has now (the highest free one below pid_max)."""
+    try:
+        with open("/proc/sys/kernel/pid_max") as f:
+            pid_max = int(f.read())
+    except (OSError, ValueError):
+        pid_max = 4194304
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists("/proc/%d" % pid):
+            return pid
+    raise CaseError("no free pid")
+
+
+def tail(text, n=15):
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > n:
+        lines = ["  ... (%d lines)" % (len(lines) - n)] + lines[-n:]
+    return "\n".join(lines)
+
+
+def nonempty_lines(text):
+    return [l for l in text.splitlines() if l.strip()]
+
+
+class Workload(object):
+    """A running workload that has printed READY."""
+
+    def __init__(self, popen, name, errfile):
+        self.p = popen
+        self.pid = popen.pid
+        self.name = name
+        self.errfile = errfile
+        # Reap it as soon as it exits, as a shell would: a zombie child of
+        # ours must not look alive to gilscope.
+        threading.Thread(target=popen.wait, daemon=True).start()
+
+    def stderr(self):
+        try:
+            with open(self.errfile, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise CaseError("%s (pid %d) still running after %.0fs"
+                            % (self.name, self.pid, timeout))
+
+
+class GsRun(object):
+    """The outcome of one gilscope run."""
+
+    def __init__(self, argv, rc, stdout, stderr, elapsed, json_path):
+        self.argv = argv
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+        self.json_path = json_path
+        self.doc = None
+        self.json_error = None
+        if json_path == "-":
+            self._parse(stdout, "stdout")
+        elif json_path:
+            try:
+                with open(json_path) as f:
+                    self._parse(f.read(), json_path)
+            except OSError as e:
+                self.json_error = "no JSON file %s: %s" % (json_path, e)
+
+    def _parse(self, text, where):
+        try:
+            self.doc = json.loads(text)
+        except ValueError as e:
+            self.json_error = "JSON in %s does not parse: %s" % (where, e)
+
+    def describe(self):
+        out = ["gilscope %s -> rc=%s in %.1fs" % (" ".join(self.argv[1:]),
+                                                  self.rc, self.elapsed)]
+        if self.json_error:
+            out.append(self.json_error)
+        if self.stderr.strip():
+            out.append("stderr:\n" + tail(self.stderr))
+        return "\n".join(out)
+
+
+class Ctx(object):
+    """Per-case state: processes to clean up, a scratch directory, checks."""
+
+    def __init__(self, gilscope, tmp, interp=None, verbose=False):
+        self.gilscope = gilscope
+        self.tmp = tmp
+        self.interp = interp
+        self.verbose = verbose
+        self.procs = []
+        self.checks = []     # (text, ok)
+        self.details = []    # extra lines shown on failure (or -v)
+        self.skipped = None
+        self._n = 0
+
+    # -- bookkeeping
+    def path(self, name):
+        self._n += 1
+        return os.path.join(self.tmp, "%02d-%s" % (self._n, name))
+
+    def check(self, label, value, ok, expect=None):
+        text = "%s=%s" % (label, value) if label else str(value)
+        if expect is not None:
+            text += " (%s%s)" % (expect, "" if ok else " NOT MET")
+        elif not ok:
+            text += " (NOT MET)"
+        self.checks.append((text, bool(ok)))
+        return ok
+
+    def detail(self, text):
+        self.details.append(text)
+
+    def skip(self, why):
+        self.skipped = why
+
+    def failed(self):
+        return any(not ok for _, ok in self.checks)
+
+    def cleanup(self):
+        for p in self.procs:
+            kill_group(p)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs = []
+
+    # -- processes
+    def spawn(self, argv, **kw):
+        kw.setdefault("start_new_session", True)
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
+    def workload(self, script, *args, python=None, env=None, timeout=30):
+        """Start tools/workloads/SCRIPT under the case's interpreter (or
+        `python`) and wait for its READY line."""
+        python = python or self.interp.path
+        name = os.path.splitext(script)[0]
+        errfile = self.path(name + ".stderr")
+        argv = [python, os.path.join(WORKLOADS, script)] + [str(a) for a in args]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        with open(errfile, "w") as err:
+            p = self.spawn(argv, stdout=subprocess.PIPE, stderr=err,
+                           stdin=subprocess.DEVNULL, env=full_env)
+        w = Workload(p, name, errfile)
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CaseError("%s: no READY line within %.0fs; stderr:\n%s"
+                                % (name, timeout, tail(w.stderr())))
+            r, _, _ = select.select([p.stdout], [], [], min(left, 0.5))
+            if r:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    p.wait(timeout=5)
+                    raise CaseError("%s exited (rc=%s) before READY; stderr:\n%s"
+                                    % (name, p.returncode, tail(w.stderr())))
+                buf += chunk
+        line = buf.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        if line != "READY %d" % p.pid:
+            raise CaseError("%s: expected 'READY %d', got %r"
+                            % (name, p.pid, line))
+        return w
+
+    def gilscope_argv(self, args):
+        return [self.gilscope] + [str(a) for a in args]
+
+    def run_gilscope(self, args, timeout, json_path=None, env=None,
+                     prefix=None):
+        """Run gilscope to completion. json_path: where --json writes (to
+        be parsed), "-" for stdout, None for no JSON."""
+        argv = (prefix or []) + self.gilscope_argv(args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        t0 = time.monotonic()
+        p = self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, env=full_env)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(p)
+            out, err = p.communicate()
+            raise CaseError("gilscope %s did not finish within %.0fs; stderr:\n%s"
+                            % (" ".join(argv[1:]), timeout,
+                               tail(err.decode("utf-8", "replace"))))
+        run = GsRun(argv, p.returncode, out.decode("utf-8", "replace"),
+                    err.decode("utf-8", "replace"), time.monotonic() - t0,
+                    json_path)
+        if self.verbose:
+            self.detail(run.describe())
+        return run
+
+    def start_gilscope(self, args, env=None):
+        """Start gilscope in the background; returns (Popen, outfile,
+        errfile). Finish with finish_gilscope()."""
+        outf = self.path("gilscope.stdout")
+        errf = self.path("gilscope.stderr")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        with open(outf, "w") as o, open(errf, "w") as e:
+            p = self.spawn(self.gilscope_argv(args), stdout=o, stderr=e,
+                           stdin=subprocess.DEVNULL, env=full_env)
+        p.gs_t0 = time.monotonic()
+        p.gs_files = (outf, errf)
+        return p
+
+    def finish_gilscope(self, p, timeout, json_path=None):
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(p)
+            p.wait()
+            with open(p.gs_files[1], errors="replace") as f:
+                err = f.read()
+            raise CaseError("gilscope did not exit within %.0fs; stderr:\n%s"
+                            % (timeout, tail(err)))
+        with open(p.gs_files[0], errors="replace") as f:
+            out = f.read()
+        with open(p.gs_files[1], errors="replace") as f:
+            err = f.read()
+        run = GsRun(p.args, p.returncode, out, err,
+                    time.monotonic() - p.gs_t0, json_path)
+        if self.verbose:
+            self.detail(run.describe())
+        return run
+
+
+def read_file(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- JSON schema
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _close(a, b, rel, abs_):
+    return abs(a - b) <= max(abs_, rel * max(abs(a), abs(b)))
+
+
+def validate_report(doc, pid=None, interp=None, launched=None):
+    """Problems (list of strings) of a gilscope JSON report against the
+    documented schema and its internal consistency. Empty when fine."""
+    bad = []
+
+    def need(obj, key, kind, where, minv=None, maxv=None):
+        if not isinstance(obj, dict) or key not in obj:
+            bad.append("missing %s.%s" % (where, key))
+            return None
+        v = obj[key]
+        ok = {"num": _num, "int": _int, "str": lambda x: isinstance(x, str),
+              "bool": lambda x: isinstance(x, bool),
+              "list": lambda x: isinstance(x, list),
+              "dict": lambda x: isinstance(x, dict),
+              "int?": lambda x: x is None or _int(x)}[kind](v)
+        if not ok:
+            bad.append("%s.%s=%r is not %s" % (where, key, v, kind))
+            return None
+        if _num(v):
+            if minv is not None and v < minv - 1e-9:
+                bad.append("%s.%s=%r < %s" % (where, key, v, minv))
+            if maxv is not None and v > maxv + 1e-6:
+                bad.append("%s.%s=%r > %s" % (where, key, v, maxv))
+        return v
+
+    if not isinstance(doc, dict):
+        return ["report is not a JSON object"]
+    if doc.get("version") != 1:
+        bad.append("version=%r, want 1" % doc.get("version"))
+    tgt = need(doc, "target", "dict", "") or {}
+    tpid = need(tgt, "pid", "int", "target")
+    if pid is not None and tpid is not None and tpid != pid:
+        bad.append("target.pid=%r, want %d" % (tpid, pid))
+    need(tgt, "exe", "str", "target")
+    pv = need(tgt, "python_version", "str", "target")
+    if interp is not None and pv is not None and \
+            pv not in (interp.minor, interp.full) and \
+            not pv.startswith(interp.minor + "."):
+        bad.append("target.python_version=%r, want %s" % (pv, interp.full))
+    la = need(tgt, "launched", "bool", "target")
+    if launched is not None and la is not None and la != launched:
+        bad.append("target.launched=%r, want %r" % (la, launched))
+    need(tgt, "exit_code", "int?", "target")
+    need(tgt, "exit_signal", "int?", "target")
+    need(tgt, "strategy", "str", "target")
+    probes = need(tgt, "gil_probes", "list", "target") or []
+    if tgt and not probes:
+        bad.append("target.gil_probes is empty")
+    for i, pr in enumerate(probes):
+        w = "target.gil_probes[%d]" % i
+        need(pr, "object", "str", w)
+        need(pr, "symbol", "str", w)
+        need(pr, "offset", "int", w, 0)
+        need(pr, "role", "str", w)
+    window = need(doc, "window_s", "num", "", 0)
+    if window is not None and window <= 0:
+        bad.append("window_s=%r is not > 0" % window)
+
+    gil = need(doc, "gil", "dict", "") or {}
+    need(gil, "held_pct", "num", "gil", 0, 100)
+    need(gil, "contended_pct", "num", "gil", 0, 100)
+    need(gil, "avg_waiters", "num", "gil", 0)
+    need(gil, "switch_interval_us", "num", "gil", 0)
+    for kind in ("hold", "wait"):
+        h = need(gil, kind, "dict", "gil") or {}
+        w = "gil." + kind
+        cnt = need(h, "count", "int", w, 0)
+        tot = need(h, "total_s", "num", w, 0)
+        vals = [need(h, k, "num", w, 0) for k in
+                ("mean_us", "p50_us", "p90_us", "p99_us", "max_us")]
+        if None not in vals:
+            mean, p50, p90, p99, mx = vals
+            # percentiles come from a log-linear histogram (<= 1.6% off)
+            if not (p50 <= p90 * 1.0001 and p90 <= p99 * 1.0001
+                    and p99 <= mx * 1.04 + 1):
+                bad.append("%s percentiles not ordered: p50=%s p90=%s p99=%s "
+                           "max=%s" % (w, p50, p90, p99, mx))
+            if mean > mx * 1.0001 + 1:
+                bad.append("%s.mean_us=%s > max_us=%s" % (w, mean, mx))
+            if cnt and tot is not None and \
+                    not _close(mean, tot * 1e6 / cnt, 0.02, 1.0):
+                bad.append("%s.mean_us=%s but total_s/count=%.1fus"
+                           % (w, mean, tot * 1e6 / cnt))
+    rel = need(gil, "releases", "dict", "gil") or {}
+    need(rel, "forced", "int", "gil.releases", 0)
+    need(rel, "voluntary", "int", "gil.releases", 0)
+
+    cpu = need(doc, "cpu", "dict", "") or {}
+    on = need(cpu, "on_cpu_s", "num", "cpu", 0)
+    wg = need(cpu, "with_gil_s", "num", "cpu", 0)
+    wo = need(cpu, "without_gil_s", "num", "cpu", 0)
+    par = need(cpu, "parallelism", "num", "cpu", 0)
+    if None not in (on, wg, wo) and not _close(on, wg + wo, 0.02, 0.005):
+        bad.append("cpu.on_cpu_s=%.4f != with_gil_s+without_gil_s=%.4f"
+                   % (on, wg + wo))
+    if None not in (on, par, window) and window > 0 and \
+            not _close(par, on / window, 0.03, 0.01):
+        bad.append("cpu.parallelism=%.3f != on_cpu_s/window_s=%.3f"
+                   % (par, on / window))
+    per = need(cpu, "per_cpu", "list", "cpu") or []
+    for i, c in enumerate(per):
+        w = "cpu.per_cpu[%d]" % i
+        need(c, "cpu", "int", w, 0)
+        b = need(c, "busy_pct", "num", w, 0, 100)
+        g = need(c, "with_gil_pct", "num", w, 0, 100)
+        n = need(c, "without_gil_pct", "num", w, 0, 100)
+        if None not in (b, g, n) and not _close(b, g + n, 0.02, 0.2):
+            bad.append("%s.busy_pct=%.2f != with+without=%.2f" % (w, b, g + n))
+
+    threads = need(doc, "threads", "list", "") or []
+    tids = set()
+    held_sum = 0.0
+    for i, t in enumerate(threads):
+        w = "threads[%d]" % i
+        tid = need(t, "tid", "int", w, 1)
+        if tid in tids:
+            bad.append("thread %s listed twice" % tid)
+        tids.add(tid)
+        need(t, "name", "str", w)
+        held_sum += need(t, "held_s", "num", w, 0) or 0.0
+        for k in ("native_s", "wait_s", "offcpu_s", "held_offcpu_s",
+                  "wait_p99_us", "wait_max_us"):
+            need(t, k, "num", w, 0)
+        need(t, "holds", "int", w, 0)
+        need(t, "waits", "int", w, 0)
+        need(t, "exited", "bool", w)
+    if threads and wg is not None and not _close(held_sum, wg, 0.05, 0.01):
+        bad.append("sum(threads.held_s)=%.4f != cpu.with_gil_s=%.4f"
+                   % (held_sum, wg))
+
+    v = need(doc, "verdict", "dict", "") or {}
+    kind = need(v, "kind", "str", "verdict")
+    if kind is not None and kind not in VERDICTS:
+        bad.append("verdict.kind=%r not one of %s" % (kind, sorted(VERDICTS)))
+    text = need(v, "text", "str", "verdict")
+    if text is not None and not text.strip():
+        bad.append("verdict.text is empty")
+    lost = need(doc, "lost", "dict", "") or {}
+    need(lost, "events", "int", "lost", 0)
+    return bad
+
+
+def get(doc, *keys, default=None):
+    for k in keys:
+        if isinstance(doc, dict) and k in doc:
+            doc = doc[k]
+        elif isinstance(doc, list) and isinstance(k, int) and k < len(doc):
+            doc = doc[k]
+        else:
+            return default
+    return doc
+
+
+# ---------------------------------------------------------------- bpftrace
+
+def python_object(pid):
+    """The file holding the interpreter of a running process: its mapped
+    libpython, or its executable when libpython is linked in."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and "/libpython" in parts[5]:
+                    return parts[5].strip()
+        return os.path.realpath("/proc/%d/exe" % pid)
+    except OSError as e:
+        raise CaseError("cannot read /proc/%d: %s" % (pid, e))
+
+
+def gil_symbols(obj):
+    """Names of the take_gil and drop_gil copies (e.g. take_gil.constprop.0)
+    defined in obj's symbol table."""
+    try:
+        out = subprocess.run(["nm", "--defined-only", obj],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise CaseError("nm %s: %s" % (obj, e))
+    take, drop = [], []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[1] not in "tT":
+            continue
+        if re.match(r"^take_gil(\..*)?$", parts[2]):
+            take.append(parts[2])
+        elif re.match(r"^drop_gil(\..*)?$", parts[2]):
+            drop.append(parts[2])
+    if not take or not drop:
+        raise CaseError("no take_gil/drop_gil symbols in %s (stripped?)" % obj)
+    return sorted(set(take)), sorted(set(drop))
+
+
+def bpftrace_script(pid, obj):
+    take, drop = gil_symbols(obj)
+    with open(BT_TEMPLATE) as f:
+        src = f.read()
+    src = src.replace("@@PID@@", str(pid))
+    src = src.replace("@@TAKE_RET@@", ",\n".join(
+        'uretprobe:%s:"%s"' % (obj, s) for s in take))
+    src = src.replace("@@DROP@@", ",\n".join(
+        'uprobe:%s:"%s"' % (obj, s) for s in drop))
+    return src, take, drop
+
+
+def parse_bpftrace(out):
+    """Counters printed after 'gil_holds: done'."""
+    if "gil_holds: done" not in out:
+        return None
+    res = {}
+    for line in out.split("gil_holds: done", 1)[1].splitlines():
+        m = re.match(r"^@(\w+): (\d+)\s*$", line)
+        if m and m.group(1) not in res:
+            res[m.group(1)] = int(m.group(2))
+    for k in ("holds", "hold_ns", "unmatched", "retaken"):
+        res.setdefault(k, 0)
+    return res
+
+
+def ensure_tracefs():
+    """bpftrace wants tracefs at /sys/kernel/tracing; mount it if missing."""
+    if os.path.exists("/sys/kernel/tracing/available_events"):
+        return None
+    r = subprocess.run(["mount", "-t", "tracefs", "nodev",
+                        "/sys/kernel/tracing"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True)
+    if r.returncode != 0:
+        return "cannot mount tracefs: %s" % r.stdout.strip()
+    return None
