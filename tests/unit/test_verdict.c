@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/* The verdict names the case from the figures: one synthetic report per
+ * case, built the way report.c fills it. */
+#include <string.h>
+#include "check.h"
+#include "report.h"
+
+static struct gs_report base(double win)
+{
+	struct gs_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.window_s = win;
+	return r;
+}
+
+static const char *kind(struct gs_report r)
+{
+	static struct verdict v;
+
+	gs_verdict(&r, &v);
+	CHECK_MSG(strlen(v.text) > 20, "text '%s'", v.text);
+	return v.kind;
+}
+
+int main(void)
+{
+	struct gs_report r;
+
+	/* 4 CPU-bound threads on one GIL */
+	r = base(2);
+	r.held_s = 1.96; r.held_pct = 98; r.contended_pct = 97; r.on_cpu_s = 2.02;
+	r.with_gil_s = 1.96; r.without_gil_s = 0.06; r.wait_s = 5.9; r.forced = 390; r.voluntary = 2;
+	CHECK_STR(kind(r), "gil-bound");
+
+	/* zlib threads: two cores, GIL mostly free */
+	r = base(2);
+	r.held_s = 0.1; r.held_pct = 5; r.on_cpu_s = 3.8; r.with_gil_s = 0.1; r.without_gil_s = 3.7;
+	r.voluntary = 300;
+	CHECK_STR(kind(r), "native-parallel");
+
+	/* sleepers and pipe readers */
+	r = base(2);
+	r.held_s = 0.01; r.held_pct = 0.5; r.on_cpu_s = 0.04; r.offcpu_s = 7.9; r.voluntary = 1500;
+	CHECK_STR(kind(r), "io-bound");
+
+	/* nothing happens */
+	r = base(2);
+	r.offcpu_s = 4; r.voluntary = 4;
+	CHECK_STR(kind(r), "idle");
+
+	/* one Python thread alone */
+	r = base(2);
+	r.held_s = 2; r.held_pct = 100; r.on_cpu_s = 2; r.with_gil_s = 2; r.offcpu_s = 2;
+	CHECK_STR(kind(r), "python-serial");
+
+	/* holders preempted a third of their hold time */
+	r = base(2);
+	r.held_s = 1.2; r.held_offcpu_s = 0.7; r.held_pct = 95; r.contended_pct = 90; r.on_cpu_s = 1.3;
+	r.with_gil_s = 1.2; r.forced = 300;
+	CHECK_STR(kind(r), "oversubscribed");
+	return check_summary("test_verdict");
+}
