@@ -79,4 +79,22 @@ struct gs_thist_key {
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6
 
+/* --trace: one record per thread transition, streamed through a ring
+ * buffer (the only per-event output; everything else is aggregated). */
+enum gs_trace_kind {
+	GS_TR_STATE = 0,   /* thread tid entered `state` (enum gs_tstate) */
+	GS_TR_FORCED,      /* tid released the GIL on a waiter's drop request */
+	GS_TR_EXIT,        /* thread tid exited */
+};
+
+struct gs_trace_rec {
+	__u64 ts;          /* CLOCK_MONOTONIC ns */
+	__u32 tid;
+	__u8 kind;         /* enum gs_trace_kind */
+	__u8 state;        /* enum gs_tstate, GS_TR_STATE only */
+	__u16 cpu;
+	__s32 waiters;     /* contended waiters right after this event */
+	__u32 pad;
+};
+
 #endif /* GILSCOPE_H */
