@@ -22,6 +22,13 @@
 #include <bpf/bpf_core_read.h>
 #include "gilscope.h"
 
+/* Seqlock ordering for hold_ring: a compiler barrier is enough on x86 (TSO:
+ * stores are not reordered with stores, nor loads with loads). */
+#define barrier() asm volatile("" ::: "memory")
+
+#define EEXIST 17
+#define E2BIG 7
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by user space before load. */
@@ -30,6 +37,9 @@ const volatile __u32 targ_tgid = 0;
  * the eval loop's drop-request handler: forced switches. */
 const volatile __u64 forced_lo[GS_MAX_FORCED_RANGES] = {};
 const volatile __u64 forced_hi[GS_MAX_FORCED_RANGES] = {};
+
+const volatile __u32 with_stacks = 0;  /* walk Python stacks (views) */
+const volatile __u32 with_trace = 0;   /* stream transitions to `trace` */
 
 /* Set by user space after attach, read by the init iterator. */
 __u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before attach */
@@ -46,6 +56,12 @@ __u32 gil_holder = 0;          /* TID holding the GIL, 0 if none/unknown */
 __u64 gil_acquires = 0;        /* take_gil returns seen (init iterator checks it) */
 __s64 nwaiters = 0;            /* threads inside take_gil that found the GIL taken */
 __u64 contend_start = 0;       /* when nwaiters last went 0 -> 1 */
+/* The last GIL holds, for the blame view: a waiter that got the GIL charges
+ * its wait to the stacks of the holds it overlapped. Written only by the
+ * thread releasing the GIL (one at a time, the GIL serializes them); each
+ * slot's seq is odd while it is being written. */
+struct gs_hold_rec hold_ring[GS_HOLD_RING] = {};
+__u64 hold_ring_next = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -115,12 +131,103 @@ static __always_inline void thist_add(__u32 tid, __u64 ns)
 		count(GS_C_LOST_THIST_FULL, 1);
 }
 
+#include "pystack.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* 16 MiB of trace records; resized by user space */
+} trace SEC(".maps");
+
+static __always_inline void hold_ring_put(__u64 start, __u64 end, __u64 stack, __u32 tid)
+{
+	__u64 n = hold_ring_next;
+	struct gs_hold_rec *r = &hold_ring[n & (GS_HOLD_RING - 1)];
+
+	r->seq = 2 * n + 1;
+	barrier();
+	r->start = start;
+	r->end = end;
+	r->stack = stack;
+	r->tid = tid;
+	barrier();
+	r->seq = 2 * n + 2;
+	hold_ring_next = n + 1;
+}
+
+/* Charge the wait [ws, we] to the holds it overlapped. */
+static __always_inline void blame(__u64 ws, __u64 we)
+{
+	__u64 seq, start, end, stack, lo, hi;
+	__u32 tid;
+	int i;
+
+	for (i = 0; i < GS_HOLD_RING; i++) {
+		struct gs_hold_rec *r = &hold_ring[i];
+
+		seq = r->seq;
+		if (!seq || (seq & 1))
+			continue;
+		barrier();
+		start = r->start;
+		end = r->end;
+		stack = r->stack;
+		tid = r->tid;
+		barrier();
+		if (r->seq != seq)
+			continue;           /* rewritten under us */
+		lo = start > ws ? start : ws;
+		hi = end < we ? end : we;
+		if (hi > lo)
+			stack_add(stack, tid, GS_VIEW_BLAME, hi - lo);
+	}
+}
+
 static __always_inline int tstate_of(const struct gs_thread *t)
 {
 	int base = t->gil == GS_GIL_HOLDING ? GS_HELD_ON :
 		   t->gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON;
 
 	return base + (t->oncpu ? 0 : 1);
+}
+
+static __always_inline void emit(__u32 tid, __u8 kind, __u8 state, __u64 now)
+{
+	struct gs_trace_rec *r;
+
+	if (!with_trace)
+		return;
+	r = bpf_ringbuf_reserve(&trace, sizeof(*r), 0);
+	if (!r) {
+		count(GS_C_TRACE_LOST, 1);
+		return;
+	}
+	r->ts = now;
+	r->tid = tid;
+	r->kind = kind;
+	r->state = state;
+	r->cpu = bpf_get_smp_processor_id();
+	r->waiters = nwaiters;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline void emit_state(__u32 tid, const struct gs_thread *t, __u64 now)
+{
+	if (with_trace)
+		emit(tid, GS_TR_STATE, tstate_of(t), now);
+}
+
+/* The PyThreadState* argument: the attach cookie names its register,
+ * which differs between versions and between clones (3.8's take_gil). */
+static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 a = PT_REGS_PARM1(ctx), b = PT_REGS_PARM2(ctx), c = PT_REGS_PARM3(ctx);
+
+	/* Load all three first: a load through a computed ctx pointer is
+	 * rejected by the verifier, and clang would otherwise build one. */
+	asm volatile("" : "+r"(a), "+r"(b), "+r"(c));
+	return cookie == 1 ? b : cookie == 2 ? c : a;
 }
 
 /* Close the thread's current interval at now. When it was on-CPU, the
@@ -195,6 +302,14 @@ int BPF_KPROBE(take_gil_enter)
 	}
 	t->gil = GS_GIL_WAITING;
 	t->gil_since = now;
+	if (with_stacks) {
+		__u64 ts = tstate_arg(ctx);
+
+		if (ts)
+			t->tstate = ts;
+		t->wait_stack = walk_stack(t->tstate);
+	}
+	emit_state(tid, t, now);
 	return 0;
 }
 
@@ -222,6 +337,11 @@ int BPF_KRETPROBE(take_gil_exit)
 			if (__sync_fetch_and_add(&nwaiters, -1) == 1)
 				count(GS_C_CONTENDED_NS, now - contend_start);
 		}
+		if (with_stacks) {
+			stack_add(t->wait_stack, tid, GS_VIEW_WAIT, d);
+			if (t->contended)
+				blame(t->gil_since, now);
+		}
 	} else {
 		count(GS_C_TAKE_RET_UNMATCHED, 1);
 	}
@@ -231,6 +351,7 @@ int BPF_KRETPROBE(take_gil_exit)
 	t->hold_partial = 0;
 	gil_holder = tid;
 	__sync_fetch_and_add(&gil_acquires, 1);
+	emit_state(tid, t, now);
 	return 0;
 }
 
@@ -251,6 +372,7 @@ int BPF_KPROBE(drop_gil_enter)
 	__u32 tid = current_tid_in_target();
 	__u64 now = bpf_ktime_get_ns(), d, ret = 0;
 	struct gs_thread *t;
+	int forced;
 
 	if (!tid || !(t = thread_get(tid, now, 1)))
 		return 0;
@@ -276,7 +398,17 @@ int BPF_KPROBE(drop_gil_enter)
 		}
 		/* At entry the return address is on top of the stack. */
 		bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
-		count(is_forced(ret) ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
+		forced = is_forced(ret);
+		count(forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
+		if (forced)
+			emit(tid, GS_TR_FORCED, 0, now);
+		if (with_stacks) {
+			__u64 ts = tstate_arg(ctx);
+
+			if (ts)
+				t->tstate = ts;
+			hold_ring_put(t->gil_since, now, walk_stack(t->tstate), tid);
+		}
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* 3.9+: take_gil drops the GIL again when the runtime is
 		 * finalizing, then the thread exits. */
@@ -291,6 +423,7 @@ int BPF_KPROBE(drop_gil_enter)
 	t->hold_partial = 0;
 	if (gil_holder == tid)
 		gil_holder = 0;
+	emit_state(tid, t, now);
 	return 0;
 }
 
@@ -311,6 +444,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (t) {
 			account(t, now);
 			t->oncpu = 0;
+			emit_state(tid, t, now);
 		}
 	}
 	if (next->tgid == targ_tgid) {
@@ -320,6 +454,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			account(t, now);
 			t->oncpu = 1;
 			t->cpu = bpf_get_smp_processor_id();
+			emit_state(tid, t, now);
 		}
 	}
 	return 0;
@@ -356,6 +491,35 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	t->oncpu = 0;
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);
 	t->exited = 1;
+	emit(tid, GS_TR_EXIT, 0, now);
+	return 0;
+}
+
+/* CPU sampling (perf event per CPU, -F HZ): one sample of the running
+ * thread's Python stack, tagged with whether it holds the GIL. */
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u32 tid = current_tid_in_target();
+	struct gs_thread *t;
+	__u64 stack;
+
+	if (!tid)
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->exited)
+		return 0;
+	count(GS_C_SAMPLES, 1);
+	if (!t->tstate) {
+		count(GS_C_NO_TSTATE, 1);
+		return 0;
+	}
+	stack = walk_stack(t->tstate);
+	if (!stack) {
+		count(GS_C_STACK_ERR, 1);
+		return 0;
+	}
+	stack_add(stack, tid, t->gil == GS_GIL_HOLDING ? GS_VIEW_GIL : GS_VIEW_NOGIL, 1);
 	return 0;
 }
 
@@ -363,11 +527,21 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
  * state of every thread that existed at attach, with its CPU state, and
  * marks the thread that held the GIL then (read from the target's memory
  * by user space) unless a GIL event already told us who holds it. */
+/* PyThreadState of each thread at attach, found by user space walking the
+ * interpreter's thread list: keyed by TID (3.11+) or TLS base (older). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096); /* threads at attach; more stay unseeded until their first GIL event */
+	__type(key, __u64);
+	__type(value, __u64);
+} seed_tstates SEC(".maps");
+
 SEC("iter/task")
 int init_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct gs_thread t = {};
+	__u64 key, *ts;
 	__u32 tid;
 
 	if (!task || task->tgid != targ_tgid)
@@ -384,6 +558,14 @@ int init_threads(struct bpf_iter__task *ctx)
 		t.hold_partial = 1;
 		gil_holder = tid;
 	}
+	key = tid;
+	ts = bpf_map_lookup_elem(&seed_tstates, &key);
+	if (!ts) {
+		key = task->thread.fsbase;
+		ts = bpf_map_lookup_elem(&seed_tstates, &key);
+	}
+	if (ts)
+		t.tstate = *ts;
 	bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
 	seeded = 1;
 	return 0;

@@ -37,6 +37,9 @@ struct gs_thread {
 	__u8 exited;            /* thread exited; user space harvests and deletes */
 	__u8 hold_partial;      /* current hold started before the window */
 	__u8 contended;         /* current wait found the GIL taken */
+	__u64 tstate;           /* PyThreadState *, from probe args or attach */
+	__u64 wait_stack;       /* stack at the current wait's start */
+	__u64 w_at_hold;        /* waiter-time integral when the hold began */
 	char comm[16];
 };
 
@@ -65,6 +68,14 @@ enum gs_counter {
 	GS_C_DROP_WHILE_WAIT,   /* drop_gil inside take_gil (finalization path) */
 	GS_C_EXITED_WAITING,    /* thread exited inside take_gil (never returned) */
 	GS_C_EXITED_HOLDING,    /* thread exited holding the GIL */
+	GS_C_STACKS_FULL,       /* stack table full: weight dropped */
+	GS_C_CODES_FULL,        /* code table full: frames unsymbolized */
+	GS_C_COUNTS_FULL,       /* stack weight table full */
+	GS_C_STACK_ERR,         /* unreadable frame chain */
+	GS_C_TRUNCATED,         /* stacks cut at the depth limit */
+	GS_C_NO_TSTATE,         /* sample of a thread whose tstate is unknown */
+	GS_C_TRACE_LOST,        /* trace records the ring buffer dropped */
+	GS_C_SAMPLES,           /* CPU samples of the target taken */
 	GS_NR_COUNTERS,
 };
 
@@ -78,6 +89,79 @@ struct gs_thist_key {
 
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6
+
+/* Python stacks (--folded/--flamegraph/--trace): walked in BPF from the
+ * thread state at wait start, GIL release and CPU samples. A frame is
+ * packed as (byte offset into the bytecode << 48) | code object address:
+ * user-space addresses fit in 47 bits. */
+#define GS_MAX_FRAMES 64
+#define GS_FRAME_CODE_MASK ((1ull << 48) - 1)
+
+struct gs_pystack {
+	__u32 depth;
+	__u32 truncated;        /* the walk stopped at GS_MAX_FRAMES (or max_depth) */
+	__u64 frames[GS_MAX_FRAMES]; /* leaf first */
+};
+
+enum gs_view {
+	GS_VIEW_WAIT = 0,       /* each wait's duration (us) on the waiter's stack */
+	GS_VIEW_GIL,            /* CPU samples while holding the GIL */
+	GS_VIEW_NOGIL,          /* CPU samples without it */
+	GS_VIEW_BLAME,          /* waiter-time (us) during each hold, on the holder's stack */
+	GS_NR_VIEWS,
+};
+
+struct gs_stack_key {
+	__u64 stack;            /* hash of the frames; key of the stacks map */
+	__u32 tid;
+	__u32 view;
+};
+
+#define GS_NAME_MAX 128
+#define GS_FILE_MAX 256
+#define GS_LT_MAX 2048
+
+/* What symbolizing a code object needs, captured in BPF the first time a
+ * stack holding it is seen, so reports stay right after the target exits. */
+struct gs_code {
+	__s32 firstlineno;
+	__u32 lt_len;           /* bytes of line table captured */
+	__u32 lt_full;          /* its real size */
+	__u8 name_kind;         /* PyUnicode kind 1/2/4, 0 unreadable */
+	__u8 file_kind;
+	__u16 name_len;         /* bytes captured */
+	__u16 file_len;
+	__u16 pad;
+	char name[GS_NAME_MAX]; /* co_qualname (3.11+) else co_name */
+	char file[GS_FILE_MAX];
+	__u8 linetable[GS_LT_MAX];
+};
+
+/* Per-version layout for the walk, filled by user space (rodata). */
+struct gs_pyoff {
+	__u32 minor;
+	__u32 ts_frame;         /* tstate -> frame / cframe / current_frame */
+	__u32 cframe_current;   /* cframe -> current_frame; ~0 when no cframe */
+	__u32 f_back;
+	__u32 f_code;
+	__u32 f_pos;            /* f_lasti, prev_instr or instr_ptr */
+	__u32 pos_kind;         /* 0 lasti bytes, 1 lasti code units, 2 pointer */
+	__u32 f_owner;          /* ~0 when frames carry no owner */
+	__u32 owner_skip;       /* skip frames with owner >= this */
+	__u32 exec_tag_mask;    /* bits to clear in f_executable (3.14 tags) */
+	__u64 code_type;        /* &PyCode_Type in the target, 0 = don't check */
+	__u32 co_code;          /* co_code_adaptive, or co_code (PyBytes) */
+	__u32 co_firstlineno, co_filename, co_name, co_qualname, co_linetable;
+	__u32 str_ascii_data, str_compact_data;
+};
+
+/* One finished GIL hold, for the blame view (see hold_ring in gil.bpf.c). */
+#define GS_HOLD_RING 32
+struct gs_hold_rec {
+	__u64 seq;
+	__u64 start, end, stack;
+	__u32 tid, pad;
+};
 
 /* --trace: one record per thread transition, streamed through a ring
  * buffer (the only per-event output; everything else is aggregated). */

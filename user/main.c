@@ -21,6 +21,8 @@
 #include "launch.h"
 #include "pytarget.h"
 #include "report.h"
+#include "stacks.h"
+#include "trace_json.h"
 #include "tracer.h"
 
 /* Exit codes, documented in --help and the README. */
@@ -40,6 +42,15 @@ static const char usage[] =
 "                         SIGTERM or the target's exit)\n"
 "      --json FILE        also write the report as JSON to FILE ('-': stdout;\n"
 "                         the text report then goes to stderr)\n"
+"\n"
+"Where the GIL goes (Python stacks; any combination):\n"
+"      --folded FILE      folded stacks (flamegraph.pl, speedscope): views\n"
+"                         wait, gil, nogil, blame; weights in us or samples\n"
+"      --flamegraph FILE  interactive SVG flame graph of the same views\n"
+"      --trace FILE       Chrome trace JSON (Perfetto, chrome://tracing): a\n"
+"                         per-thread timeline of GIL ownership\n"
+"  -F, --freq HZ          CPU sampling rate for the gil/nogil views (default 199)\n"
+"      --max-depth N      frames per stack (default and maximum 64)\n"
 "  -v, --verbose          explain probe placement; show libbpf's log\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
@@ -55,6 +66,8 @@ struct opts {
 	char **cmd;
 	double duration;
 	const char *json;
+	const char *folded, *flamegraph, *trace;
+	int hz, max_depth;
 	bool verbose;
 };
 
@@ -106,6 +119,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", required_argument, NULL, 'J' },
+		{ "folded", required_argument, NULL, 'f' },
+		{ "flamegraph", required_argument, NULL, 'g' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "max-depth", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -132,7 +150,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	/* '+': stop at the first non-option, so the launched command's own
 	 * options are never parsed as ours. */
-	while ((c = getopt_long(argc, argv, "+p:d:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:F:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			errno = 0;
@@ -150,6 +168,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'J':
 			o->json = optarg;
 			break;
+		case 'f':
+			o->folded = optarg;
+			break;
+		case 'g':
+			o->flamegraph = optarg;
+			break;
+		case 't':
+			o->trace = optarg;
+			break;
+		case 'F':
+		case 'D':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > (c == 'F' ? 10000 : GS_MAX_FRAMES))
+				return die(EXIT_TARGET, c == 'F' ? "invalid frequency '%s': expected 1-10000 Hz"
+								  : "invalid depth '%s': expected 1-64 frames", optarg);
+			if (c == 'F')
+				o->hz = (int)v;
+			else
+				o->max_depth = (int)v;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -160,7 +199,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			printf("gilscope %s\n", GS_VERSION);
 			exit(EXIT_OK);
 		default:
-			if (optopt && strchr("pd", optopt))
+			if (optopt && strchr("pdF", optopt))
 				return die(EXIT_TARGET, "option -%c needs a value (see --help)", optopt);
 			return die(EXIT_TARGET, "unknown option '%s' (see --help)", argv[optind - 1]);
 		}
@@ -193,6 +232,7 @@ struct session {
 	struct opts *o;
 	struct py_target pt;
 	struct tracer *tr;
+	struct trace_writer *tw;
 	int exit_code;         /* set when a callback fails */
 	char err[512];
 };
@@ -209,9 +249,24 @@ static void explain_target(const struct py_target *pt)
 }
 
 /* Inspect, load, attach and seed: everything before the window opens. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_trace(const struct gs_trace_rec *r, void *ctx)
+{
+	trace_writer__add(ctx, r);
+}
+
 static int session_begin(struct session *s, pid_t pid)
 {
+	struct tracer_opts topts = {};
 	struct gil_snapshot snap;
+	bool want_stacks;
 	int e;
 
 	e = py_target__inspect(pid, &s->pt, s->err, sizeof(s->err));
@@ -220,7 +275,23 @@ static int session_begin(struct session *s, pid_t pid)
 		return e;
 	}
 	explain_target(&s->pt);
-	if ((e = tracer__load(&s->pt, &s->tr, s->err, sizeof(s->err))) ||
+	want_stacks = s->o->folded || s->o->flamegraph;
+	if ((want_stacks || s->o->trace) && !s->pt.can_walk)
+		fprintf(stderr, "gilscope: no Python stack layout for CPython %s: stacks are left out\n", s->pt.version);
+	topts.stacks = want_stacks;
+	topts.sample_hz = want_stacks ? (s->o->hz ? s->o->hz : 199) : 0;
+	topts.max_depth = s->o->max_depth;
+	if (s->o->trace) {
+		s->tw = trace_writer__new(s->pt.pid, s->pt.comm, mono_ns());
+		if (!s->tw) {
+			s->exit_code = EXIT_SYSTEM;
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			return -ENOMEM;
+		}
+		topts.on_trace = on_trace;
+		topts.trace_ctx = s->tw;
+	}
+	if ((e = tracer__load(&s->pt, &topts, &s->tr, s->err, sizeof(s->err))) ||
 	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
 		s->exit_code = EXIT_SYSTEM;
 		return e;
@@ -271,7 +342,9 @@ static void poll_loop(struct session *s, int pidfd, struct launch_status *ls, in
 	struct gil_snapshot snap;
 
 	for (;;) {
-		int n = poll(&pfd, pidfd >= 0 ? 1 : 0, 200);
+		/* With --trace the ring buffer is drained between checks. */
+		int n = s->tw ? (tracer__poll(s->tr, 100), poll(&pfd, pidfd >= 0 ? 1 : 0, 0))
+			      : poll(&pfd, pidfd >= 0 ? 1 : 0, 200);
 		uint64_t now = mono_ms();
 
 		if (stop_signal)
@@ -295,6 +368,61 @@ static void poll_loop(struct session *s, int pidfd, struct launch_status *ls, in
 		if (s->o->duration > 0 && now - start >= (uint64_t)(s->o->duration * 1000))
 			break;
 	}
+}
+
+static const char *thread_name(uint32_t tid, void *ctx)
+{
+	const struct gs_result *res = ctx;
+
+	for (size_t i = 0; i < res->nthreads; i++)
+		if (res->threads[i].tid == tid)
+			return res->threads[i].name;
+	return "thread";
+}
+
+/* --folded, --flamegraph, --trace. Returns an exit code. */
+static int write_extras(struct session *s, const struct gs_result *res, const struct stack_report *sr)
+{
+	const struct opts *o = s->o;
+	FILE *f;
+	int e = 0;
+
+	if (o->folded) {
+		if (!(f = fopen(o->folded, "w")))
+			return die(EXIT_TARGET, "cannot write %s: %s", o->folded, strerror(errno));
+		e = stack_report__write_folded(sr, f);
+		if (fclose(f) || e)
+			return die(EXIT_TARGET, "cannot write %s", o->folded);
+	}
+	if (o->flamegraph) {
+		struct fg_view views[GS_NR_VIEWS];
+		char title[128];
+
+		for (int v = 0; v < GS_NR_VIEWS; v++)
+			views[v] = (struct fg_view){ sr->views[v].name, sr->views[v].title, sr->views[v].unit,
+						     sr->views[v].stacks, sr->views[v].n };
+		snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", s->pt.pid, s->pt.comm,
+			 s->pt.version);
+		if (!(f = fopen(o->flamegraph, "w")))
+			return die(EXIT_TARGET, "cannot write %s: %s", o->flamegraph, strerror(errno));
+		e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
+		if (fclose(f) || e)
+			return die(EXIT_TARGET, "cannot write %s", o->flamegraph);
+	}
+	if (o->trace && s->tw) {
+		for (size_t i = 0; i < res->nthreads; i++) {
+			char name[48];
+
+			snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
+			trace_writer__thread_name(s->tw, res->threads[i].tid, name);
+		}
+		if (!(f = fopen(o->trace, "w")))
+			return die(EXIT_TARGET, "cannot write %s: %s", o->trace, strerror(errno));
+		e = trace_writer__write(s->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
+		if (fclose(f) || e)
+			return die(EXIT_TARGET, "cannot write %s", o->trace);
+	}
+	return EXIT_OK;
 }
 
 static int write_reports(const struct gs_report *rep, const char *json)
@@ -329,6 +457,7 @@ int main(int argc, char **argv)
 	struct launch_status ls = {};
 	struct gs_result res = {};
 	struct gs_report rep = {};
+	struct stack_report sr = {};
 	struct sigaction sa = { .sa_handler = on_signal };
 	int e, pidfd = -1, status = 0, interval_us = -1;
 
@@ -380,8 +509,14 @@ int main(int argc, char **argv)
 		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
 	}
 	res.interval_us = interval_us;
+	if (stack_report__build(&sr, &res, thread_name, &res) == 0)
+		rep.stacks = &sr;
 	gs_report__build(&rep, &s.pt, &res, &ls);
 	e = write_reports(&rep, o.json);
+	if (!e)
+		e = write_extras(&s, &res, &sr);
+	stack_report__free(&sr);
+	trace_writer__free(s.tw);
 	gs_report__free(&rep);
 	gs_result__free(&res);
 	tracer__free(s.tr);

@@ -21,6 +21,8 @@ enum thread_ident {
 
 struct py_layout {
 	int minor;                   /* 3.<minor> */
+	uint32_t interp_head_off;    /* _PyRuntime.interpreters.head (3.7-3.12) */
+	uint32_t interp_threads_off; /* interp->tstate_head / threads.head (3.6-3.12) */
 	enum gil_locate locate;
 	uint32_t gil_off;            /* GIL_RUNTIME_FIXED: gil struct offset in _PyRuntime */
 	uint32_t main_interp_off;    /* GIL_INTERP_PTR: _PyRuntime.interpreters.main */
@@ -50,11 +52,28 @@ struct py_debug_offsets {
 	uint64_t interpreters_head;  /* in _PyRuntime */
 	uint64_t interp_id, interp_next, interp_ceval_gil;
 	uint64_t tstate_native_thread_id;
+	uint64_t interp_threads_head, tstate_next;
+	/* for the stack walk */
+	uint64_t tstate_current_frame;
+	uint64_t frame_previous, frame_executable, frame_instr_ptr, frame_owner;
+	uint64_t code_filename, code_name, code_qualname, code_linetable,
+		 code_firstlineno, code_co_code_adaptive;
+	uint64_t unicode_ascii_size;
 };
 
 /* Decode the start of _PyRuntime (buf, len bytes). 0, -EINVAL when the
  * cookie is not "xdebugpy", -ENOTSUP for a layout this build does not know. */
 int py_debug_offsets__decode(const void *buf, size_t len,
 			     struct py_debug_offsets *out);
+
+struct gs_pyoff;
+/* Stack-walk offsets of 3.<minor> from the measured table (3.6-3.13), or
+ * from _Py_DebugOffsets when d is given (3.13+). 0 or -ENOTSUP. */
+int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyoff *out);
+
+/* Which argument register holds the PyThreadState* at entry of symbol
+ * (take_gil/drop_gil or a clone) in 3.<minor>: 0 = 1st (RDI), 1 = 2nd,
+ * 2 = 3rd (shared/CPYTHON-INTERNALS.md §1.1). */
+int py_tstate_arg(int minor, const char *symbol);
 
 #endif

@@ -84,6 +84,7 @@ static int scan_sym(const struct elf_sym *s, void *ctx)
 		snprintf(p->symbol, sizeof(p->symbol), "%s", s->name);
 		p->offset = s->offset;
 		p->role = role;
+		p->tstate_arg = py_tstate_arg(pt->minor, s->name);
 		return 0;
 	}
 	/* Code that drops the GIL only on a drop request: the eval loop
@@ -199,7 +200,7 @@ static int locate_gil(struct py_target *pt, struct elf_file *ef)
 	struct elf_sym s;
 
 	if (l->locate == GIL_STATICS) {
-		struct elf_sym lk, lh, iv;
+		struct elf_sym lk, lh, iv, ih;
 
 		if (elf_file__find(ef, "gil_locked", &lk) || elf_file__find(ef, "gil_last_holder", &lh) ||
 		    elf_file__find(ef, "gil_interval", &iv))
@@ -208,12 +209,35 @@ static int locate_gil(struct py_target *pt, struct elf_file *ef)
 		pt->gil_holder_addr = lh.addr + pt->bias;
 		pt->gil_interval_addr = iv.addr + pt->bias;
 		pt->gil_is_int_fields = true;
+		if (elf_file__find(ef, "interp_head", &ih) == 0)
+			pt->interp_head_addr = ih.addr + pt->bias;
 		return 0;
 	}
 	if (elf_file__find(ef, "_PyRuntime", &s))
 		return -ENOENT;
 	pt->runtime_addr = s.addr + pt->bias;
+	/* 3.13+: _Py_DebugOffsets is the start of _PyRuntime's initial data. */
+	if (l->locate == GIL_DEBUG_OFFSETS) {
+		unsigned char buf[1024];
+
+		if (elf_file__read(ef, s.addr, buf, sizeof(buf)) ||
+		    py_debug_offsets__decode(buf, sizeof(buf), &pt->dbg))
+			return -ENOTSUP;
+		pt->have_dbg = true;
+	}
 	return 0;
+}
+
+static void locate_stack_layout(struct py_target *pt, struct elf_file *ef)
+{
+	struct elf_sym s;
+
+	if (py_stack_offsets(pt->minor, pt->have_dbg ? &pt->dbg : NULL, &pt->pyoff) != 0)
+		return;
+	/* 3.13+ entry frames hold None instead of a code object. */
+	if (pt->minor >= 13 && elf_file__find(ef, "PyCode_Type", &s) == 0)
+		pt->pyoff.code_type = s.addr + pt->bias;
+	pt->can_walk = true;
 }
 
 int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen)
@@ -273,11 +297,19 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		goto out;
 	}
 	pt->strategy = "symbols";
-	if (locate_gil(pt, ef) != 0) {
+	e = locate_gil(pt, ef);
+	if (e == -ENOTSUP) {
+		e = fail(err, errlen, -EPROTONOSUPPORT,
+			 "PID %d (%s) runs CPython %s whose _Py_DebugOffsets this gilscope cannot read",
+			 pid, pt->comm, pt->version);
+		goto out;
+	}
+	if (e) {
 		e = fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s",
 			 pid, pt->comm, pt->runtime_obj);
 		goto out;
 	}
+	locate_stack_layout(pt, ef);
 	e = 0;
 out:
 	if (ef)
@@ -389,6 +421,52 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 			s->holder_pthread = ident;
 	}
 out:
+	close(fd);
+	return e;
+}
+
+int py_target__threads(const struct py_target *pt,
+		       void (*cb)(uint64_t key, uint64_t tstate, void *ctx), void *ctx)
+{
+	const struct py_layout *l = py_layout__get(pt->minor);
+	uint64_t interp = 0, ts = 0, key = 0, head_off, threads_off, next_off = 8, ident_off;
+	char path[64];
+	int fd, e = 0, guard = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pt->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ident_off = l->tstate_ident_off;
+	threads_off = l->interp_threads_off;
+	if (pt->have_dbg) {
+		head_off = pt->dbg.interpreters_head;
+		threads_off = pt->dbg.interp_threads_head;
+		next_off = pt->dbg.tstate_next;
+		ident_off = pt->dbg.tstate_native_thread_id;
+	} else {
+		head_off = l->interp_head_off;
+	}
+	/* The main interpreter is the last of the list; walk them all. */
+	if (pt->interp_head_addr)
+		e = read_u64(fd, pt->interp_head_addr, &interp);
+	else if (pt->runtime_addr)
+		e = read_u64(fd, pt->runtime_addr + head_off, &interp);
+	while (!e && interp && guard++ < 64) {
+		int n = 0;
+
+		if ((e = read_u64(fd, interp + threads_off, &ts)))
+			break;
+		while (ts && n++ < 100000) {
+			if (read_u64(fd, ts + ident_off, &key) == 0)
+				cb(l->ident == TID_NATIVE ? (uint32_t)key : key, ts, ctx);
+			if (read_u64(fd, ts + next_off, &ts))
+				break;
+		}
+		/* interp->next is the first field on 3.6-3.12 */
+		if ((e = read_u64(fd, interp + (pt->have_dbg ? pt->dbg.interp_next : 0), &interp)))
+			break;
+	}
 	close(fd);
 	return e;
 }

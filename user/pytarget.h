@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "gilscope.h"
+#include "pyoffsets.h"
 
 enum probe_role { PROBE_TAKE, PROBE_DROP };
 
@@ -18,6 +19,7 @@ struct gil_probe {
 	char symbol[128];
 	uint64_t offset;         /* file offset */
 	enum probe_role role;
+	int tstate_arg;          /* argument index of PyThreadState* */
 };
 
 #define PT_MAX_PROBES 8
@@ -40,6 +42,11 @@ struct py_target {
 	uint64_t runtime_addr;       /* _PyRuntime, 0 on 3.6 */
 	uint64_t gil_locked_addr, gil_holder_addr, gil_interval_addr;
 	bool gil_is_int_fields;      /* 3.6 statics: locked is int, others as in struct */
+	uint64_t interp_head_addr;   /* 3.6: the static interp_head */
+	struct gs_pyoff pyoff;       /* stack-walk layout */
+	bool can_walk;               /* pyoff is valid */
+	struct py_debug_offsets dbg; /* 3.13+ */
+	bool have_dbg;
 };
 
 struct gil_snapshot {
@@ -56,6 +63,11 @@ struct gil_snapshot {
  *   -EPROTONOSUPPORT Python 2 or an unsupported version; -ENOENT CPython
  *   without take_gil/drop_gil symbols (stripped). */
 int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen);
+
+/* Call cb(key, tstate) for every thread state of the main interpreter;
+ * key is the kernel TID (3.11+) or pthread_self() (older). 0 or -errno. */
+int py_target__threads(const struct py_target *pt,
+		       void (*cb)(uint64_t key, uint64_t tstate, void *ctx), void *ctx);
 
 /* Read the GIL's state from the live target's memory. 0 or -errno. */
 int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s);

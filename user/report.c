@@ -39,7 +39,10 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	uint64_t hold_max = 0, wait_max = 0;
 	double win;
 
+	const struct stack_report *sr = r->stacks;
+
 	memset(r, 0, sizeof(*r));
+	r->stacks = sr;
 	r->pt = pt;
 	r->res = res;
 	if (ls)
@@ -95,6 +98,13 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "threads_untracked", "threads not tracked (thread map full)", c[GS_C_LOST_THREADS_FULL], true);
 	lost(r, "thread_hist_full", "per-thread wait samples dropped (histogram map full)", c[GS_C_LOST_THIST_FULL], true);
 	lost(r, "bpf_prog_misses", "probe runs skipped by the kernel", res->prog_misses, true);
+	lost(r, "stacks_table_full", "stack weights dropped (stack table full)", c[GS_C_STACKS_FULL], true);
+	lost(r, "codes_table_full", "code objects not captured (table full)", c[GS_C_CODES_FULL], true);
+	lost(r, "stack_counts_full", "stack weights dropped (weight table full)", c[GS_C_COUNTS_FULL], true);
+	lost(r, "trace_records", "trace records dropped (ring buffer full)", c[GS_C_TRACE_LOST], true);
+	lost(r, "samples_without_tstate", "CPU samples of threads with no known thread state", c[GS_C_NO_TSTATE], true);
+	lost(r, "samples_without_stack", "CPU samples with no readable Python frame", c[GS_C_STACK_ERR], false);
+	lost(r, "stacks_truncated", "stacks cut at the depth limit (marked [truncated])", c[GS_C_TRUNCATED], false);
 	lost(r, "take_return_unmatched", "acquisitions whose start predates the window", c[GS_C_TAKE_RET_UNMATCHED], false);
 	lost(r, "drop_unmatched", "releases by a thread not known to hold the GIL", c[GS_C_DROP_UNMATCHED], false);
 	lost(r, "drop_while_waiting", "releases inside take_gil (finalization)", c[GS_C_DROP_WHILE_WAIT], false);

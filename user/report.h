@@ -24,7 +24,7 @@ struct lost_item {
 	bool is_loss;      /* data lost (vs a counted oddity) */
 };
 
-#define GS_MAX_LOST 12
+#define GS_MAX_LOST 20
 
 struct verdict {
 	const char *kind;
@@ -39,8 +39,11 @@ struct launch_status {
 	int exit_signal;   /* 0 if it exited normally */
 };
 
+struct stack_report;
+
 struct gs_report {
 	const struct py_target *pt;
+	const struct stack_report *stacks; /* NULL without stack outputs */
 	const struct gs_result *res;
 	struct launch_status launch;
 	double window_s;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include "json.h"
 #include "report.h"
+#include "stacks.h"
 
 static void kv_d(struct json_writer *w, const char *k, double v)
 {
@@ -95,6 +96,44 @@ static void threads(struct json_writer *w, const struct gs_result *res)
 	json_arr_end(w);
 }
 
+#define TOP_STACKS 10
+
+static void stacks(struct json_writer *w, const struct stack_report *sr)
+{
+	json_key(w, "stacks");
+	json_obj_begin(w);
+	for (int v = 0; v < GS_NR_VIEWS; v++) {
+		const struct view_stacks *vs = &sr->views[v];
+		size_t idx[TOP_STACKS], n = stack_report__top(sr, v, idx, TOP_STACKS);
+
+		json_key(w, vs->name);
+		json_obj_begin(w);
+		json_key(w, "title"); json_str(w, vs->title);
+		json_key(w, "unit"); json_str(w, vs->unit);
+		kv_u(w, "total", vs->total);
+		kv_u(w, "stacks", vs->n);
+		json_key(w, "top");
+		json_arr_begin(w);
+		for (size_t i = 0; i < n; i++) {
+			const struct fg_stack *s = &vs->stacks[idx[i]];
+
+			json_obj_begin(w);
+			json_key(w, "thread"); json_str(w, s->frames[1]);
+			kv_u(w, "weight", s->weight);
+			kv_d(w, "share", vs->total ? (double)s->weight / vs->total : 0);
+			json_key(w, "frames");   /* leaf first */
+			json_arr_begin(w);
+			for (size_t d = s->depth; d > 2; d--)
+				json_str(w, s->frames[d - 1]);
+			json_arr_end(w);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_obj_end(w);
+}
+
 int gs_report__print_json(const struct gs_report *r, FILE *f)
 {
 	const struct gs_result *res = r->res;
@@ -157,6 +196,9 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	json_obj_end(w);
 
 	threads(w, res);
+
+	if (r->stacks)
+		stacks(w, r->stacks);
 
 	json_key(w, "verdict");
 	json_obj_begin(w);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "report.h"
+#include "stacks.h"
 
 /* Human duration from microseconds, fixed width 9. */
 static const char *dur(char *buf, size_t len, double us)
@@ -30,6 +31,37 @@ static void dist_row(FILE *f, const char *name, const struct dist_stats *d)
 static double pct(double part, double whole)
 {
 	return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+#define TOP_STACKS 5
+
+static void print_top_stacks(const struct stack_report *sr, FILE *f)
+{
+	char b[24];
+
+	fprintf(f, "\nWHERE (heaviest Python stacks per view, leaf first; --folded/--flamegraph have them all)\n");
+	for (int v = 0; v < GS_NR_VIEWS; v++) {
+		const struct view_stacks *vs = &sr->views[v];
+		size_t idx[TOP_STACKS], n = stack_report__top(sr, v, idx, TOP_STACKS);
+		bool us = strcmp(vs->unit, "us") == 0;
+
+		if (us)
+			fprintf(f, "  %-5s %s: %s\n", vs->name, vs->title, dur(b, sizeof(b), (double)vs->total));
+		else
+			fprintf(f, "  %-5s %s: %llu samples\n", vs->name, vs->title, (unsigned long long)vs->total);
+		for (size_t i = 0; i < n; i++) {
+			const struct fg_stack *s = &vs->stacks[idx[i]];
+
+			fprintf(f, "    %5.1f%% ", vs->total ? 100.0 * s->weight / vs->total : 0);
+			if (us)
+				fprintf(f, "%s ", dur(b, sizeof(b), (double)s->weight));
+			else
+				fprintf(f, "%6llu    ", (unsigned long long)s->weight);
+			for (size_t d = s->depth, k = 0; d > 2 && k < 4; d--, k++)
+				fprintf(f, "%s%s", k ? " <- " : "", s->frames[d - 1]);
+			fprintf(f, "%s  [%s]\n", s->depth > 6 ? " <- ..." : "", s->frames[1]);
+		}
+	}
 }
 
 void gs_report__print_text(const struct gs_report *r, FILE *f)
@@ -91,6 +123,9 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 			r->cpu[c].without_gil_pct);
 	fprintf(f, "  on-CPU %.3f s (%.3f s with the GIL, %.3f s without): parallelism %.2f\n", r->on_cpu_s,
 		r->with_gil_s, r->without_gil_s, r->parallelism);
+
+	if (r->stacks)
+		print_top_stacks(r->stacks, f);
 
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
 

@@ -17,6 +17,21 @@ struct thread_rec {
 	bool exited;
 };
 
+struct stack_count {
+	struct gs_stack_key k;
+	uint64_t weight;          /* ns (wait, blame) or samples (gil, nogil) */
+};
+
+struct stack_entry {
+	uint64_t id;
+	struct gs_pystack st;
+};
+
+struct code_entry {
+	uint64_t addr;
+	struct gs_code c;
+};
+
 struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
 	uint64_t counters[GS_NR_COUNTERS];
@@ -31,6 +46,14 @@ struct gs_result {
 	int interval_us;              /* switch interval at the end, -1 unknown */
 	int init_locked;              /* GIL state read at attach */
 	uint32_t init_holder;         /* TID credited with the GIL at attach, 0 none */
+	/* Python stacks, raw from BPF (symbolized by stacks.c) */
+	struct stack_count *counts;
+	size_t ncounts;
+	struct stack_entry *stacks;   /* sorted by id */
+	size_t nstacks;
+	struct code_entry *codes;     /* sorted by addr */
+	size_t ncodes;
+	int py_minor;
 };
 
 void gs_result__free(struct gs_result *r);

@@ -8,14 +8,23 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "tracer.h"   /* gilscope.h's types first: the skeleton uses them */
 #include "gil.skel.h"
 #include "hist_stats.h"
-#include "tracer.h"
+
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
+#define MAX_CPUS 1024
 
 struct tracer {
 	struct gil_bpf *skel;
-	struct bpf_link *links[PT_MAX_PROBES + 2];
+	struct tracer_opts opts;
+	struct bpf_link *links[PT_MAX_PROBES * 2 + 2 + MAX_CPUS];
 	int nlinks;
+	int perf_fds[MAX_CPUS];
+	int nperf;
+	struct ring_buffer *rb;
 	struct gs_result acc;   /* exited threads harvested so far */
 	int ncpus;
 };
@@ -38,13 +47,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int tracer__load(const struct py_target *pt, struct tracer **out, char *err, size_t errlen)
+static int on_rb(void *ctx, void *data, size_t size)
+{
+	struct tracer *tr = ctx;
+
+	if (size >= sizeof(struct gs_trace_rec))
+		tr->opts.on_trace(data, tr->opts.trace_ctx);
+	return 0;
+}
+
+int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
+		 struct tracer **out, char *err, size_t errlen)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 	int e;
 
 	if (!tr)
 		return -ENOMEM;
+	tr->opts = *opts;
 	tr->ncpus = libbpf_num_possible_cpus();
 	tr->skel = gil_bpf__open();
 	if (!tr->skel) {
@@ -57,6 +77,21 @@ int tracer__load(const struct py_target *pt, struct tracer **out, char *err, siz
 		tr->skel->rodata->forced_lo[i] = pt->forced_lo[i];
 		tr->skel->rodata->forced_hi[i] = pt->forced_hi[i];
 	}
+	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
+		tr->skel->rodata->with_stacks = opts->stacks;
+		memcpy((void *)&tr->skel->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
+		tr->skel->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
+						      ? opts->max_depth : GS_MAX_FRAMES;
+	}
+	tr->skel->rodata->with_trace = opts->on_trace != NULL;
+	/* Maps only the enabled outputs use stay minimal. */
+	if (!opts->on_trace)
+		bpf_map__set_max_entries(tr->skel->maps.trace, 4096);
+	if (!opts->stacks && !opts->sample_hz) {
+		bpf_map__set_max_entries(tr->skel->maps.stacks, 1);
+		bpf_map__set_max_entries(tr->skel->maps.codes, 1);
+		bpf_map__set_max_entries(tr->skel->maps.stack_counts, 1);
+	}
 	e = gil_bpf__load(tr->skel);
 	if (e) {
 		gil_bpf__destroy(tr->skel);
@@ -65,7 +100,61 @@ int tracer__load(const struct py_target *pt, struct tracer **out, char *err, siz
 			    "cannot load the BPF programs (%s); run with -v for the verifier log",
 			    strerror(-e));
 	}
+	if (opts->on_trace) {
+		tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.trace), on_rb, tr, NULL);
+		if (!tr->rb) {
+			e = -errno;
+			tracer__free(tr);
+			return fail(err, errlen, e, "cannot open the trace ring buffer: %s", strerror(-e));
+		}
+	}
 	*out = tr;
+	return 0;
+}
+
+int tracer__poll(struct tracer *tr, int timeout_ms)
+{
+	int n;
+
+	if (!tr->rb) {
+		struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+		return nanosleep(&ts, NULL) ? -errno : 0;
+	}
+	n = ring_buffer__poll(tr->rb, timeout_ms);
+	return n < 0 ? n : 0;
+}
+
+/* One CPU-clock sampling event per CPU; the program keeps the target's
+ * threads only (an event per thread would miss threads started later). */
+static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(a),
+		.freq = 1,
+		.sample_freq = (unsigned)tr->opts.sample_hz,
+	};
+	int n = libbpf_num_possible_cpus();
+
+	for (int cpu = 0; cpu < n && cpu < MAX_CPUS; cpu++) {
+		int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		struct bpf_link *l;
+
+		if (fd < 0) {
+			if (errno == ENODEV)   /* CPU offline */
+				continue;
+			return fail(err, errlen, -errno, "cannot open a sampling event on CPU %d: %s", cpu,
+				    strerror(errno));
+		}
+		tr->perf_fds[tr->nperf++] = fd;
+		l = bpf_program__attach_perf_event(tr->skel->progs.on_sample, fd);
+		if (!l)
+			return fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
+				    strerror(errno));
+		tr->links[tr->nlinks++] = l;
+	}
 	return 0;
 }
 
@@ -93,6 +182,7 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 		prog = p->role == PROBE_TAKE ? tr->skel->progs.take_gil_enter
 					     : tr->skel->progs.drop_gil_enter;
 		uo.retprobe = false;
+		uo.bpf_cookie = (__u64)p->tstate_arg;
 		e = add_link(tr, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path,
 								 p->offset, &uo));
 		if (!e && p->role == PROBE_TAKE) {
@@ -111,7 +201,16 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 	if ((e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_switch))) ||
 	    (e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_process_exit))))
 		return fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
+	if (tr->opts.sample_hz > 0 && pt->can_walk)
+		return attach_sampling(tr, err, errlen);
 	return 0;
+}
+
+static void seed_tstate(uint64_t key, uint64_t tstate, void *ctx)
+{
+	struct tracer *tr = ctx;
+
+	bpf_map_update_elem(bpf_map__fd(tr->skel->maps.seed_tstates), &key, &tstate, BPF_ANY);
 }
 
 int tracer__start(struct tracer *tr, const struct py_target *pt,
@@ -131,6 +230,8 @@ int tracer__start(struct tracer *tr, const struct py_target *pt,
 		tr->skel->bss->init_holder_tid = (__u32)pt->pid;
 	}
 	tr->acc.init_locked = snap ? snap->locked : -1;
+	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
+		py_target__threads(pt, seed_tstate, tr);
 	link = bpf_program__attach_iter(tr->skel->progs.init_threads, NULL);
 	if (!link)
 		return fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
@@ -308,6 +409,69 @@ static uint64_t prog_misses(const struct bpf_program *p)
 	return info.recursion_misses;
 }
 
+static int cmp_u64_first(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Copy one hash map of (u64 key, value) into an array of structs
+ * {u64 key; value} of esize bytes each (padding included). */
+static void *dump_u64_map(int fd, size_t esize, size_t *n)
+{
+	uint64_t key, next, *prev = NULL;
+	size_t cap = 0;
+	char *v = NULL;
+
+	*n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (*n == cap) {
+			char *nv = realloc(v, (cap = cap ? cap * 2 : 256) * esize);
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		memcpy(v + *n * esize, &key, 8);
+		if (bpf_map_lookup_elem(fd, &key, v + *n * esize + 8) == 0)
+			(*n)++;
+	}
+	qsort(v, *n, esize, cmp_u64_first);
+	return v;
+}
+
+static void read_stacks(struct tracer *tr, struct gs_result *res)
+{
+	struct gil_bpf *s = tr->skel;
+	struct gs_stack_key k, next, *prev = NULL;
+	size_t cap = 0;
+	int fd;
+
+	if (!s->rodata->pyoff.minor)
+		return;
+	res->py_minor = (int)s->rodata->pyoff.minor;
+	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
+	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
+	fd = bpf_map__fd(s->maps.stack_counts);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (res->ncounts == cap) {
+			struct stack_count *v = realloc(res->counts, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!v)
+				break;
+			res->counts = v;
+		}
+		res->counts[res->ncounts].k = k;
+		if (bpf_map_lookup_elem(fd, &k, &res->counts[res->ncounts].weight) == 0)
+			res->ncounts++;
+	}
+}
+
 int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result *res)
 {
 	struct gil_bpf *s = tr->skel;
@@ -331,6 +495,8 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 	for (int i = tr->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(tr->links[i]);
 	tr->nlinks = 0;
+	if (tr->rb)
+		ring_buffer__consume(tr->rb);
 	tracer__harvest(tr);
 
 	*res = tr->acc;
@@ -390,9 +556,10 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		res->counters[GS_C_CONTENDED_NS] += res->t1 - s->bss->contend_start;
 	res->init_holder = s->bss->init_holder_tid;
 
+	read_stacks(tr, res);
 	res->prog_misses = prog_misses(s->progs.take_gil_enter) + prog_misses(s->progs.take_gil_exit) +
 			   prog_misses(s->progs.drop_gil_enter) + prog_misses(s->progs.sched_switch) +
-			   prog_misses(s->progs.sched_process_exit);
+			   prog_misses(s->progs.sched_process_exit) + prog_misses(s->progs.on_sample);
 	free(vals);
 	free(cvals);
 	return 0;
@@ -404,6 +571,9 @@ void tracer__free(struct tracer *tr)
 		return;
 	for (int i = tr->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(tr->links[i]);
+	for (int i = 0; i < tr->nperf; i++)
+		close(tr->perf_fds[i]);
+	ring_buffer__free(tr->rb);
 	gil_bpf__destroy(tr->skel);
 	gs_result__free(&tr->acc);
 	free(tr);
@@ -413,5 +583,8 @@ void gs_result__free(struct gs_result *r)
 {
 	free(r->threads);
 	free(r->cpu);
+	free(r->counts);
+	free(r->stacks);
+	free(r->codes);
 	memset(r, 0, sizeof(*r));
 }

@@ -10,9 +10,22 @@
 
 struct tracer;
 
+struct tracer_opts {
+	bool stacks;            /* walk Python stacks (wait, blame views) */
+	int sample_hz;          /* CPU sampling (gil, nogil views); 0 = off */
+	int max_depth;          /* frames per stack, <= GS_MAX_FRAMES */
+	/* --trace: every transition record, in ring-buffer order */
+	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);
+	void *trace_ctx;
+};
+
 /* Open and load the BPF object configured for pt. 0 or -errno, with a
  * one-line reason in err. */
-int tracer__load(const struct py_target *pt, struct tracer **out, char *err, size_t errlen);
+int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
+		 struct tracer **out, char *err, size_t errlen);
+/* Wait up to timeout_ms for trace records and deliver them (or just
+ * sleep when there is no trace). Returns -EINTR on a signal. */
+int tracer__poll(struct tracer *tr, int timeout_ms);
 /* Attach GIL uprobes and scheduler tracepoints. */
 int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen);
 /* Start the window: record t0, seed every live thread's state, crediting

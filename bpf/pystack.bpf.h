@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/* Python stack walking in BPF, included by gil.bpf.c.
+ *
+ * From a PyThreadState*, follow the frame chain with the per-version
+ * offsets in `pyoff`, pack each frame as (bytecode offset, code object),
+ * hash the result, and store each distinct stack once. The first time a
+ * stack is stored, every code object in it not seen before is captured
+ * (names, file, first line, line table) so that symbolization never needs
+ * the target's memory again. */
+#ifndef GS_PYSTACK_BPF_H
+#define GS_PYSTACK_BPF_H
+
+const volatile struct gs_pyoff pyoff = {};
+const volatile __u32 max_depth = GS_MAX_FRAMES;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_pystack);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_code);
+} code_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* distinct stacks */
+	__type(key, __u64);
+	__type(value, struct gs_pystack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* distinct code objects */
+	__type(key, __u64);
+	__type(value, struct gs_code);
+} codes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* (stack, thread, view) weights */
+	__type(key, struct gs_stack_key);
+	__type(value, __u64);
+} stack_counts SEC(".maps");
+
+static __always_inline __u64 rd_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* Copy a str object's characters (raw, `kind` bytes each) into dst. */
+static __always_inline void rd_str(__u64 obj, char *dst, __u32 cap, __u8 *kind, __u16 *len)
+{
+	__u32 state = 0;
+	__u64 n = 0, data;
+
+	*kind = 0;
+	*len = 0;
+	if (!obj)
+		return;
+	bpf_probe_read_user(&n, sizeof(n), (void *)(obj + 16));     /* length */
+	bpf_probe_read_user(&state, sizeof(state), (void *)(obj + 32));
+	if (!(state & (1 << 5)))                                      /* not compact */
+		return;
+	*kind = (state >> 2) & 7;
+	data = obj + ((state & (1 << 6)) ? pyoff.str_ascii_data : pyoff.str_compact_data);
+	n *= *kind;
+	if (n > cap)
+		n = cap;
+	if (n && bpf_probe_read_user(dst, n, (void *)data) == 0)
+		*len = n;
+}
+
+static __always_inline void capture_code(__u64 code)
+{
+	struct gs_code *c;
+	__u32 zero = 0;
+	__u64 name, lt, n = 0;
+
+	if (bpf_map_lookup_elem(&codes, &code))
+		return;
+	c = bpf_map_lookup_elem(&code_scratch, &zero);
+	if (!c)
+		return;
+	c->firstlineno = 0;
+	bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno), (void *)(code + pyoff.co_firstlineno));
+	name = pyoff.co_qualname ? rd_ptr(code + pyoff.co_qualname) : 0;
+	if (!name)
+		name = rd_ptr(code + pyoff.co_name);
+	rd_str(name, c->name, GS_NAME_MAX, &c->name_kind, &c->name_len);
+	rd_str(rd_ptr(code + pyoff.co_filename), c->file, GS_FILE_MAX, &c->file_kind, &c->file_len);
+	lt = rd_ptr(code + pyoff.co_linetable);          /* a bytes object */
+	c->lt_len = 0;
+	c->lt_full = 0;
+	if (lt) {
+		bpf_probe_read_user(&n, sizeof(n), (void *)(lt + 16));
+		c->lt_full = n;
+		if (n > GS_LT_MAX)
+			n = GS_LT_MAX;
+		if (n && bpf_probe_read_user(c->linetable, n, (void *)(lt + 32)) == 0)
+			c->lt_len = n;
+	}
+	if (bpf_map_update_elem(&codes, &code, c, BPF_NOEXIST) == -E2BIG)
+		count(GS_C_CODES_FULL, 1);
+}
+
+/* Byte offset of the frame's current instruction in its bytecode. */
+static __always_inline __u64 frame_offset(__u64 frame, __u64 code)
+{
+	__s32 lasti = 0;
+	__u64 p;
+
+	if (pyoff.pos_kind == 2) {               /* 3.11+: pointer into the code */
+		p = rd_ptr(frame + pyoff.f_pos);
+		p -= code + pyoff.co_code;
+		return p < 0xffff ? p : 0xffff;
+	}
+	bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + pyoff.f_pos));
+	if (lasti < 0)
+		return 0;
+	if (pyoff.pos_kind == 1)                 /* 3.10 counts code units */
+		lasti *= 2;
+	return lasti < 0xffff ? lasti : 0xffff;
+}
+
+struct walk_ctx {
+	struct gs_pystack *st;
+	__u64 frame;
+	__u64 h;
+	__u32 depth;
+};
+
+/* One step of the frame chain (bpf_loop callback: verified once, however
+ * long the chain). Returns 1 to stop. */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	__u64 frame = w->frame, code, type, packed;
+	__u8 owner;
+
+	if (!frame)
+		return 1;
+	w->frame = rd_ptr(frame + pyoff.f_back);
+	code = rd_ptr(frame + pyoff.f_code) & ~(__u64)pyoff.exec_tag_mask;
+	if (pyoff.f_owner != (__u32)~0) {
+		owner = 0;
+		bpf_probe_read_user(&owner, 1, (void *)(frame + pyoff.f_owner));
+		if (owner >= pyoff.owner_skip)
+			return 0;               /* C-stack shim / entry frame */
+	}
+	if (!code)
+		return 0;
+	if (pyoff.code_type) {                  /* 3.13+: entry frames hold None */
+		type = rd_ptr(code + 8);
+		if (type != pyoff.code_type)
+			return 0;
+	}
+	if (w->depth >= max_depth || w->depth >= GS_MAX_FRAMES) {
+		w->st->truncated = 1;
+		return 1;
+	}
+	packed = (frame_offset(frame, code) << 48) | (code & GS_FRAME_CODE_MASK);
+	w->st->frames[w->depth & (GS_MAX_FRAMES - 1)] = packed;
+	w->h = (w->h ^ packed) * 1099511628211ull;
+	w->depth++;
+	return 0;
+}
+
+static long capture_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	if (i >= w->depth)
+		return 1;
+	capture_code(w->st->frames[i & (GS_MAX_FRAMES - 1)] & GS_FRAME_CODE_MASK);
+	return 0;
+}
+
+/* Walk tstate's Python stack; returns its id (0 when there is none). */
+static __always_inline __u64 walk_stack(__u64 tstate)
+{
+	struct walk_ctx w = { .h = 14695981039346656037ull };
+	__u32 zero = 0;
+	__u64 h;
+
+	if (!tstate || !pyoff.minor)
+		return 0;
+	w.st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!w.st)
+		return 0;
+	w.frame = rd_ptr(tstate + pyoff.ts_frame);
+	if (pyoff.cframe_current != (__u32)~0 && w.frame)
+		w.frame = rd_ptr(w.frame + pyoff.cframe_current);
+	w.st->truncated = 0;
+	/* Shim frames are skipped, so allow twice the depth in steps. */
+	bpf_loop(2 * GS_MAX_FRAMES, walk_step, &w, 0);
+	if (!w.depth)
+		return 0;
+	w.st->depth = w.depth;
+	h = w.h ^ w.depth;
+	if (w.st->truncated)
+		count(GS_C_TRUNCATED, 1);
+	if (bpf_map_lookup_elem(&stacks, &h))
+		return h;
+	if (bpf_map_update_elem(&stacks, &h, w.st, BPF_NOEXIST) == -E2BIG) {
+		count(GS_C_STACKS_FULL, 1);
+		return 0;
+	}
+	/* First sighting: capture its code objects. */
+	bpf_loop(GS_MAX_FRAMES, capture_step, &w, 0);
+	return h;
+}
+
+static __always_inline void stack_add(__u64 stack, __u32 tid, __u32 view, __u64 w)
+{
+	struct gs_stack_key k = { .stack = stack, .tid = tid, .view = view };
+	__u64 *c;
+
+	if (!stack || !w)
+		return;
+	c = bpf_map_lookup_elem(&stack_counts, &k);
+	if (!c) {
+		int err = bpf_map_update_elem(&stack_counts, &k, &w, BPF_NOEXIST);
+
+		if (err != -EEXIST) {          /* inserted, or the table is full */
+			if (err)
+				count(GS_C_COUNTS_FULL, 1);
+			return;
+		}
+		c = bpf_map_lookup_elem(&stack_counts, &k); /* another CPU inserted it first */
+		if (!c)
+			return;
+	}
+	__sync_fetch_and_add(c, w);
+}
+
+#endif
