@@ -46,6 +46,7 @@ __u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before 
 __u32 seeded = 0;              /* the init iterator has run */
 __u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
 __u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
+__u32 init_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
 
 /* Set by user space when the window closes: probes detach one by one, and
  * a half-detached set must not record half-seen transitions. */
@@ -184,7 +185,11 @@ static __always_inline void blame(__u64 ws, __u64 we)
 
 static __always_inline int tstate_of(const struct gs_thread *t)
 {
-	int base = t->gil == GS_GIL_HOLDING ? GS_HELD_ON :
+	int base;
+
+	if (t->implicit && !t->oncpu && !t->runnable_off)   /* asleep, no GIL to hold */
+		return GS_NOGIL_OFF;
+	base = t->gil == GS_GIL_HOLDING ? GS_HELD_ON :
 		   t->gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON;
 
 	return base + (t->oncpu ? 0 : 1);
@@ -290,6 +295,7 @@ int BPF_KPROBE(take_gil_enter)
 	if (!tid || !(t = thread_get(tid, now, 1)))
 		return 0;
 	account(t, now);
+	t->implicit = 0;           /* 3.6: the GIL exists from now on */
 	/* A GIL held by another thread (or a waiter already queued) makes
 	 * this a contended wait; an acquisition of a free GIL is not
 	 * contention, only the cost of taking the mutex. */
@@ -444,6 +450,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (t) {
 			account(t, now);
 			t->oncpu = 0;
+			t->runnable_off = prev->__state == 0;   /* TASK_RUNNING: preempted */
 			emit_state(tid, t, now);
 		}
 	}
@@ -556,6 +563,7 @@ int init_threads(struct bpf_iter__task *ctx)
 		t.gil = GS_GIL_HOLDING;
 		t.gil_since = init_ts;
 		t.hold_partial = 1;
+		t.implicit = init_implicit;
 		gil_holder = tid;
 	}
 	key = tid;

@@ -37,6 +37,9 @@ struct gs_thread {
 	__u8 exited;            /* thread exited; user space harvests and deletes */
 	__u8 hold_partial;      /* current hold started before the window */
 	__u8 contended;         /* current wait found the GIL taken */
+	__u8 implicit;          /* 3.6 before its GIL exists: runs Python alone,
+				   "holds" it unless asleep */
+	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */

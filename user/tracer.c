@@ -228,6 +228,7 @@ int tracer__start(struct tracer *tr, const struct py_target *pt,
 		 * until then the main thread runs Python alone, as if it
 		 * held it. */
 		tr->skel->bss->init_holder_tid = (__u32)pt->pid;
+		tr->skel->bss->init_implicit = 1;
 	}
 	tr->acc.init_locked = snap ? snap->locked : -1;
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
@@ -532,6 +533,8 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		d = res->t1 > st.since ? res->t1 - st.since : 0;
 		ts = (st.gil == GS_GIL_HOLDING ? GS_HELD_ON :
 		      st.gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON) + (st.oncpu ? 0 : 1);
+		if (st.implicit && !st.oncpu && !st.runnable_off)
+			ts = GS_NOGIL_OFF;
 		st.ns[ts] += d;
 		if (st.oncpu && res->cpu && st.cpu < (uint32_t)tr->ncpus) {
 			if (st.gil == GS_GIL_HOLDING)

@@ -65,7 +65,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	/* One thread runs Python all the time, nobody else wants the GIL. */
-	if (r->held_pct >= 70 && r->contended_pct < 20) {
+	if (r->held_pct >= 50 && r->contended_pct < 20) {
 		v->kind = "python-serial";
 		snprintf(v->text, sizeof(v->text),
 			 "one thread runs Python most of the time (GIL held %.0f%%, contended only %.0f%%): the GIL is not "

@@ -77,6 +77,17 @@ def join_all(threads):
         t.join()
 
 
+def ensure_gil():
+    """Python <= 3.6 creates the GIL lazily, when the first thread starts;
+    until then nothing takes or drops it, even around sleeps and I/O.
+    Start (and join) a no-op thread so the GIL exists and is used as on
+    3.7+, where it is created at start-up."""
+    if sys.version_info < (3, 7):
+        t = threading.Thread(target=lambda: None, name="gil-init")
+        t.start()
+        t.join()
+
+
 def set_switch_interval(seconds):
     if hasattr(sys, "setswitchinterval"):
         sys.setswitchinterval(seconds)

@@ -9,7 +9,8 @@ the next cycle boundary) and the exit write a JSON object for the interval
 since the previous mark (or READY), then start a new interval:
   {"seq", "busy_s", "elapsed_s", "duty_pct", "cycles", "nominal_pct"}
 The file is replaced atomically. The measured duty is also printed to
-stderr at exit.
+stderr at exit. On Python <= 3.6 a no-op thread is run first so that the
+GIL exists (it is created lazily there).
 """
 import json
 import os
@@ -77,6 +78,7 @@ def main():
         stats.mark_requested = True
 
     signal.signal(signal.SIGUSR1, on_usr1)
+    _wl.ensure_gil()
     deadline = _wl.deadline_of(duration)
     total_busy = 0.0
     t_ready = _wl.clock()

@@ -1,5 +1,6 @@
 """One CPU-bound main thread and no other threads: it takes the GIL at
-start-up and never releases it (nobody asks for it).
+start-up and never releases it (nobody asks for it). On Python <= 3.6 a
+no-op thread runs (and ends) before READY so that the GIL exists.
 
 usage: single_cpu.py DURATION_S      (<= 0: until killed)
 """
@@ -8,6 +9,7 @@ import _wl
 
 def main():
     duration, = _wl.args("DURATION_S", [float])
+    _wl.ensure_gil()
     deadline = _wl.deadline_of(duration)
     _wl.ready()
     x = 0
