@@ -435,7 +435,7 @@ static const char fg_css[] =
 	".vb.on text { font-weight: bold; fill: #000; }\n"
 	".hid { display: none; }\n";
 
-/* Ends in one line; contains no "]]>". */
+/* Sits in a CDATA section, so it must never contain "]]>". */
 static const char fg_js[] =
 	"(function () {\n"
 	"'use strict';\n"
@@ -681,10 +681,12 @@ static int write_view(struct fg_doc *d, const struct fg_view *v, const struct fg
 	fprintf(f, "<text class=\"note\" x=\"%d\" y=\"%.1f\">Total %s ", FG_PAD, foot_y,
 		fmt_u64(num, t->total));
 	xml_putn(f, unit, strlen(unit));
-	fprintf(f, ". %zu frame%s narrower than %.1f%% of the total %s not drawn", t->elided,
-		t->elided == 1 ? "" : "s", 100 * FG_MIN_SHARE, t->elided == 1 ? "is" : "are");
+	fprintf(f, ". %s frame%s narrower than %.1f%% of the total %s not drawn",
+		fmt_u64(num, t->elided), t->elided == 1 ? "" : "s", 100 * FG_MIN_SHARE,
+		t->elided == 1 ? "is" : "are");
 	if (t->elided)
-		fprintf(f, " (%.2f%% of the weight ends in them)", share(t->elided_weight, t->total));
+		fprintf(f, "; they cut short stacks holding %.2f%% of the weight",
+			share(t->elided_weight, t->total));
 	fputs(".</text>\n</g>\n", f);
 
 cleanup:
@@ -797,7 +799,7 @@ int flamegraph__write_svg(FILE *f, const char *title, const struct fg_view *view
 
 	if (!f || (nviews && !views))
 		return -EINVAL;
-	errno = 0; /* what a failed write sets is the answer */
+	errno = 0; /* so that a failed write's errno is the one returned */
 	trees = calloc(nviews ? nviews : 1, sizeof(*trees));
 	if (!trees)
 		return -ENOMEM;
