@@ -348,12 +348,14 @@ static void emit_metadata(struct json_writer *j, const struct trace_writer *w,
 	for (size_t i = 0; i < nth; i++)
 		order[i] = &th[i];
 	qsort_r(order, nth, sizeof(*order), cmp_track, (void *)&w->pid);
-	for (size_t i = 0; i < nth; i++) {
+	for (size_t i = 0, idx = 0; i < nth; i++) {
 		const struct tw_thread *t = order[i];
 
+		if (t->first_ts == UINT64_MAX)
+			continue;       /* named, but no record: no track */
 		snprintf(buf, sizeof(buf), "tid %" PRIu32, t->tid);
 		emit_meta(j, "thread_name", w->pid, t->tid, "name", t->name ? t->name : buf, 0);
-		emit_meta(j, "thread_sort_index", w->pid, t->tid, "sort_index", NULL, (int64_t)i);
+		emit_meta(j, "thread_sort_index", w->pid, t->tid, "sort_index", NULL, (int64_t)idx++);
 	}
 }
 

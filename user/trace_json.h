@@ -29,12 +29,13 @@ void trace_writer__free(struct trace_writer *w);
  * counted as lost in the file. */
 int trace_writer__add(struct trace_writer *w, const struct gs_trace_rec *r);
 
-/* Name tid's track (the last name given wins; default "tid N"). 0 or -ENOMEM. */
+/* Name tid's track (the last name given wins; default "tid N"). A tid with
+ * no record gets no track. 0 or -ENOMEM. */
 int trace_writer__thread_name(struct trace_writer *w, uint32_t tid, const char *name);
 
 /* Write the whole file. t1_ns closes every open span (a later record moves
- * it); lost = records the ring buffer dropped. 0, or -EIO if writing f
- * failed. The writer keeps its records: it may write again. */
+ * it); lost = records the ring buffer dropped. 0, -ENOMEM, or -EIO if
+ * writing f failed. The writer keeps its records: it may write again. */
 int trace_writer__write(struct trace_writer *w, FILE *f, uint64_t t1_ns, uint64_t lost);
 
 #endif

@@ -247,6 +247,34 @@ static void free_lines(char **lines, size_t n)
 	free(lines);
 }
 
+/* The writer keeps its records: writing again gives the same file. */
+static bool same_output(struct trace_writer *w, const char *path)
+{
+	char *buf = NULL, *old = NULL;
+	size_t len = 0, oldlen = 0;
+	FILE *m = open_memstream(&buf, &len), *f = fopen(path, "r");
+	bool same = false;
+	int err;
+
+	if (!m || !f) {
+		if (m)
+			fclose(m);
+		if (f)
+			fclose(f);
+		free(buf);
+		return false;
+	}
+	err = trace_writer__write(w, m, T1, 7);
+	fclose(m);              /* buf and len are valid from here on */
+	old = malloc(len + 1);
+	oldlen = old ? fread(old, 1, len + 1, f) : 0;
+	same = !err && old && oldlen == len && !memcmp(old, buf, len);
+	fclose(f);
+	free(old);
+	free(buf);
+	return same;
+}
+
 /* Writes the scenario to path (kept for tools/speedscope when asked). */
 static void test_scenario(const char *path)
 {
@@ -263,6 +291,7 @@ static void test_scenario(const char *path)
 	CHECK(trace_writer__thread_name(w, 1001, "worker-1\"\n") == 0); /* last wins */
 	CHECK(trace_writer__thread_name(w, 1000, "MainThread") == 0);
 	CHECK(trace_writer__thread_name(w, 1002, "") == 0);             /* ignored */
+	CHECK(trace_writer__thread_name(w, 1999, "idle") == 0);         /* no track */
 	f = fopen(path, "w");
 	CHECK(f != NULL);
 	if (!f) {
@@ -271,6 +300,7 @@ static void test_scenario(const char *path)
 	}
 	CHECK(trace_writer__write(w, f, T1, 7) == 0);
 	fclose(f);
+	CHECK_MSG(same_output(w, path), "a second write differs from the first");
 	trace_writer__free(w);
 
 	if (!have_python()) {
