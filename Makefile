@@ -88,7 +88,8 @@ unit: $(UNIT_BINS)
 e2e: gilscope
 	python3 tests/e2e/run.py
 
-test: deps
+test:
+	@./tools/install-deps.sh --test
 	$(MAKE) gilscope $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) e2e

@@ -574,7 +574,9 @@ int init_threads(struct bpf_iter__task *ctx)
 	}
 	if (ts)
 		t.tstate = *ts;
-	bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
+	/* A thread first seen here starts its trace track at the window start. */
+	if (!bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST))
+		emit_state(tid, &t, init_ts);
 	seeded = 1;
 	return 0;
 }

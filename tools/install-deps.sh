@@ -2,8 +2,15 @@
 # Install gilscope's build and test dependencies from Debian, only those
 # missing. Needs root (apt-get) when anything is missing.
 set -e
+# --test adds what the tests drive: bpftrace (cross-check), Chromium (SVG
+# and speedscope checks) and Node.js/npm where the machine has none.
+pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool python3 util-linux procps"
+if [ "${1:-}" = "--test" ]; then
+	pkgs="$pkgs bpftrace chromium"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+fi
 need=""
-for p in make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool bpftrace python3 util-linux procps; do
+for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

@@ -249,17 +249,12 @@ static void explain_target(const struct py_target *pt)
 }
 
 /* Inspect, load, attach and seed: everything before the window opens. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void on_trace(const struct gs_trace_rec *r, void *ctx)
 {
-	trace_writer__add(ctx, r);
+	struct session *s = ctx;
+
+	if (s->tw)
+		trace_writer__add(s->tw, r);
 }
 
 static int session_begin(struct session *s, pid_t pid)
@@ -282,19 +277,19 @@ static int session_begin(struct session *s, pid_t pid)
 	topts.sample_hz = want_stacks ? (s->o->hz ? s->o->hz : 199) : 0;
 	topts.max_depth = s->o->max_depth;
 	if (s->o->trace) {
-		s->tw = trace_writer__new(s->pt.pid, s->pt.comm, mono_ns());
-		if (!s->tw) {
-			s->exit_code = EXIT_SYSTEM;
-			snprintf(s->err, sizeof(s->err), "out of memory");
-			return -ENOMEM;
-		}
 		topts.on_trace = on_trace;
-		topts.trace_ctx = s->tw;
+		topts.trace_ctx = s;
 	}
 	if ((e = tracer__load(&s->pt, &topts, &s->tr, s->err, sizeof(s->err))) ||
 	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
 		s->exit_code = EXIT_SYSTEM;
 		return e;
+	}
+	/* The trace's time 0 is the window's start. */
+	if (s->o->trace && !(s->tw = trace_writer__new(s->pt.pid, s->pt.comm, tracer__t0(s->tr)))) {
+		s->exit_code = EXIT_SYSTEM;
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -ENOMEM;
 	}
 	/* Read the GIL after the probes are live: a switch in between is
 	 * then seen by the probes, and the seed defers to them. */

@@ -206,6 +206,11 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 	return 0;
 }
 
+uint64_t tracer__t0(const struct tracer *tr)
+{
+	return tr->acc.t0;
+}
+
 static void seed_tstate(uint64_t key, uint64_t tstate, void *ctx)
 {
 	struct tracer *tr = ctx;

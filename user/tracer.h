@@ -32,6 +32,8 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
  * the GIL to the holder found in snap (may be NULL). */
 int tracer__start(struct tracer *tr, const struct py_target *pt,
 		  const struct gil_snapshot *snap, char *err, size_t errlen);
+/* Window start (CLOCK_MONOTONIC ns), valid after tracer__attach. */
+uint64_t tracer__t0(const struct tracer *tr);
 /* Move exited threads out of the BPF maps (keeps them bounded). */
 int tracer__harvest(struct tracer *tr);
 /* End the window: detach, close in-flight intervals, fill res. */
