@@ -240,9 +240,17 @@ static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
  * switch-out, its exit), so the per-CPU slot is the right CPU. */
 static __always_inline void account(struct gs_thread *t, __u64 now)
 {
-	__u64 d = now > t->since ? now - t->since : 0;
-	int s = tstate_of(t);
+	__u64 since = t->since, d;
+	int s;
 
+	/* Uprobe handlers run preemptible: a switch-out of this very thread
+	 * can run in the middle of one and account the same interval. The
+	 * compare-and-swap lets exactly one of them own [since, now], and
+	 * never moves `since` backwards. */
+	if (now <= since || __sync_val_compare_and_swap(&t->since, since, now) != since)
+		return;
+	d = now - since;
+	s = tstate_of(t);
 	if (s >= 0 && s < GS_NR_TSTATES)
 		t->ns[s] += d;
 	if (t->oncpu) {
@@ -256,7 +264,6 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 				c->without_gil_ns += d;
 		}
 	}
-	t->since = now;
 }
 
 static __always_inline struct gs_thread *thread_get(__u32 tid, __u64 now,

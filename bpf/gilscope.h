@@ -79,6 +79,7 @@ enum gs_counter {
 	GS_C_NO_TSTATE,         /* sample of a thread whose tstate is unknown */
 	GS_C_TRACE_LOST,        /* trace records the ring buffer dropped */
 	GS_C_SAMPLES,           /* CPU samples of the target taken */
+	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,
 };
 
@@ -127,6 +128,7 @@ struct gs_stack_key {
 /* What symbolizing a code object needs, captured in BPF the first time a
  * stack holding it is seen, so reports stay right after the target exits. */
 struct gs_code {
+	__u64 fingerprint;      /* name, file and first line: tells a reused address */
 	__s32 firstlineno;
 	__u32 lt_len;           /* bytes of line table captured */
 	__u32 lt_full;          /* its real size */

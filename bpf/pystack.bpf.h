@@ -81,22 +81,33 @@ static __always_inline void rd_str(__u64 obj, char *dst, __u32 cap, __u8 *kind, 
 
 static __always_inline void capture_code(__u64 code)
 {
-	struct gs_code *c;
+	struct gs_code *c, *old;
 	__u32 zero = 0;
-	__u64 name, lt, n = 0;
+	__u64 name, file, lt, n = 0, fp;
+	__s32 line = 0;
 
-	if (bpf_map_lookup_elem(&codes, &code))
-		return;
-	c = bpf_map_lookup_elem(&code_scratch, &zero);
-	if (!c)
-		return;
-	c->firstlineno = 0;
-	bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno), (void *)(code + pyoff.co_firstlineno));
+	/* A freed code object's memory can hold a new one later (startup
+	 * code compiled from strings is freed early): the fingerprint tells
+	 * them apart, and the newer one wins. */
+	bpf_probe_read_user(&line, sizeof(line), (void *)(code + pyoff.co_firstlineno));
 	name = pyoff.co_qualname ? rd_ptr(code + pyoff.co_qualname) : 0;
 	if (!name)
 		name = rd_ptr(code + pyoff.co_name);
+	file = rd_ptr(code + pyoff.co_filename);
+	fp = name ^ (file << 1) ^ (__u64)(__u32)line;
+	old = bpf_map_lookup_elem(&codes, &code);
+	if (old) {
+		if (old->fingerprint == fp)
+			return;
+		count(GS_C_CODE_REUSED, 1);
+	}
+	c = bpf_map_lookup_elem(&code_scratch, &zero);
+	if (!c)
+		return;
+	c->fingerprint = fp;
+	c->firstlineno = line;
 	rd_str(name, c->name, GS_NAME_MAX, &c->name_kind, &c->name_len);
-	rd_str(rd_ptr(code + pyoff.co_filename), c->file, GS_FILE_MAX, &c->file_kind, &c->file_len);
+	rd_str(file, c->file, GS_FILE_MAX, &c->file_kind, &c->file_len);
 	lt = rd_ptr(code + pyoff.co_linetable);          /* a bytes object */
 	c->lt_len = 0;
 	c->lt_full = 0;
@@ -108,7 +119,7 @@ static __always_inline void capture_code(__u64 code)
 		if (n && bpf_probe_read_user(c->linetable, n, (void *)(lt + 32)) == 0)
 			c->lt_len = n;
 	}
-	if (bpf_map_update_elem(&codes, &code, c, BPF_NOEXIST) == -E2BIG)
+	if (bpf_map_update_elem(&codes, &code, c, BPF_ANY) == -E2BIG)
 		count(GS_C_CODES_FULL, 1);
 }
 

@@ -472,12 +472,22 @@ class Case(object):
     """retries: timing-sensitive cases run again once if they fail (a busy
     machine delays wake-ups); every attempt is printed."""
 
-    def __init__(self, name, fn, per_interp=True, budget=90, retries=0):
+    def __init__(self, name, fn, per_interp=True, budget=90, retries=0,
+                 versions=None):
         self.name = name
         self.fn = fn
         self.per_interp = per_interp
         self.budget = budget
         self.retries = retries
+        # per-interpreter cases limited to these minors ("3.11", ...); the
+        # newest interpreter stands in when none of them is being run
+        self.versions = versions
+
+    def runs_on(self, interp, interps):
+        if not self.versions:
+            return True
+        some = [i for i in interps if i.minor in self.versions]
+        return interp in some if some else interp is interps[-1]
 
 
 def all_cases(py27):
@@ -508,6 +518,9 @@ def all_cases(py27):
         Case("stop on SIGTERM", case_sigterm, per_interp=False),
         Case("json to stdout", case_json_stdout, per_interp=False),
     ]
+    # Python stacks: folded, JSON stacks, flame graph, Chrome trace
+    import stacks_cases
+    cases += stacks_cases.all_cases(Case, report_ok)
     return cases
 
 
@@ -629,8 +642,9 @@ def main():
         "; python2.7: %s" % (py27 or "none")), flush=True)
     if opts.list:
         for c in cases:
-            print("  %-26s %s" % (c.name, "per interpreter" if c.per_interp
-                                  else "once"))
+            print("  %-26s %s" % (c.name, "once" if not c.per_interp else
+                                  "on %s" % " ".join(c.versions)
+                                  if c.versions else "per interpreter"))
         return 0
     if not interps:
         print("FAIL: no CPython 3.6-3.13 interpreter found under %s/versions"
@@ -660,7 +674,7 @@ def main():
     try:
         for interp in interps:
             for c in cases:
-                if c.per_interp:
+                if c.per_interp and c.runs_on(interp, interps):
                     s = run_case(c, interp, gilscope, tmproot, opts.verbose,
                                  opts.retries)
                     counts[s] += 1
