@@ -51,6 +51,8 @@ static const char usage[] =
 "                         per-thread timeline of GIL ownership\n"
 "  -F, --freq HZ          CPU sampling rate for the gil/nogil views (default 199)\n"
 "      --max-depth N      frames per stack (default and maximum 64)\n"
+"      --bpf-stats        count runs and time of gilscope's BPF programs (JSON\n"
+"                         \"bpf\"; adds ~40 ns per probe run)\n"
 "  -v, --verbose          explain probe placement; show libbpf's log\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
@@ -68,7 +70,7 @@ struct opts {
 	const char *json;
 	const char *folded, *flamegraph, *trace;
 	int hz, max_depth;
-	bool verbose;
+	bool verbose, bpf_stats;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -124,6 +126,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "trace", required_argument, NULL, 't' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "max-depth", required_argument, NULL, 'D' },
+		{ "bpf-stats", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -170,6 +173,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->folded = optarg;
+			break;
+		case 'S':
+			o->bpf_stats = true;
 			break;
 		case 'g':
 			o->flamegraph = optarg;
@@ -276,6 +282,7 @@ static int session_begin(struct session *s, pid_t pid)
 	topts.stacks = want_stacks;
 	topts.sample_hz = want_stacks ? (s->o->hz ? s->o->hz : 199) : 0;
 	topts.max_depth = s->o->max_depth;
+	topts.bpf_stats = s->o->bpf_stats;
 	if (s->o->trace) {
 		topts.on_trace = on_trace;
 		topts.trace_ctx = s;

@@ -206,6 +206,27 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	json_key(w, "text"); json_str(w, r->verdict.text);
 	json_obj_end(w);
 
+	json_key(w, "bpf");
+	json_obj_begin(w);
+	json_key(w, "stats_enabled"); json_bool(w, res->prog_stats);
+	json_key(w, "programs");
+	json_arr_begin(w);
+	for (int i = 0; i < GS_NR_PROGS; i++) {
+		const struct prog_stat *p = &res->progs[i];
+
+		if (!p->name)
+			continue;
+		json_obj_begin(w);
+		json_key(w, "name"); json_str(w, p->name);
+		kv_u(w, "insns", p->insns);
+		kv_u(w, "runs", p->runs);
+		kv_u(w, "run_ns", p->run_ns);
+		kv_u(w, "misses", p->misses);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+
 	json_key(w, "lost");
 	json_obj_begin(w);
 	kv_u(w, "events", r->lost_events);

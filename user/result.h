@@ -32,6 +32,17 @@ struct code_entry {
 	struct gs_code c;
 };
 
+/* Kernel statistics of one BPF program over the window. */
+struct prog_stat {
+	const char *name;
+	uint64_t runs;            /* run_cnt (0 unless stats were enabled) */
+	uint64_t run_ns;          /* run_time_ns */
+	uint64_t misses;          /* recursion_misses: runs the kernel skipped */
+	uint32_t insns;           /* translated instructions */
+};
+
+#define GS_NR_PROGS 6
+
 struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
 	uint64_t counters[GS_NR_COUNTERS];
@@ -43,6 +54,8 @@ struct gs_result {
 	struct thread_rec *threads;
 	size_t nthreads, cap;
 	uint64_t prog_misses;         /* BPF program runs the kernel skipped */
+	struct prog_stat progs[GS_NR_PROGS];
+	bool prog_stats;              /* run counts/times were collected */
 	int interval_us;              /* switch interval at the end, -1 unknown */
 	int init_locked;              /* GIL state read at attach */
 	uint32_t init_holder;         /* TID credited with the GIL at attach, 0 none */

@@ -25,6 +25,7 @@ struct tracer {
 	int perf_fds[MAX_CPUS];
 	int nperf;
 	struct ring_buffer *rb;
+	int stats_fd;           /* BPF_ENABLE_STATS: run counts while open */
 	struct gs_result acc;   /* exited threads harvested so far */
 	int ncpus;
 };
@@ -65,6 +66,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	if (!tr)
 		return -ENOMEM;
 	tr->opts = *opts;
+	tr->stats_fd = -1;
 	tr->ncpus = libbpf_num_possible_cpus();
 	tr->skel = gil_bpf__open();
 	if (!tr->skel) {
@@ -99,6 +101,11 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		return fail(err, errlen, e,
 			    "cannot load the BPF programs (%s); run with -v for the verifier log",
 			    strerror(-e));
+	}
+	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
+		e = tr->stats_fd;
+		tracer__free(tr);
+		return fail(err, errlen, e, "cannot enable BPF run statistics: %s", strerror(-e));
 	}
 	if (opts->on_trace) {
 		tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.trace), on_rb, tr, NULL);
@@ -405,14 +412,18 @@ static void sum_percpu(int fd, uint32_t key, uint64_t *vals, int ncpus, uint64_t
 			*sum += vals[c];
 }
 
-static uint64_t prog_misses(const struct bpf_program *p)
+static void prog_stat(const struct bpf_program *p, struct prog_stat *st)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
+	st->name = bpf_program__name(p);
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-		return 0;
-	return info.recursion_misses;
+		return;
+	st->runs = info.run_cnt;
+	st->run_ns = info.run_time_ns;
+	st->misses = info.recursion_misses;
+	st->insns = info.xlated_prog_len / 8;
 }
 
 static int cmp_u64_first(const void *a, const void *b)
@@ -565,9 +576,18 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 	res->init_holder = s->bss->init_holder_tid;
 
 	read_stacks(tr, res);
-	res->prog_misses = prog_misses(s->progs.take_gil_enter) + prog_misses(s->progs.take_gil_exit) +
-			   prog_misses(s->progs.drop_gil_enter) + prog_misses(s->progs.sched_switch) +
-			   prog_misses(s->progs.sched_process_exit) + prog_misses(s->progs.on_sample);
+	{
+		const struct bpf_program *progs[GS_NR_PROGS] = {
+			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.drop_gil_enter,
+			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
+		};
+
+		for (int i = 0; i < GS_NR_PROGS; i++) {
+			prog_stat(progs[i], &res->progs[i]);
+			res->prog_misses += res->progs[i].misses;
+		}
+		res->prog_stats = tr->stats_fd >= 0;
+	}
 	free(vals);
 	free(cvals);
 	return 0;
@@ -582,6 +602,8 @@ void tracer__free(struct tracer *tr)
 	for (int i = 0; i < tr->nperf; i++)
 		close(tr->perf_fds[i]);
 	ring_buffer__free(tr->rb);
+	if (tr->stats_fd >= 0)
+		close(tr->stats_fd);
 	gil_bpf__destroy(tr->skel);
 	gs_result__free(&tr->acc);
 	free(tr);

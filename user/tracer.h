@@ -14,6 +14,7 @@ struct tracer_opts {
 	bool stacks;            /* walk Python stacks (wait, blame views) */
 	int sample_hz;          /* CPU sampling (gil, nogil views); 0 = off */
 	int max_depth;          /* frames per stack, <= GS_MAX_FRAMES */
+	bool bpf_stats;         /* enable kernel run counts/times for our programs */
 	/* --trace: every transition record, in ring-buffer order */
 	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);
 	void *trace_ctx;

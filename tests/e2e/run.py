@@ -521,6 +521,8 @@ def all_cases(py27):
     # Python stacks: folded, JSON stacks, flame graph, Chrome trace
     import stacks_cases
     cases += stacks_cases.all_cases(Case, report_ok)
+    import guard_cases
+    cases += guard_cases.all_cases(Case)
     return cases
 
 

@@ -1,0 +1,58 @@
+"""Overhead regression guard that cannot flake on a noisy machine: instead
+of wall time it checks what gilscope's BPF side does per GIL cycle, from
+the kernel's own program statistics (--bpf-stats):
+
+  - each GIL probe program runs once per GIL cycle (no extra probe hits);
+  - each program's translated size stays within its budget (a handler that
+    grows is a handler that got slower).
+
+Budgets are today's sizes plus ~15%; raise them deliberately, with a
+benchmark run (make bench), when a change needs more.
+"""
+import os
+
+import gs
+from gs import get
+
+N = 100000
+BUDGET = {                      # translated BPF instructions, default mode
+    "take_gil_enter": 260,
+    "take_gil_exit": 530,
+    "drop_gil_enter": 570,
+    "sched_switch": 420,
+    "sched_process_exit": 280,
+}
+
+
+def case_bpf_guard(ctx):
+    out = ctx.path("report.json")
+    # Launch mode: every cycle of the run is inside the window.
+    run = ctx.run_gilscope(["record", "--bpf-stats", "--json", out, "--",
+                            ctx.interp.path, os.path.join(gs.WORKLOADS, "gil_cycles.py"), N],
+                           timeout=120, json_path=out)
+    doc = run.doc
+    ctx.check("rc", run.rc, run.rc == 0, "==0")
+    if doc is None:
+        return
+    holds = get(doc, "gil", "hold", "count") or 0
+    ctx.check("holds", holds, holds >= N, ">=%d (one per os.read)" % N)
+    progs = dict((p["name"], p) for p in get(doc, "bpf", "programs") or [])
+    ctx.check("stats_enabled", get(doc, "bpf", "stats_enabled"),
+              get(doc, "bpf", "stats_enabled") is True, "true")
+    for name in ("take_gil_enter", "take_gil_exit", "drop_gil_enter"):
+        runs = get(progs, name, "runs") or 0
+        per = runs / float(holds) if holds else 0
+        ctx.check("%s_runs_per_cycle" % name, "%.4f" % per,
+                  0.99 <= per <= 1.01, "1 +-1%")
+    for name, budget in sorted(BUDGET.items()):
+        insns = get(progs, name, "insns") or 0
+        ctx.check("%s_insns" % name, insns, 0 < insns <= budget,
+                  "<=%d" % budget)
+    ns = [get(progs, n, "run_ns") or 0 for n in
+          ("take_gil_enter", "take_gil_exit", "drop_gil_enter")]
+    ctx.checks.append(("handler_ns_per_cycle=%.0f (info, not checked)"
+                       % (sum(ns) / float(holds or 1)), True))
+
+
+def all_cases(Case):
+    return [Case("bpf guard", case_bpf_guard, versions=("3.11",))]
