@@ -326,44 +326,98 @@ int BPF_KPROBE(take_gil_enter)
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(take_gil_exit)
+/* The GIL is now this thread's: ends its wait, starts its hold. */
+static __always_inline void on_acquired(__u32 tid)
 {
-	__u32 tid = current_tid_in_target();
 	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_thread *t;
 
-	if (!tid || !(t = thread_get(tid, now, 1)))
-		return 0;
+	if (!(t = thread_get(tid, now, 1)))
+		return;
 	account(t, now);
-	if (t->gil == GS_GIL_WAITING) {
+	/* A wait is a request that found the GIL taken; taking a free GIL
+	 * (a mutex round trip) is an acquisition, not a wait, in both probe
+	 * modes. */
+	if (t->gil == GS_GIL_WAITING && t->contended) {
 		d = now - t->gil_since;
 		t->waits++;
 		if (d > t->wait_max_ns)
 			t->wait_max_ns = d;
 		count(GS_C_WAIT_NS, d);
+		count(GS_C_CWAITS, 1);
+		count(GS_C_CWAIT_NS, d);
 		hist_add(GS_HIST_WAIT, d);
 		thist_add(tid, d);
-		if (t->contended) {
-			count(GS_C_CWAITS, 1);
-			count(GS_C_CWAIT_NS, d);
-			if (__sync_fetch_and_add(&nwaiters, -1) == 1)
-				count(GS_C_CONTENDED_NS, now - contend_start);
-		}
+		if (__sync_fetch_and_add(&nwaiters, -1) == 1)
+			count(GS_C_CONTENDED_NS, now - contend_start);
 		if (with_stacks) {
 			stack_add(t->wait_stack, tid, GS_VIEW_WAIT, d);
-			if (t->contended)
-				blame(t->gil_since, now);
+			blame(t->gil_since, now);
 		}
-	} else {
+	} else if (t->gil == GS_GIL_HOLDING) {
 		count(GS_C_TAKE_RET_UNMATCHED, 1);
 	}
+	count(GS_C_ACQUIRES, 1);
+	t->implicit = 0;
 	t->contended = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_since = now;
 	t->hold_partial = 0;
 	gil_holder = tid;
 	__sync_fetch_and_add(&gil_acquires, 1);
+	emit_state(tid, t, now);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(take_gil_exit)
+{
+	__u32 tid = current_tid_in_target();
+
+	if (tid)
+		on_acquired(tid);
+	return 0;
+}
+
+/* At take_gil's call to pthread_cond_signal(&gil->switch_cond): it has
+ * just set locked = 1 (call-site mode, replaces the uretprobe). */
+SEC("uprobe")
+int BPF_KPROBE(take_gil_acquired)
+{
+	__u32 tid = current_tid_in_target();
+
+	if (tid)
+		on_acquired(tid);
+	return 0;
+}
+
+/* At take_gil's call to pthread_cond_timedwait(&gil->cond): the GIL was
+ * taken when this thread asked for it. Hit once per wait-loop round (every
+ * switch interval); only the first starts the wait. */
+SEC("uprobe")
+int BPF_KPROBE(take_gil_contended)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 now;
+	struct gs_thread *t;
+
+	if (!tid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (!(t = thread_get(tid, now, 1)))
+		return 0;
+	if (t->gil == GS_GIL_WAITING && t->contended)
+		return 0;
+	account(t, now);
+	if (t->gil != GS_GIL_WAITING) {   /* call-site mode: the wait starts here */
+		t->gil = GS_GIL_WAITING;
+		t->gil_since = now;
+		if (with_stacks)
+			t->wait_stack = walk_stack(t->tstate);
+	}
+	t->implicit = 0;
+	t->contended = 1;
+	if (__sync_fetch_and_add(&nwaiters, 1) == 0)
+		contend_start = now;
 	emit_state(tid, t, now);
 	return 0;
 }

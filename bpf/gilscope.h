@@ -79,6 +79,7 @@ enum gs_counter {
 	GS_C_NO_TSTATE,         /* sample of a thread whose tstate is unknown */
 	GS_C_TRACE_LOST,        /* trace records the ring buffer dropped */
 	GS_C_SAMPLES,           /* CPU samples of the target taken */
+	GS_C_ACQUIRES,          /* GIL acquisitions (waited for or not) */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,
 };

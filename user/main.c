@@ -247,10 +247,21 @@ static void explain_target(const struct py_target *pt)
 {
 	note("PID %d: CPython %s, runtime %s (bias 0x%llx)", pt->pid, pt->version, pt->runtime_obj,
 	     (unsigned long long)pt->bias);
-	for (int i = 0; i < pt->nprobes; i++)
-		note("  %s probe: %s+0x%llx (%s)", pt->probes[i].role == PROBE_TAKE ? "take" : "drop",
-		     pt->probes[i].symbol, (unsigned long long)pt->probes[i].offset,
-		     "found by name in the symbol table");
+	for (int i = 0; i < pt->nprobes; i++) {
+		static const char *const why[] = {
+			"entry: wait starts; its return: GIL taken (found by name in the symbol table)",
+			"entry: GIL released (found by name in the symbol table)",
+			"call to pthread_cond_signal(switch_cond): GIL taken (found by decoding take_gil)",
+			"call to pthread_cond_timedwait(cond): GIL busy, wait starts (found by decoding take_gil)",
+		};
+
+		if (pt->call_sites && pt->probes[i].role == PROBE_TAKE)
+			continue;
+		note("  probe %s at file offset 0x%llx: %s", pt->probes[i].symbol,
+		     (unsigned long long)pt->probes[i].offset, why[pt->probes[i].role]);
+	}
+	if (!pt->call_sites)
+		note("  take_gil's call sites were not found (or GILSCOPE_NO_CALL_SITES is set): using a uretprobe");
 	note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
 }
 

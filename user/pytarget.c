@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "callsite.h"
 #include "elf.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
@@ -85,6 +86,8 @@ static int scan_sym(const struct elf_sym *s, void *ctx)
 		p->offset = s->offset;
 		p->role = role;
 		p->tstate_arg = py_tstate_arg(pt->minor, s->name);
+		p->addr = s->addr;
+		p->size = s->size;
 		return 0;
 	}
 	/* Code that drops the GIL only on a drop request: the eval loop
@@ -194,6 +197,45 @@ static int locate_version(struct py_target *pt, struct elf_file *ef)
 	return 0;
 }
 
+/* Every take_gil body must call pthread_cond_signal exactly once (the
+ * switch_cond hand-off, right after it set locked = 1) and
+ * pthread_cond_timedwait exactly once (the wait loop); then those two call
+ * sites replace the entry probe and uretprobe: one trap per acquisition
+ * instead of a trap plus a return trampoline. Anything else keeps the
+ * uretprobe. */
+static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
+{
+	struct gil_probe extra[PT_MAX_PROBES];
+	int nextra = 0, ntake = pt->nprobes;
+
+	for (int i = 0; i < ntake; i++) {
+		const struct gil_probe *p = &pt->probes[i];
+		static const char *const callee[2] = { "pthread_cond_signal", "pthread_cond_timedwait" };
+
+		if (p->role != PROBE_TAKE)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			uint64_t site, off;
+
+			if (callsites__find(pt->open_path, ef, p->addr, p->size, callee[k], &site, 1) != 1 ||
+			    elf_file__vaddr_to_offset(ef, site, &off) || nextra >= PT_MAX_PROBES)
+				return;
+			extra[nextra] = *p;
+			snprintf(extra[nextra].symbol, sizeof(extra[nextra].symbol), "%s+0x%llx", p->symbol,
+				 (unsigned long long)(site - p->addr));
+			extra[nextra].offset = off;
+			extra[nextra].role = k == 0 ? PROBE_ACQUIRED : PROBE_CONTENDED;
+			nextra++;
+		}
+	}
+	if (!nextra || pt->nprobes + nextra > PT_MAX_PROBES)
+		return;
+	memcpy(&pt->probes[pt->nprobes], extra, nextra * sizeof(extra[0]));
+	pt->nprobes += nextra;
+	pt->call_sites = true;
+	pt->strategy = "symbols+call-sites";
+}
+
 static int locate_gil(struct py_target *pt, struct elf_file *ef)
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
@@ -297,6 +339,8 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		goto out;
 	}
 	pt->strategy = "symbols";
+	if (!getenv("GILSCOPE_NO_CALL_SITES"))
+		locate_call_sites(pt, ef);
 	e = locate_gil(pt, ef);
 	if (e == -ENOTSUP) {
 		e = fail(err, errlen, -EPROTONOSUPPORT,

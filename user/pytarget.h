@@ -12,7 +12,12 @@
 #include "gilscope.h"
 #include "pyoffsets.h"
 
-enum probe_role { PROBE_TAKE, PROBE_DROP };
+enum probe_role {
+	PROBE_TAKE,        /* take_gil entry (+ uretprobe when no call sites) */
+	PROBE_DROP,        /* drop_gil entry */
+	PROBE_ACQUIRED,    /* call pthread_cond_signal(switch_cond) in take_gil: GIL taken */
+	PROBE_CONTENDED,   /* call pthread_cond_timedwait(cond) in take_gil: GIL was busy */
+};
 
 struct gil_probe {
 	char object[PATH_MAX];   /* path as the target sees it */
@@ -20,9 +25,10 @@ struct gil_probe {
 	uint64_t offset;         /* file offset */
 	enum probe_role role;
 	int tstate_arg;          /* argument index of PyThreadState* */
+	uint64_t addr, size;     /* the symbol (link-time) */
 };
 
-#define PT_MAX_PROBES 8
+#define PT_MAX_PROBES 16
 
 struct py_target {
 	pid_t pid;
@@ -38,6 +44,7 @@ struct py_target {
 	uint64_t forced_lo[GS_MAX_FORCED_RANGES], forced_hi[GS_MAX_FORCED_RANGES];
 	int nforced;
 	const char *strategy;        /* how probes were placed */
+	bool call_sites;             /* take_gil's call sites replace its uretprobe */
 	/* GIL location in the target */
 	uint64_t runtime_addr;       /* _PyRuntime, 0 on 3.6 */
 	uint64_t gil_locked_addr, gil_holder_addr, gil_interval_addr;

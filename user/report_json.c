@@ -61,7 +61,10 @@ static void target(struct json_writer *w, const struct gs_report *r)
 		json_key(w, "object"); json_str(w, pt->probes[i].object);
 		json_key(w, "symbol"); json_str(w, pt->probes[i].symbol);
 		kv_u(w, "offset", pt->probes[i].offset);
-		json_key(w, "role"); json_str(w, pt->probes[i].role == PROBE_TAKE ? "take" : "drop");
+		json_key(w, "role");
+		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended" }[pt->probes[i].role]);
+		json_key(w, "attached");
+		json_bool(w, !(pt->call_sites && pt->probes[i].role == PROBE_TAKE));
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -168,7 +171,7 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	kv_u(w, "count", r->partial_holds);
 	kv_d(w, "total_s", r->partial_hold_s);
 	json_obj_end(w);
-	kv_u(w, "contended_waits", res->counters[GS_C_CWAITS]);
+	kv_u(w, "acquisitions", res->counters[GS_C_ACQUIRES]);
 	json_key(w, "releases");
 	json_obj_begin(w);
 	kv_u(w, "forced", r->forced);

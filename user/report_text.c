@@ -75,7 +75,8 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
 	fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
 	for (int i = 0; i < pt->nprobes; i++)
-		fprintf(f, " %s", pt->probes[i].symbol);
+		if (!(pt->call_sites && pt->probes[i].role == PROBE_TAKE))
+			fprintf(f, " %s", pt->probes[i].symbol);
 	fprintf(f, " (strategy: %s)\n", pt->strategy);
 	if (r->launch.launched && r->launch.exited) {
 		if (r->launch.exit_signal)

@@ -186,8 +186,23 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 	for (int i = 0; i < pt->nprobes; i++) {
 		const struct gil_probe *p = &pt->probes[i];
 
-		prog = p->role == PROBE_TAKE ? tr->skel->progs.take_gil_enter
-					     : tr->skel->progs.drop_gil_enter;
+		switch (p->role) {
+		case PROBE_TAKE:
+			/* call-site mode needs neither entry nor return */
+			if (pt->call_sites)
+				continue;
+			prog = tr->skel->progs.take_gil_enter;
+			break;
+		case PROBE_DROP:
+			prog = tr->skel->progs.drop_gil_enter;
+			break;
+		case PROBE_ACQUIRED:
+			prog = tr->skel->progs.take_gil_acquired;
+			break;
+		default:
+			prog = tr->skel->progs.take_gil_contended;
+			break;
+		}
 		uo.retprobe = false;
 		uo.bpf_cookie = (__u64)p->tstate_arg;
 		e = add_link(tr, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path,
@@ -578,7 +593,8 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 	read_stacks(tr, res);
 	{
 		const struct bpf_program *progs[GS_NR_PROGS] = {
-			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.drop_gil_enter,
+			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
+			s->progs.take_gil_contended, s->progs.drop_gil_enter,
 			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
 		};
 

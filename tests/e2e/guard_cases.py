@@ -18,6 +18,8 @@ N = 100000
 BUDGET = {                      # translated BPF instructions, default mode
     "take_gil_enter": 260,
     "take_gil_exit": 530,
+    "take_gil_acquired": 530,
+    "take_gil_contended": 330,
     "drop_gil_enter": 570,
     "sched_switch": 420,
     "sched_process_exit": 280,
@@ -39,17 +41,28 @@ def case_bpf_guard(ctx):
     progs = dict((p["name"], p) for p in get(doc, "bpf", "programs") or [])
     ctx.check("stats_enabled", get(doc, "bpf", "stats_enabled"),
               get(doc, "bpf", "stats_enabled") is True, "true")
-    for name in ("take_gil_enter", "take_gil_exit", "drop_gil_enter"):
+    # Call-site mode: drop_gil entry + the acquisition call site, two
+    # probe hits per cycle; uretprobe mode: three (entry, return, drop).
+    sites = "call-sites" in (get(doc, "target", "strategy") or "")
+    gil_progs = ("take_gil_acquired", "drop_gil_enter") if sites else \
+        ("take_gil_enter", "take_gil_exit", "drop_gil_enter")
+    ctx.check("strategy", get(doc, "target", "strategy"), True)
+    for name in gil_progs:
         runs = get(progs, name, "runs") or 0
         per = runs / float(holds) if holds else 0
         ctx.check("%s_runs_per_cycle" % name, "%.4f" % per,
                   0.99 <= per <= 1.01, "1 +-1%")
+    total = sum(get(progs, n, "runs") or 0 for n in
+                ("take_gil_enter", "take_gil_exit", "take_gil_acquired",
+                 "take_gil_contended", "drop_gil_enter"))
+    per = total / float(holds) if holds else 0
+    ctx.check("gil_probe_runs_per_cycle", "%.3f" % per,
+              per <= (2.02 if sites else 3.03), "<=%d" % (2 if sites else 3))
     for name, budget in sorted(BUDGET.items()):
         insns = get(progs, name, "insns") or 0
         ctx.check("%s_insns" % name, insns, 0 < insns <= budget,
                   "<=%d" % budget)
-    ns = [get(progs, n, "run_ns") or 0 for n in
-          ("take_gil_enter", "take_gil_exit", "drop_gil_enter")]
+    ns = [get(progs, n, "run_ns") or 0 for n in gil_progs]
     ctx.checks.append(("handler_ns_per_cycle=%.0f (info, not checked)"
                        % (sum(ns) / float(holds or 1)), True))
 

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Find the instructions inside a function that call an imported function
+ * (through its PLT stub or its GOT slot). gilscope probes two of them
+ * inside take_gil instead of a uretprobe: the call to
+ * pthread_cond_signal(&gil->switch_cond), made once the GIL is taken, and
+ * the call to pthread_cond_timedwait(&gil->cond), made only when it is not
+ * free. A call instruction is emulated by the kernel's uprobe code, so a
+ * probe there costs one trap and no single-step. */
+#ifndef GS_CALLSITE_H
+#define GS_CALLSITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_file;
+
+/* Addresses (link-time) of the calls to `callee` inside [addr, addr+size)
+ * of path's code. Returns how many were found (at most max), or -errno.
+ * Matches `call rel32` to callee's PLT stub and `call *disp32(%rip)` to its
+ * GOT slot; the exact target makes a false match in data practically
+ * impossible, and callers also require the count they expect. */
+int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64_t size,
+		    const char *callee, uint64_t *sites, int max);
+
+#endif
