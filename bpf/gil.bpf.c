@@ -393,20 +393,15 @@ int BPF_KPROBE(take_gil_acquired)
 /* At take_gil's call to pthread_cond_timedwait(&gil->cond): the GIL was
  * taken when this thread asked for it. Hit once per wait-loop round (every
  * switch interval); only the first starts the wait. */
-SEC("uprobe")
-int BPF_KPROBE(take_gil_contended)
+static __always_inline void on_contended(__u32 tid)
 {
-	__u32 tid = current_tid_in_target();
-	__u64 now;
+	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!tid)
-		return 0;
-	now = bpf_ktime_get_ns();
 	if (!(t = thread_get(tid, now, 1)))
-		return 0;
+		return;
 	if (t->gil == GS_GIL_WAITING && t->contended)
-		return 0;
+		return;
 	account(t, now);
 	if (t->gil != GS_GIL_WAITING) {   /* call-site mode: the wait starts here */
 		t->gil = GS_GIL_WAITING;
@@ -419,6 +414,15 @@ int BPF_KPROBE(take_gil_contended)
 	if (__sync_fetch_and_add(&nwaiters, 1) == 0)
 		contend_start = now;
 	emit_state(tid, t, now);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(take_gil_contended)
+{
+	__u32 tid = current_tid_in_target();
+
+	if (tid)
+		on_contended(tid);
 	return 0;
 }
 
@@ -433,16 +437,14 @@ static __always_inline int is_forced(__u64 ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(drop_gil_enter)
+/* The GIL left this thread: ends its hold. */
+static __always_inline void on_released(__u32 tid, int forced, __u64 tstate)
 {
-	__u32 tid = current_tid_in_target();
-	__u64 now = bpf_ktime_get_ns(), d, ret = 0;
+	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_thread *t;
-	int forced;
 
-	if (!tid || !(t = thread_get(tid, now, 1)))
-		return 0;
+	if (!(t = thread_get(tid, now, 1)))
+		return;
 	if (t->gil == GS_GIL_NONE && !gil_acquires && !gil_holder) {
 		/* No acquisition seen since attach and nobody credited with
 		 * the GIL: this thread has held it since before the window. */
@@ -463,17 +465,12 @@ int BPF_KPROBE(drop_gil_enter)
 			count(GS_C_HOLD_NS, d);
 			hist_add(GS_HIST_HOLD, d);
 		}
-		/* At entry the return address is on top of the stack. */
-		bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
-		forced = is_forced(ret);
 		count(forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
 		if (forced)
 			emit(tid, GS_TR_FORCED, 0, now);
 		if (with_stacks) {
-			__u64 ts = tstate_arg(ctx);
-
-			if (ts)
-				t->tstate = ts;
+			if (tstate)
+				t->tstate = tstate;
 			hold_ring_put(t->gil_since, now, walk_stack(t->tstate), tid);
 		}
 	} else if (t->gil == GS_GIL_WAITING) {
@@ -491,6 +488,65 @@ int BPF_KPROBE(drop_gil_enter)
 	if (gil_holder == tid)
 		gil_holder = 0;
 	emit_state(tid, t, now);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(drop_gil_enter)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 ret = 0;
+
+	if (!tid)
+		return 0;
+	/* At entry the return address is on top of the stack: a call from
+	 * the eval loop's drop-request path is a forced switch. */
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	on_released(tid, is_forced(ret), with_stacks ? tstate_arg(ctx) : 0);
+	return 0;
+}
+
+/* Address-keyed mode (no take_gil/drop_gil symbols): the GIL's condition
+ * variables, and where the interpreter keeps its drop-request flag. */
+const volatile __u64 gil_cond_addr = 0;
+const volatile __u64 gil_switch_cond_addr = 0;
+const volatile __u64 drop_req_addr = 0;      /* static flag (3.7/3.8) */
+const volatile __u64 drop_req_ptr_addr = 0;  /* &interpreters.main (3.9-3.12) */
+const volatile __u32 drop_req_off = 0;
+
+static __always_inline int drop_requested(void)
+{
+	__u64 a = drop_req_addr;
+	__s32 v = 0;
+
+	if (!a && drop_req_ptr_addr) {
+		a = rd_ptr(drop_req_ptr_addr);
+		if (a)
+			a += drop_req_off;
+	}
+	if (a)
+		bpf_probe_read_user(&v, sizeof(v), (void *)a);
+	return v != 0;
+}
+
+/* At a call to pthread_cond_signal (cookie 1) or pthread_cond_timedwait
+ * (cookie 2) anywhere in the runtime: its first argument says whether it
+ * is the GIL's, and which step of a hand-off it is. */
+SEC("uprobe")
+int BPF_KPROBE(gil_cond_call)
+{
+	__u32 tid = current_tid_in_target();
+	__u64 cv = PT_REGS_PARM1(ctx);
+
+	if (!tid)
+		return 0;
+	if (bpf_get_attach_cookie(ctx) == 2) {
+		if (cv == gil_cond_addr)
+			on_contended(tid);
+	} else if (cv == gil_switch_cond_addr) {
+		on_acquired(tid);
+	} else if (cv == gil_cond_addr) {
+		on_released(tid, drop_requested(), 0);
+	}
 	return 0;
 }
 

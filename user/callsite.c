@@ -98,7 +98,7 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 	Elf *elf;
 	int fd, n = 0, e;
 
-	if (size < 5 || size > (1u << 20))
+	if (size < 5 || size > (256u << 20))
 		return -EINVAL;
 	elf_version(EV_CURRENT);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -136,4 +136,38 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 	}
 	free(code);
 	return e ? e : n;
+}
+
+int callsites__find_text(const char *path, struct elf_file *ef, const char *callee,
+			 uint64_t *sites, int max)
+{
+	uint64_t addr = 0, size = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf *elf;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && !elf_getshdrstrndx(elf, &shstrndx))
+		while ((scn = elf_nextscn(elf, scn))) {
+			const char *name;
+
+			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+			    strcmp(name, ".text") == 0) {
+				addr = sh.sh_addr;
+				size = sh.sh_size;
+				break;
+			}
+		}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	if (!size)
+		return -ENOENT;
+	return callsites__find(path, ef, addr, size, callee, sites, max);
 }

@@ -22,4 +22,9 @@ struct elf_file;
 int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64_t size,
 		    const char *callee, uint64_t *sites, int max);
 
+/* The same over the whole .text section of path (stripped binaries: no
+ * function bounds are known). */
+int callsites__find_text(const char *path, struct elf_file *ef, const char *callee,
+			 uint64_t *sites, int max);
+
 #endif

@@ -253,6 +253,8 @@ static void explain_target(const struct py_target *pt)
 			"entry: GIL released (found by name in the symbol table)",
 			"call to pthread_cond_signal(switch_cond): GIL taken (found by decoding take_gil)",
 			"call to pthread_cond_timedwait(cond): GIL busy, wait starts (found by decoding take_gil)",
+			"call to pthread_cond_signal: a hold starts (switch_cond) or ends (cond), by the GIL's address",
+			"call to pthread_cond_timedwait: a wait starts when it is the GIL's cond",
 		};
 
 		if (pt->call_sites && pt->probes[i].role == PROBE_TAKE)
@@ -260,8 +262,14 @@ static void explain_target(const struct py_target *pt)
 		note("  probe %s at file offset 0x%llx: %s", pt->probes[i].symbol,
 		     (unsigned long long)pt->probes[i].offset, why[pt->probes[i].role]);
 	}
-	if (!pt->call_sites)
+	note("  strategy %s: %s", pt->strategy, pt->strategy_why);
+	if (!pt->call_sites && !pt->keyed)
 		note("  take_gil's call sites were not found (or GILSCOPE_NO_CALL_SITES is set): using a uretprobe");
+	if (pt->keyed)
+		note("  GIL at cond=0x%llx switch_cond=0x%llx; drop request %s", (unsigned long long)pt->gil_cond_addr,
+		     (unsigned long long)pt->gil_switch_cond_addr,
+		     pt->drop_req_addr || pt->drop_req_ptr_addr ? "flag read at each release"
+							    : "unknown for this version: releases count as voluntary");
 	note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
 }
 

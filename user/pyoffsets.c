@@ -10,22 +10,29 @@ static const struct py_layout layouts[] = {
 	/* 3.6 keeps the GIL in static globals; thread_id is pthread_self(). */
 	{ .minor = 6, .locate = GIL_STATICS, .interp_threads_off = 8, .ident = TID_PTHREAD, .tstate_ident_off = 152 },
 	{ .minor = 7, .locate = GIL_RUNTIME_FIXED, .gil_off = 1264, .interp_head_off = 24, .interp_threads_off = 8,
-	  .ident = TID_PTHREAD, .tstate_ident_off = 176 },
+	  .ident = TID_PTHREAD, .tstate_ident_off = 176, .main_gil_off = 1264, .drop_req_rt_off = 716 },
 	{ .minor = 8, .locate = GIL_RUNTIME_FIXED, .gil_off = 1152, .interp_head_off = 32, .interp_threads_off = 8,
-	  .ident = TID_PTHREAD, .tstate_ident_off = 176 },
+	  .ident = TID_PTHREAD, .tstate_ident_off = 176, .main_gil_off = 1152, .drop_req_rt_off = 596 },
 	{ .minor = 9, .locate = GIL_RUNTIME_FIXED, .gil_off = 352, .interp_head_off = 32, .interp_threads_off = 8,
-	  .ident = TID_PTHREAD, .tstate_ident_off = 176 },
+	  .ident = TID_PTHREAD, .tstate_ident_off = 176, .main_gil_off = 352,
+	  .drop_req_interp_ptr_off = 40, .drop_req_interp_off = 76 },
 	{ .minor = 10, .locate = GIL_RUNTIME_FIXED, .gil_off = 352, .interp_head_off = 32, .interp_threads_off = 8,
-	  .ident = TID_PTHREAD, .tstate_ident_off = 176 },
+	  .ident = TID_PTHREAD, .tstate_ident_off = 176, .main_gil_off = 352,
+	  .drop_req_interp_ptr_off = 40, .drop_req_interp_off = 72 },
 	/* 3.11 adds native_thread_id, the kernel TID. */
 	{ .minor = 11, .locate = GIL_RUNTIME_FIXED, .gil_off = 360, .interp_head_off = 40, .interp_threads_off = 16,
-	  .ident = TID_NATIVE, .tstate_ident_off = 160 },
+	  .ident = TID_NATIVE, .tstate_ident_off = 160, .main_gil_off = 360,
+	  .drop_req_interp_ptr_off = 48, .drop_req_interp_off = 104 },
 	/* 3.12: per-interpreter GIL; follow interp->ceval.gil. */
 	{ .minor = 12, .locate = GIL_INTERP_PTR, .main_interp_off = 48, .interp_gil_ptr_off = 384,
-	  .interp_head_off = 40, .interp_threads_off = 72, .ident = TID_NATIVE, .tstate_ident_off = 144 },
+	  .interp_head_off = 40, .interp_threads_off = 72, .ident = TID_NATIVE, .tstate_ident_off = 144,
+	  .main_gil_off = 77432, .drop_req_interp_ptr_off = 48, .drop_req_interp_off = 372 },
 	/* 3.13+: _Py_DebugOffsets says where everything is. */
-	{ .minor = 13, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE },
-	{ .minor = 14, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE },
+	/* 3.13+: the drop request is a bit in the holder's tstate, which a
+	 * call site does not know: stripped builds get no forced/voluntary
+	 * split. */
+	{ .minor = 13, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE, .main_gil_off = 96104 },
+	{ .minor = 14, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE, .main_gil_off = 98536 },
 };
 
 const struct py_layout *py_layout__get(int minor)

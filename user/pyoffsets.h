@@ -29,6 +29,11 @@ struct py_layout {
 	uint32_t interp_gil_ptr_off; /* GIL_INTERP_PTR: interp->ceval.gil */
 	enum thread_ident ident;
 	uint32_t tstate_ident_off;   /* offset of thread_id or native_thread_id */
+	/* For binaries without take_gil/drop_gil symbols (§2.1): */
+	uint32_t main_gil_off;       /* main interpreter's GIL struct in _PyRuntime */
+	uint32_t drop_req_rt_off;    /* 3.7/3.8: the drop-request flag in _PyRuntime */
+	uint32_t drop_req_interp_ptr_off; /* 3.9-3.12: _PyRuntime.interpreters.main ... */
+	uint32_t drop_req_interp_off;     /* ... + this = interp->ceval.gil_drop_request */
 };
 
 /* Field offsets inside struct _gil_runtime_state, the same in 3.7-3.14

@@ -236,6 +236,62 @@ static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
 	pt->strategy = "symbols+call-sites";
 }
 
+/* No symbols for take_gil/drop_gil (a stripped distribution build): probe
+ * every call to pthread_cond_signal and pthread_cond_timedwait in the
+ * runtime's code instead. The first argument names the condition
+ * variable, so the probe knows what happened from its address alone:
+ *   timedwait(&gil->cond)      a thread found the GIL taken (wait starts)
+ *   signal(&gil->switch_cond)  take_gil has set locked = 1 (hold starts)
+ *   signal(&gil->cond)         drop_gil has set locked = 0 (hold ends)
+ * This also sees the copies of drop_gil that LTO inlined into
+ * PyEval_SaveThread and I/O functions. A release is forced when the
+ * interpreter's drop-request flag is set as it happens. */
+static int locate_keyed(struct py_target *pt, struct elf_file *ef)
+{
+	static const char *const callee[2] = { "pthread_cond_signal", "pthread_cond_timedwait" };
+	const struct py_layout *l = py_layout__get(pt->minor);
+	uint64_t sites[PT_MAX_PROBES];
+	uint64_t gil;
+
+	if (!pt->runtime_addr || !l->main_gil_off)
+		return -ENOENT;
+	gil = pt->runtime_addr + l->main_gil_off;
+	pt->gil_cond_addr = gil + 32;         /* struct offsets: shared/CPYTHON-INTERNALS.md §2 */
+	pt->gil_switch_cond_addr = gil + 120;
+	if (l->drop_req_rt_off)
+		pt->drop_req_addr = pt->runtime_addr + l->drop_req_rt_off;
+	if (l->drop_req_interp_ptr_off) {
+		pt->drop_req_ptr_addr = pt->runtime_addr + l->drop_req_interp_ptr_off;
+		pt->drop_req_off = l->drop_req_interp_off;
+	}
+	for (int k = 0; k < 2; k++) {
+		int n = callsites__find_text(pt->open_path, ef, callee[k], sites, PT_MAX_PROBES);
+
+		if (n <= 0 || pt->nprobes + n > PT_MAX_PROBES)
+			return -ENOENT;
+		for (int i = 0; i < n; i++) {
+			struct gil_probe *p = &pt->probes[pt->nprobes];
+			uint64_t off;
+
+			if (elf_file__vaddr_to_offset(ef, sites[i], &off))
+				continue;
+			snprintf(p->object, sizeof(p->object), "%s", pt->runtime_obj);
+			snprintf(p->symbol, sizeof(p->symbol), "call %s@0x%llx", callee[k],
+				 (unsigned long long)sites[i]);
+			p->offset = off;
+			p->addr = sites[i];
+			p->role = k == 0 ? PROBE_COND_SIGNAL : PROBE_COND_WAIT;
+			pt->nprobes++;
+		}
+	}
+	pt->keyed = true;
+	pt->strategy = "gil-address call sites";
+	snprintf(pt->strategy_why, sizeof(pt->strategy_why),
+		 "%s has no take_gil/drop_gil symbols: every pthread_cond_signal/timedwait call is probed, "
+		 "keyed on the GIL's address", pt->runtime_obj);
+	return 0;
+}
+
 static int locate_gil(struct py_target *pt, struct elf_file *ef)
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
@@ -332,15 +388,6 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 	elf_file__foreach(ef, scan_sym, &sc);
 	for (int i = 0; i < pt->nprobes; i++)
 		pt->probes[i].role == PROBE_TAKE ? ntake++ : ndrop++;
-	if (!ntake || !ndrop) {
-		e = fail(err, errlen, -ENOENT,
-			 "PID %d (%s): %s has no take_gil/drop_gil symbols (a stripped build); install its debug symbols",
-			 pid, pt->comm, pt->runtime_obj);
-		goto out;
-	}
-	pt->strategy = "symbols";
-	if (!getenv("GILSCOPE_NO_CALL_SITES"))
-		locate_call_sites(pt, ef);
 	e = locate_gil(pt, ef);
 	if (e == -ENOTSUP) {
 		e = fail(err, errlen, -EPROTONOSUPPORT,
@@ -349,9 +396,26 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		goto out;
 	}
 	if (e) {
-		e = fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s",
-			 pid, pt->comm, pt->runtime_obj);
+		e = fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s%s",
+			 pid, pt->comm, pt->runtime_obj,
+			 ntake && ndrop ? "" : " (a stripped build; install its debug symbols)");
 		goto out;
+	}
+	if (ntake && ndrop) {
+		pt->strategy = "symbols";
+		snprintf(pt->strategy_why, sizeof(pt->strategy_why), "take_gil and drop_gil are in %s's symbol table",
+			 pt->runtime_obj);
+		if (!getenv("GILSCOPE_NO_CALL_SITES"))
+			locate_call_sites(pt, ef);
+	} else {
+		pt->nprobes = 0;
+		e = locate_keyed(pt, ef);
+		if (e) {
+			e = fail(err, errlen, -ENOENT,
+				 "PID %d (%s): %s has no take_gil/drop_gil symbols and no calls to the GIL's condition "
+				 "variables were found; install its debug symbols", pid, pt->comm, pt->runtime_obj);
+			goto out;
+		}
 	}
 	locate_stack_layout(pt, ef);
 	e = 0;

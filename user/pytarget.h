@@ -17,6 +17,8 @@ enum probe_role {
 	PROBE_DROP,        /* drop_gil entry */
 	PROBE_ACQUIRED,    /* call pthread_cond_signal(switch_cond) in take_gil: GIL taken */
 	PROBE_CONTENDED,   /* call pthread_cond_timedwait(cond) in take_gil: GIL was busy */
+	PROBE_COND_SIGNAL, /* any call to pthread_cond_signal: keyed on the GIL's address */
+	PROBE_COND_WAIT,   /* any call to pthread_cond_timedwait: keyed likewise */
 };
 
 struct gil_probe {
@@ -28,7 +30,7 @@ struct gil_probe {
 	uint64_t addr, size;     /* the symbol (link-time) */
 };
 
-#define PT_MAX_PROBES 16
+#define PT_MAX_PROBES 64
 
 struct py_target {
 	pid_t pid;
@@ -45,6 +47,14 @@ struct py_target {
 	int nforced;
 	const char *strategy;        /* how probes were placed */
 	bool call_sites;             /* take_gil's call sites replace its uretprobe */
+	/* Address-keyed call sites (no take_gil/drop_gil symbols, or drop_gil
+	 * copies inlined where symbols cannot see them): */
+	bool keyed;
+	uint64_t gil_cond_addr, gil_switch_cond_addr;
+	uint64_t drop_req_addr;      /* static flag, or 0 */
+	uint64_t drop_req_ptr_addr;  /* address of the interp pointer, or 0 */
+	uint32_t drop_req_off;
+	char strategy_why[PATH_MAX + 256]; /* -v: why this strategy */
 	/* GIL location in the target */
 	uint64_t runtime_addr;       /* _PyRuntime, 0 on 3.6 */
 	uint64_t gil_locked_addr, gil_holder_addr, gil_interval_addr;

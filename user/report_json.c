@@ -62,7 +62,8 @@ static void target(struct json_writer *w, const struct gs_report *r)
 		json_key(w, "symbol"); json_str(w, pt->probes[i].symbol);
 		kv_u(w, "offset", pt->probes[i].offset);
 		json_key(w, "role");
-		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended" }[pt->probes[i].role]);
+		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended", "cond_signal",
+					      "cond_timedwait" }[pt->probes[i].role]);
 		json_key(w, "attached");
 		json_bool(w, !(pt->call_sites && pt->probes[i].role == PROBE_TAKE));
 		json_obj_end(w);

@@ -86,6 +86,11 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 						      ? opts->max_depth : GS_MAX_FRAMES;
 	}
 	tr->skel->rodata->with_trace = opts->on_trace != NULL;
+	tr->skel->rodata->gil_cond_addr = pt->gil_cond_addr;
+	tr->skel->rodata->gil_switch_cond_addr = pt->gil_switch_cond_addr;
+	tr->skel->rodata->drop_req_addr = pt->drop_req_addr;
+	tr->skel->rodata->drop_req_ptr_addr = pt->drop_req_ptr_addr;
+	tr->skel->rodata->drop_req_off = pt->drop_req_off;
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(tr->skel->maps.trace, 4096);
@@ -199,12 +204,16 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 		case PROBE_ACQUIRED:
 			prog = tr->skel->progs.take_gil_acquired;
 			break;
-		default:
+		case PROBE_CONTENDED:
 			prog = tr->skel->progs.take_gil_contended;
+			break;
+		default:
+			prog = tr->skel->progs.gil_cond_call;
 			break;
 		}
 		uo.retprobe = false;
-		uo.bpf_cookie = (__u64)p->tstate_arg;
+		uo.bpf_cookie = p->role == PROBE_COND_SIGNAL ? 1 : p->role == PROBE_COND_WAIT ? 2
+												: (__u64)p->tstate_arg;
 		e = add_link(tr, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path,
 								 p->offset, &uo));
 		if (!e && p->role == PROBE_TAKE) {
@@ -594,7 +603,7 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 	{
 		const struct bpf_program *progs[GS_NR_PROGS] = {
 			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
-			s->progs.take_gil_contended, s->progs.drop_gil_enter,
+			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.gil_cond_call,
 			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
 		};
 

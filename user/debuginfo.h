@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Locating the separate debug file of a stripped ELF binary, the ways gdb
+ * and the distributions do: by build-id, then by .gnu_debuglink. */
+#ifndef GS_DEBUGINFO_H
+#define GS_DEBUGINFO_H
+
+#include <stddef.h>
+
+/* root: prefix under which every path is resolved (e.g. "/proc/PID/root",
+ * "" for the host); debug_dir: the global debug directory, normally
+ * "/usr/lib/debug". bin: the binary's path as seen inside root.
+ *
+ * Tried in order, the first verified candidate wins:
+ *   1. <root><debug_dir>/.build-id/<xx>/<rest>.debug, accepted only if its
+ *      own build-id note equals the binary's;
+ *   2. the .gnu_debuglink name in the binary's directory, in its .debug/
+ *      subdirectory, and in <debug_dir>/<binary's directory>/, accepted only
+ *      if the CRC32 of the whole candidate equals the link's.
+ *
+ * On success writes the found file's full path (root included) to out and a
+ * short description of how it was found to how ("build-id", "debuglink next
+ * to the binary", "debuglink in .debug/", "debuglink under <debug_dir>") and
+ * returns 0. Returns -ENOENT when none matches; then, if some candidate
+ * existed but failed verification (typically a -dbg package whose version
+ * differs from the binary's), out holds the first such path and how says
+ * "build-id mismatch" or "debuglink CRC mismatch", else both are "".
+ * Other -errno on errors: the binary unreadable, -ENOEXEC not ELF,
+ * -ENAMETOOLONG a path or out/how too small. */
+int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
+		    char *out, size_t outlen, char *how, size_t howlen);
+
+/* The NT_GNU_BUILD_ID of the ELF file at path as lowercase hex into hex
+ * (len bytes, NUL included). 0, -ENOENT (no such note), -ENOEXEC (not ELF),
+ * -ENAMETOOLONG (hex too small) or -errno. */
+int debuginfo__build_id(const char *path, char *hex, size_t len);
+
+#endif
