@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,26 +182,25 @@ int debuginfo__build_id(const char *path, char *hex, size_t len)
 /* CRC32 (zlib's, which is the one .gnu_debuglink uses) of a whole file. */
 static int file_crc(const char *path, uint32_t *crc)
 {
-	unsigned char buf[65536];
+	unsigned char buf[16384];
 	uLong c = crc32(0L, Z_NULL, 0);
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
 
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			close(fd);
-			return (int)n;
+			err = -errno;
+			break;
 		}
 		c = crc32(c, buf, (uInt)n);
 	}
 	close(fd);
 	*crc = (uint32_t)c;
-	return 0;
+	return err;
 }
 
 enum verdict { ABSENT, MISMATCH, MATCH };
@@ -227,7 +227,7 @@ static enum verdict check_build_id(const char *path, const struct link_info *wan
 
 static enum verdict check_crc(const char *path, uint32_t want)
 {
-	uint32_t crc;
+	uint32_t crc = 0; /* -Wmaybe-uninitialized: gcc cannot see errno != 0 */
 	int err = file_crc(path, &crc);
 
 	if (err)
@@ -243,12 +243,17 @@ static int put(char *dst, size_t len, const char *src)
 	return 0;
 }
 
-/* dst = a b c d e, or -ENAMETOOLONG. */
-static int join(char *dst, size_t len, const char *a, const char *b,
-		const char *c, const char *d, const char *e)
+/* snprintf into a path buffer; -ENAMETOOLONG if it does not fit. */
+static int fmt_path(char *dst, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fmt_path(char *dst, size_t len, const char *fmt, ...)
 {
-	int n = snprintf(dst, len, "%s%s%s%s%s", a, b, c, d, e);
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -266,7 +271,7 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		out[0] = '\0';
 	if (howlen)
 		how[0] = '\0';
-	err = join(path, sizeof(path), root, bin, "", "", "");
+	err = fmt_path(path, sizeof(path), "%s%s", root, bin);
 	if (err)
 		return err;
 	err = open_elf(path, &fd, &elf);
@@ -281,11 +286,8 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		err = to_hex(li.id, li.idlen, hex, sizeof(hex));
 		if (err)
 			return err;
-		err = join(cand, sizeof(cand), root, debug_dir, "/.build-id/", "", "");
-		if (!err)
-			err = join(cand + strlen(cand), sizeof(cand) - strlen(cand),
-				   (char[3]){ hex[0], hex[1], '\0' }, "/", hex + 2,
-				   ".debug", "");
+		err = fmt_path(cand, sizeof(cand), "%s%s/.build-id/%.2s/%s.debug",
+			       root, debug_dir, hex, hex + 2);
 		if (err)
 			return err;
 		switch (check_build_id(cand, &li)) {
@@ -303,19 +305,13 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 
 	/* 2. .gnu_debuglink, in gdb's order. */
 	if (li.name[0]) {
+		/* The binary's directory: "" for "/prog", "." for "prog". */
 		slash = strrchr(bin, '/');
-		if (!slash)
-			err = put(dir, sizeof(dir), ".");
-		else
-			err = join(dir, sizeof(dir), "", "", "", "", "") ?:
-			      (size_t)(slash - bin) < sizeof(dir) ? 0 : -ENAMETOOLONG;
-		if (err)
-			return err;
-		if (slash) {
-			memcpy(dir, bin, (size_t)(slash - bin));
-			dir[slash - bin] = '\0';
-		}
-		err = join(under, sizeof(under), "debuglink under ", debug_dir, "", "", "");
+		err = slash ? fmt_path(dir, sizeof(dir), "%.*s", (int)(slash - bin), bin)
+			    : fmt_path(dir, sizeof(dir), ".");
+		if (!err)
+			err = fmt_path(under, sizeof(under), "debuglink under %s",
+				       debug_dir);
 		if (err)
 			return err;
 
@@ -324,17 +320,16 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		} where[] = {
 			{ dir, "/", "debuglink next to the binary" },
 			{ dir, "/.debug/", "debuglink in .debug/" },
-			/* A relative directory means nothing under debug_dir. */
-			{ dir[0] == '/' ? dir : NULL, "/", under },
+			/* A relative path means nothing under debug_dir. */
+			{ bin[0] == '/' ? dir : NULL, "/", under },
 		};
 
 		for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
 			if (!where[i].base)
 				continue;
-			err = i == 2 ? join(cand, sizeof(cand), root, debug_dir,
-					    where[i].base, where[i].sub, li.name)
-				     : join(cand, sizeof(cand), root, where[i].base,
-					    where[i].sub, li.name, "");
+			err = fmt_path(cand, sizeof(cand), "%s%s%s%s%s", root,
+				       i == 2 ? debug_dir : "", where[i].base,
+				       where[i].sub, li.name);
 			if (err)
 				return err;
 			if (!strcmp(cand, path))

@@ -151,6 +151,14 @@ static int load_syms(struct elf_file *ef)
 			return -ENOEXEC;
 		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
 			continue;
+		/* A compressed table (SHF_COMPRESSED, possible in separate
+		 * debug files) has the compressed size in sh_size and its
+		 * bytes in elf_getdata: inflate it first. A compressed string
+		 * table needs nothing, elf_strptr inflates it itself. */
+		if ((sh.sh_flags & SHF_COMPRESSED) &&
+		    (elf_compress(scn, 0, 0) < 0 || /* type 0: inflate */
+		     !gelf_getshdr(scn, &sh)))
+			return -ENOEXEC;
 		err = load_symtab(ef, scn, &sh, sh.sh_type == SHT_DYNSYM, &cap);
 		if (err)
 			return err;
