@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "callsite.h"
+#include "debuginfo.h"
 #include "elf.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
@@ -63,6 +64,8 @@ static bool name_is_or_clone(const char *name, const char *base)
 
 struct sym_scan {
 	struct py_target *pt;
+	struct elf_file *code;   /* the file the code is in, when symbols come
+				    from a separate debug file; else NULL */
 	int err;
 };
 
@@ -84,6 +87,8 @@ static int scan_sym(const struct elf_sym *s, void *ctx)
 		snprintf(p->object, sizeof(p->object), "%s", pt->runtime_obj);
 		snprintf(p->symbol, sizeof(p->symbol), "%s", s->name);
 		p->offset = s->offset;
+		if (sc->code && elf_file__vaddr_to_offset(sc->code, s->addr, &p->offset))
+			pt->nprobes--;   /* not in the binary's code: skip */
 		p->role = role;
 		p->tstate_arg = py_tstate_arg(pt->minor, s->name);
 		p->addr = s->addr;
@@ -246,11 +251,9 @@ static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
  * This also sees the copies of drop_gil that LTO inlined into
  * PyEval_SaveThread and I/O functions. A release is forced when the
  * interpreter's drop-request flag is set as it happens. */
-static int locate_keyed(struct py_target *pt, struct elf_file *ef)
+static int keyed_addresses(struct py_target *pt)
 {
-	static const char *const callee[2] = { "pthread_cond_signal", "pthread_cond_timedwait" };
 	const struct py_layout *l = py_layout__get(pt->minor);
-	uint64_t sites[PT_MAX_PROBES];
 	uint64_t gil;
 
 	if (!pt->runtime_addr || !l->main_gil_off)
@@ -264,16 +267,39 @@ static int locate_keyed(struct py_target *pt, struct elf_file *ef)
 		pt->drop_req_ptr_addr = pt->runtime_addr + l->drop_req_interp_ptr_off;
 		pt->drop_req_off = l->drop_req_interp_off;
 	}
-	for (int k = 0; k < 2; k++) {
+	return 0;
+}
+
+/* Is addr inside one of the take_gil/drop_gil bodies already probed? */
+static bool in_probed_body(const struct py_target *pt, uint64_t addr)
+{
+	for (int i = 0; i < pt->nprobes; i++)
+		if ((pt->probes[i].role == PROBE_TAKE || pt->probes[i].role == PROBE_DROP) &&
+		    addr >= pt->probes[i].addr && addr < pt->probes[i].addr + pt->probes[i].size)
+			return true;
+	return false;
+}
+
+/* Probe the calls to the GIL's condition variables in the runtime's code,
+ * skipping the bodies already probed by name. ncallees: 2 = signal and
+ * timedwait, 1 = signal only (the inlined drop_gil copies). Returns how
+ * many sites were added, or -ENOENT. */
+static int keyed_sites(struct py_target *pt, struct elf_file *ef, int ncallees)
+{
+	static const char *const callee[2] = { "pthread_cond_signal", "pthread_cond_timedwait" };
+	uint64_t sites[PT_MAX_PROBES];
+	int added = 0;
+
+	for (int k = 0; k < ncallees; k++) {
 		int n = callsites__find_text(pt->open_path, ef, callee[k], sites, PT_MAX_PROBES);
 
-		if (n <= 0 || pt->nprobes + n > PT_MAX_PROBES)
+		if (n < 0 || pt->nprobes + n > PT_MAX_PROBES)
 			return -ENOENT;
 		for (int i = 0; i < n; i++) {
 			struct gil_probe *p = &pt->probes[pt->nprobes];
 			uint64_t off;
 
-			if (elf_file__vaddr_to_offset(ef, sites[i], &off))
+			if (in_probed_body(pt, sites[i]) || elf_file__vaddr_to_offset(ef, sites[i], &off))
 				continue;
 			snprintf(p->object, sizeof(p->object), "%s", pt->runtime_obj);
 			snprintf(p->symbol, sizeof(p->symbol), "call %s@0x%llx", callee[k],
@@ -282,13 +308,78 @@ static int locate_keyed(struct py_target *pt, struct elf_file *ef)
 			p->addr = sites[i];
 			p->role = k == 0 ? PROBE_COND_SIGNAL : PROBE_COND_WAIT;
 			pt->nprobes++;
+			added++;
 		}
 	}
-	pt->keyed = true;
+	if (added)
+		pt->keyed = true;
+	return added;
+}
+
+static int locate_keyed(struct py_target *pt, struct elf_file *ef)
+{
+	int e = keyed_addresses(pt);
+
+	if (e || (e = keyed_sites(pt, ef, 2)) <= 0)
+		return -ENOENT;
 	pt->strategy = "gil-address call sites";
 	snprintf(pt->strategy_why, sizeof(pt->strategy_why),
-		 "%s has no take_gil/drop_gil symbols: every pthread_cond_signal/timedwait call is probed, "
-		 "keyed on the GIL's address", pt->runtime_obj);
+		 "%s has no take_gil/drop_gil symbols and no debug file was found: every "
+		 "pthread_cond_signal/timedwait call is probed, keyed on the GIL's address", pt->runtime_obj);
+	return 0;
+}
+
+/* Symbols from the binary's separate debug file (build-id or debuglink):
+ * take_gil/drop_gil by name, plus the drop_gil copies LTO inlined
+ * elsewhere, which no symbol names: every other pthread_cond_signal call,
+ * keyed on the GIL's address. */
+static int locate_debug(struct py_target *pt, struct elf_file *ef)
+{
+	const char *dir = getenv("GILSCOPE_DEBUG_DIR");
+	char root[64], path[PATH_MAX + 64], how[128];
+	struct elf_file *dbg;
+	struct sym_scan sc = { .pt = pt, .code = ef };
+	int ntake = 0, ndrop = 0, inl;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pt->pid);
+	if (debuginfo__find(root, dir ? dir : "/usr/lib/debug", pt->runtime_obj, path, sizeof(path), how,
+			    sizeof(how)) != 0)
+		return -ENOENT;
+	if (elf_file__open(path, &dbg))
+		return -ENOENT;
+	pt->nprobes = 0;
+	elf_file__foreach(dbg, scan_sym, &sc);
+	elf_file__close(dbg);
+	for (int i = 0; i < pt->nprobes; i++)
+		pt->probes[i].role == PROBE_TAKE ? ntake++ : ndrop++;
+	if (!ntake || !ndrop) {
+		pt->nprobes = 0;
+		return -ENOENT;
+	}
+	if (!getenv("GILSCOPE_NO_CALL_SITES"))
+		locate_call_sites(pt, ef);
+	if (keyed_addresses(pt) != 0)
+		inl = 0;
+	else if (pt->call_sites)
+		inl = keyed_sites(pt, ef, 1);
+	else {
+		/* take_gil's calls are ambiguous (LTO inlined a drop_gil into
+		 * it: two pthread_cond_signal calls): let the GIL's addresses
+		 * tell them apart, and keep drop_gil's entry probe, whose
+		 * return address classifies forced switches exactly. */
+		int o = 0;
+
+		for (int i = 0; i < pt->nprobes; i++)
+			if (pt->probes[i].role != PROBE_TAKE)
+				pt->probes[o++] = pt->probes[i];
+		pt->nprobes = o;
+		inl = keyed_sites(pt, ef, 2);
+	}
+	pt->strategy = pt->call_sites ? "debug symbols+call-sites" : "debug symbols+gil-address call sites";
+	snprintf(pt->strategy_why, sizeof(pt->strategy_why),
+		 "take_gil/drop_gil from the debug file %s (found by %s); %d call(s) to the GIL's condition "
+		 "variables outside the named bodies (drop_gil inlined elsewhere) probed by the GIL's address",
+		 path, how, inl > 0 ? inl : 0);
 	return 0;
 }
 
@@ -407,7 +498,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			 pt->runtime_obj);
 		if (!getenv("GILSCOPE_NO_CALL_SITES"))
 			locate_call_sites(pt, ef);
-	} else {
+	} else if (locate_debug(pt, ef) != 0) {
 		pt->nprobes = 0;
 		e = locate_keyed(pt, ef);
 		if (e) {

@@ -54,7 +54,7 @@ struct py_target {
 	uint64_t drop_req_addr;      /* static flag, or 0 */
 	uint64_t drop_req_ptr_addr;  /* address of the interp pointer, or 0 */
 	uint32_t drop_req_off;
-	char strategy_why[PATH_MAX + 256]; /* -v: why this strategy */
+	char strategy_why[2 * PATH_MAX + 512]; /* -v: why this strategy */
 	/* GIL location in the target */
 	uint64_t runtime_addr;       /* _PyRuntime, 0 on 3.6 */
 	uint64_t gil_locked_addr, gil_holder_addr, gil_interval_addr;

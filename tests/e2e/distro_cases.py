@@ -1,0 +1,68 @@
+"""Stripped distribution interpreter: Debian's /usr/bin/python3.11 (LTO,
+no symbols; drop_gil inlined into PyEval_SaveThread and I/O functions)
+traced three ways on the same paced workload (tools/workloads/io_mix.py:
+forced switches every 1 ms plus os.stat/os.read releases at a fixed pace):
+
+  debug     its debug file (python3.11-dbg, found by build-id)
+  stripped  debug file hidden (GILSCOPE_DEBUG_DIR=/nonexistent): probes
+            keyed on the GIL's address only
+  pyenv     the pyenv 3.11 build, with symbols (reference)
+
+held %, hold and wait counts and totals must agree within 5%.
+"""
+import os
+
+import gs
+from gs import CaseError, get
+
+DEBIAN = "/usr/bin/python3.11"
+D = 4
+KEYS = (("held_pct", ("gil", "held_pct")),
+        ("holds", ("gil", "hold", "count")),
+        ("hold_total", ("gil", "hold", "total_s")),
+        ("waits", ("gil", "wait", "count")),
+        ("wait_total", ("gil", "wait", "total_s")))
+
+
+def one(ctx, label, python, env):
+    w = ctx.workload("io_mix.py", 2, 0, python=python)
+    out = ctx.path("%s.json" % label)
+    run = ctx.run_gilscope(["record", "-p", w.pid, "-d", D, "--json", out],
+                           timeout=D + 45, json_path=out, env=env)
+    w.p.kill()
+    if run.rc != 0 or run.doc is None:
+        raise CaseError("%s: rc=%s %s" % (label, run.rc, run.describe()))
+    return run.doc
+
+
+def case_distro(ctx):
+    if not os.path.exists(DEBIAN):
+        ctx.skip("no %s" % DEBIAN)
+        return
+    if ctx.interp.minor != "3.11":
+        raise CaseError("no pyenv 3.11 to compare with")
+    ref = [ctx.interp]
+    docs = {
+        "debug": one(ctx, "debug", DEBIAN, None),
+        "stripped": one(ctx, "stripped", DEBIAN, {"GILSCOPE_DEBUG_DIR": "/nonexistent"}),
+        "pyenv": one(ctx, "pyenv", ref[0].path, None),
+    }
+    sd = get(docs["debug"], "target", "strategy") or ""
+    ss = get(docs["stripped"], "target", "strategy") or ""
+    ctx.check("debug_strategy", sd, sd.startswith("debug symbols"),
+              "debug symbols* (python3.11-dbg installed and matching)")
+    ctx.check("stripped_strategy", ss, ss == "gil-address call sites",
+              "gil-address call sites")
+    for name, path in KEYS:
+        vals = dict((k, get(d, *path) or 0) for k, d in docs.items())
+        lo, hi = min(vals.values()), max(vals.values())
+        ok = lo > 0 and hi <= lo * 1.05
+        ctx.check(name, " ".join("%s=%.4g" % (k, vals[k]) for k in ("debug", "stripped", "pyenv")),
+                  ok, "within 5%")
+    ctx.checks.append(("forced=%s/%s/%s" % tuple(
+        get(docs[k], "gil", "releases", "forced") for k in ("debug", "stripped", "pyenv")), True))
+
+
+def all_cases(Case):
+    return [Case("distro python3.11 three ways", case_distro, versions=("3.11",),
+                 budget=240, retries=1)]
