@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "callsite.h"
 #include "debuginfo.h"
+#include "pyflavor.h"
 #include "elf.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
@@ -127,7 +128,7 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 			struct elf_file **out, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
-	int py2 = 0;
+	int py2 = 0, pypy = 0;
 
 	/* The executable first (static builds), then anything named like a
 	 * Python runtime (libpython3.X.so, python3.X). */
@@ -138,6 +139,10 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 
 		if (obj[0] != '/')
 			continue;
+		if (i > 0 && strstr(base_name(obj), "pypy")) {
+			pypy = 1;
+			continue;
+		}
 		if (i > 0 && (!strstr(base_name(obj), "python") ||
 			      strcmp(obj, pt->exe) == 0 ||
 			      (i > 1 && strcmp(obj, m->v[i - 2].path) == 0)))
@@ -155,6 +160,10 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 		py2 |= kind == 2;
 		elf_file__close(ef);
 	}
+	if (pypy)
+		return fail(err, errlen, -EPROTONOSUPPORT,
+			    "PID %d (%s) runs PyPy, which gilscope does not support: it traces CPython 3.6-3.14",
+			    pt->pid, pt->comm);
 	if (py2)
 		return fail(err, errlen, -EPROTONOSUPPORT,
 			    "PID %d (%s) runs Python 2, which gilscope does not support: it traces CPython 3.6-3.14",
@@ -472,8 +481,30 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			 pid, pt->comm, pt->version, PY_MINOR_MIN, PY_MINOR_MAX);
 		goto out;
 	}
+	{
+		struct py_flavor_info fl;
+		unsigned char rt[64];
+		struct elf_sym rs;
+		bool have_rt = elf_file__find(ef, "_PyRuntime", &rs) == 0 &&
+			       elf_file__read(ef, rs.addr, rt, sizeof(rt)) == 0;
+
+		if (py_flavor__detect(pt->runtime_obj, ef, have_rt ? rt : NULL, have_rt ? sizeof(rt) : 0, &fl) == 0 &&
+		    fl.flavor == PY_FLAVOR_FREE_THREADED) {
+			pt->free_threaded = true;
+			snprintf(pt->strategy_why, sizeof(pt->strategy_why), "free-threaded build (%s)", fl.evidence);
+		}
+	}
 	if (elf_file__type(ef) == ET_DYN && proc_maps__base(&maps, pt->runtime_obj, &pt->bias) != 0) {
 		e = fail(err, errlen, -ENOENT, "PID %d: cannot find where %s is loaded", pid, pt->runtime_obj);
+		goto out;
+	}
+	if (pt->free_threaded) {
+		/* No GIL to trace (take_gil returns at once while it is
+		 * disabled): thread states and CPU use only. */
+		pt->strategy = "free-threaded: no GIL probes";
+		locate_gil(pt, ef);
+		locate_stack_layout(pt, ef);
+		e = 0;
 		goto out;
 	}
 	elf_file__foreach(ef, scan_sym, &sc);
@@ -590,6 +621,8 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->locked = -1;
+	if (pt->free_threaded)   /* its GIL struct has another layout; no GIL is traced */
+		return -ENOTSUP;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pt->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -54,6 +54,7 @@ static void target(struct json_writer *w, const struct gs_report *r)
 	else
 		json_null(w);
 	json_key(w, "strategy"); json_str(w, pt->strategy);
+	json_key(w, "free_threaded"); json_bool(w, pt->free_threaded);
 	json_key(w, "gil_probes");
 	json_arr_begin(w);
 	for (int i = 0; i < pt->nprobes; i++) {

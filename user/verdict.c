@@ -19,6 +19,13 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double rel_rate = releases / win;
 	int n = 0;
 
+	if (r->pt && r->pt->free_threaded) {
+		v->kind = "free-threaded";
+		snprintf(v->text, sizeof(v->text),
+			 "a free-threaded build (no GIL; gilscope placed no GIL probes, so GIL figures are empty by "
+			 "design): threads used %.2f cores, %.0f%% of thread time off-CPU.", busy, 100 * offcpu_share);
+		return;
+	}
 	/* Nothing runs and nothing waits on I/O: no claim to test. */
 	if (busy < 0.05 && r->held_pct < 5 && rel_rate < 20) {
 		v->kind = "idle";
