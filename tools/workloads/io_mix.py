@@ -2,9 +2,10 @@
 strategies on different builds of one Python version: 2 CPU-bound threads
 time-slice the GIL (forced switches every switch interval), and 1 thread
 does K os.stat() + K os.read() calls (each releases and retakes the GIL)
-every 10 ms. The switch interval is 1 ms, so the I/O thread gets the GIL
-back quickly enough to keep its pace: the release counts are set by the
-workload, not by how fast a build runs.
+every 50 ms, at the default 5 ms switch interval. Each I/O release waits
+at most one interval to get the GIL back, so the I/O thread keeps its
+pace: release counts are set by the workload, not by how fast a build
+runs.
 Usage: io_mix.py K DURATION (0 = until killed)."""
 import os
 import sys
@@ -27,7 +28,7 @@ def io(k, stop):
         for _ in range(k):
             os.stat("/")
             os.read(fd, 64)
-        nxt += 0.01
+        nxt += 0.05
         delay = nxt - _wl.clock()
         if delay > 0:
             time.sleep(delay)
@@ -35,7 +36,7 @@ def io(k, stop):
 
 def main():
     k, duration = _wl.args("K DURATION", (int, float))
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.005)
     stop = [False]
     threads = [threading.Thread(target=spin, args=(stop,)) for _ in range(2)]
     threads.append(threading.Thread(target=io, args=(k, stop)))
