@@ -6,7 +6,9 @@ set -e
 # and speedscope checks) and Node.js/npm where the machine has none.
 pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool python3 util-linux procps"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs bpftrace chromium"
+	# python3.11-dbg: Debian's stripped python3.11 with its debug file
+	# (installing it upgrades python3.11 to the matching version)
+	pkgs="$pkgs bpftrace chromium python3.11-dbg"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""
