@@ -8,7 +8,7 @@ pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool python3 util-
 if [ "${1:-}" = "--test" ]; then
 	# python3.11-dbg: Debian's stripped python3.11 with its debug file
 	# (installing it upgrades python3.11 to the matching version)
-	pkgs="$pkgs bpftrace chromium python3.11-dbg"
+	pkgs="$pkgs bpftrace chromium python3.11-dbg strace"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""

@@ -309,6 +309,7 @@ static int session_begin(struct session *s, pid_t pid)
 	if ((e = tracer__load(&s->pt, &topts, &s->tr, s->err, sizeof(s->err))) ||
 	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
 		s->exit_code = EXIT_SYSTEM;
+		py_target__release(&s->pt);
 		return e;
 	}
 	/* The trace's time 0 is the window's start. */
@@ -326,6 +327,7 @@ static int session_begin(struct session *s, pid_t pid)
 	e = tracer__start(s->tr, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
 	if (e)
 		s->exit_code = EXIT_SYSTEM;
+	py_target__release(&s->pt);   /* the probes hold the file now */
 	return e;
 }
 

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "callsite.h"
 #include "debuginfo.h"
 #include "pyflavor.h"
+#include "rootfs.h"
 #include "elf.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
@@ -128,7 +130,7 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 			struct elf_file **out, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32];
-	int py2 = 0, pypy = 0;
+	int py2 = 0, pypy = 0, fd;
 
 	/* The executable first (static builds), then anything named like a
 	 * Python runtime (libpython3.X.so, python3.X). */
@@ -147,18 +149,28 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 			      strcmp(obj, pt->exe) == 0 ||
 			      (i > 1 && strcmp(obj, m->v[i - 2].path) == 0)))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/root%s", pt->pid, obj);
-		if (elf_file__open(path, &ef))
+		/* Resolved inside the target's root (a container's symlinks
+		 * cannot point gilscope at host files), then named by its fd
+		 * for libelf and the uprobe attach. */
+		fd = rootfs__open(pt->pid, obj, O_RDONLY);
+		if (fd < 0)
 			continue;
+		rootfs__fd_path(fd, path, sizeof(path));
+		if (elf_file__open(path, &ef)) {
+			close(fd);
+			continue;
+		}
 		kind = runtime_kind(ef);
 		if (kind == 3) {
 			snprintf(pt->runtime_obj, sizeof(pt->runtime_obj), "%s", obj);
 			snprintf(pt->open_path, sizeof(pt->open_path), "%s", path);
+			pt->runtime_fd = fd;
 			*out = ef;
 			return 0;
 		}
 		py2 |= kind == 2;
 		elf_file__close(ef);
+		close(fd);
 	}
 	if (pypy)
 		return fail(err, errlen, -EPROTONOSUPPORT,
@@ -342,6 +354,15 @@ static int locate_keyed(struct py_target *pt, struct elf_file *ef)
  * take_gil/drop_gil by name, plus the drop_gil copies LTO inlined
  * elsewhere, which no symbol names: every other pthread_cond_signal call,
  * keyed on the GIL's address. */
+static bool same_root(pid_t pid)
+{
+	struct stat a, b;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/root", pid);
+	return stat(p, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static int locate_debug(struct py_target *pt, struct elf_file *ef)
 {
 	const char *dir = getenv("GILSCOPE_DEBUG_DIR");
@@ -350,7 +371,12 @@ static int locate_debug(struct py_target *pt, struct elf_file *ef)
 	struct sym_scan sc = { .pt = pt, .code = ef };
 	int ntake = 0, ndrop = 0, inl;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", pt->pid);
+	/* The debug-file search follows the target's paths with plain
+	 * opens: only safe when the target shares our root. A container's
+	 * target uses the address-keyed probes instead. */
+	if (!same_root(pt->pid))
+		return -ENOENT;
+	root[0] = 0;
 	if (debuginfo__find(root, dir ? dir : "/usr/lib/debug", pt->runtime_obj, path, sizeof(path), how,
 			    sizeof(how)) != 0)
 		return -ENOENT;
@@ -449,10 +475,12 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 
 	memset(pt, 0, sizeof(*pt));
 	pt->pid = pid;
+	pt->runtime_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	if (pid <= 0 || access(path, F_OK) != 0)
 		return fail(err, errlen, -ESRCH, "no process with PID %d", pid);
 	read_comm(pid, pt->comm, sizeof(pt->comm));
+	pt->ns_pid = rootfs__ns_pid(pid, pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, pt->exe, sizeof(pt->exe) - 1);
 	if (n < 0) {
@@ -544,6 +572,8 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 out:
 	if (ef)
 		elf_file__close(ef);
+	if (e)
+		py_target__release(pt);
 	proc_maps__free(&maps);
 	return e;
 }
@@ -701,4 +731,11 @@ int py_target__threads(const struct py_target *pt,
 	}
 	close(fd);
 	return e;
+}
+
+void py_target__release(struct py_target *pt)
+{
+	if (pt->runtime_fd >= 0)
+		close(pt->runtime_fd);
+	pt->runtime_fd = -1;
 }

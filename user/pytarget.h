@@ -37,7 +37,9 @@ struct py_target {
 	char exe[PATH_MAX];
 	char comm[32];
 	char runtime_obj[PATH_MAX];  /* object that holds the interpreter (exe or libpython) */
-	char open_path[PATH_MAX + 32]; /* the same through /proc/PID/root, for open/attach */
+	char open_path[PATH_MAX + 32]; /* "/proc/self/fd/N": that file, opened inside the target's root */
+	int runtime_fd;              /* keeps open_path valid; -1 when none */
+	pid_t ns_pid;                /* the pid inside the target's PID namespace */
 	int major, minor, micro;     /* micro -1 when unknown */
 	char version[32];
 	uint64_t bias;               /* load bias of runtime_obj */
@@ -86,6 +88,9 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
  * key is the kernel TID (3.11+) or pthread_self() (older). 0 or -errno. */
 int py_target__threads(const struct py_target *pt,
 		       void (*cb)(uint64_t key, uint64_t tstate, void *ctx), void *ctx);
+
+/* Close what inspect kept open (after the probes are attached). */
+void py_target__release(struct py_target *pt);
 
 /* Read the GIL's state from the live target's memory. 0 or -errno. */
 int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include "json.h"
 #include "report.h"
+#include "rootfs.h"
 #include "stacks.h"
 
 static void kv_d(struct json_writer *w, const char *k, double v)
@@ -38,6 +39,11 @@ static void target(struct json_writer *w, const struct gs_report *r)
 	json_key(w, "target");
 	json_obj_begin(w);
 	json_key(w, "pid"); json_int(w, pt->pid);
+	json_key(w, "ns_pid");        /* the pid inside its PID namespace (a container) */
+	if (pt->ns_pid > 0)
+		json_int(w, pt->ns_pid);
+	else
+		json_null(w);
 	json_key(w, "comm"); json_str(w, pt->comm);
 	json_key(w, "exe"); json_str(w, pt->exe);
 	json_key(w, "runtime"); json_str(w, pt->runtime_obj);
@@ -73,7 +79,7 @@ static void target(struct json_writer *w, const struct gs_report *r)
 	json_obj_end(w);
 }
 
-static void threads(struct json_writer *w, const struct gs_result *res)
+static void threads(struct json_writer *w, const struct gs_result *res, pid_t pid)
 {
 	json_key(w, "threads");
 	json_arr_begin(w);
@@ -83,6 +89,15 @@ static void threads(struct json_writer *w, const struct gs_result *res)
 
 		json_obj_begin(w);
 		kv_u(w, "tid", t->tid);
+		{
+			int ns = t->exited ? -1 : rootfs__ns_pid(pid, (pid_t)t->tid);
+
+			json_key(w, "ns_tid");
+			if (ns > 0)
+				json_int(w, ns);
+			else
+				json_null(w);
+		}
 		json_key(w, "name"); json_str(w, t->name);
 		kv_d(w, "held_s", ns[GS_HELD_ON] / 1e9);
 		kv_d(w, "native_s", ns[GS_NOGIL_ON] / 1e9);
@@ -200,7 +215,7 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	json_arr_end(w);
 	json_obj_end(w);
 
-	threads(w, res);
+	threads(w, res, r->pt->pid);
 
 	if (r->stacks)
 		stacks(w, r->stacks);

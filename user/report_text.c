@@ -73,6 +73,8 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	char b1[24], b2[24];
 
 	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
+	if (pt->ns_pid > 0 && pt->ns_pid != pt->pid)
+		fprintf(f, "  in its own PID namespace as PID %d (a container)\n", pt->ns_pid);
 	fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
 	for (int i = 0; i < pt->nprobes; i++)
 		if (!(pt->call_sites && pt->probes[i].role == PROBE_TAKE))

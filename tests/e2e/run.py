@@ -539,6 +539,8 @@ def all_cases(py27):
     cases += stacks_cases.all_cases(Case, report_ok)
     import guard_cases
     cases += guard_cases.all_cases(Case)
+    import container_cases
+    cases += container_cases.all_cases(Case, report_ok)
     import distro_cases
     cases += distro_cases.all_cases(Case)
     return cases
