@@ -41,6 +41,15 @@ const volatile __u64 forced_hi[GS_MAX_FORCED_RANGES] = {};
 const volatile __u32 with_stacks = 0;  /* walk Python stacks (views) */
 const volatile __u32 with_trace = 0;   /* stream transitions to `trace` */
 
+/* The main interpreter's GIL: its condition variables (call-site and
+ * address-keyed probes check their argument against them), and where the
+ * interpreter keeps its drop-request flag (address-keyed mode). */
+const volatile __u64 gil_cond_addr = 0;
+const volatile __u64 gil_switch_cond_addr = 0;
+const volatile __u64 drop_req_addr = 0;      /* static flag (3.7/3.8) */
+const volatile __u64 drop_req_ptr_addr = 0;  /* &interpreters.main (3.9-3.12) */
+const volatile __u32 drop_req_off = 0;
+
 /* Set by user space after attach, read by the init iterator. */
 __u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before attach */
 __u32 seeded = 0;              /* the init iterator has run */
@@ -384,9 +393,19 @@ SEC("uprobe")
 int BPF_KPROBE(take_gil_acquired)
 {
 	__u32 tid = current_tid_in_target();
+	struct gs_thread *t;
 
-	if (tid)
-		on_acquired(tid);
+	if (!tid)
+		return 0;
+	/* A sub-interpreter with its own GIL (3.12+): not the GIL this
+	 * report is about. Counted, and its release is skipped too. */
+	if (gil_switch_cond_addr && PT_REGS_PARM1(ctx) != gil_switch_cond_addr) {
+		count(GS_C_OTHER_GIL, 1);
+		if ((t = bpf_map_lookup_elem(&threads, &tid)))
+			t->other_gil = 1;
+		return 0;
+	}
+	on_acquired(tid);
 	return 0;
 }
 
@@ -421,8 +440,9 @@ int BPF_KPROBE(take_gil_contended)
 {
 	__u32 tid = current_tid_in_target();
 
-	if (tid)
-		on_contended(tid);
+	if (!tid || (gil_cond_addr && PT_REGS_PARM1(ctx) != gil_cond_addr))
+		return 0;
+	on_contended(tid);
 	return 0;
 }
 
@@ -496,22 +516,21 @@ int BPF_KPROBE(drop_gil_enter)
 	__u32 tid = current_tid_in_target();
 	__u64 ret = 0;
 
+	struct gs_thread *t;
+
 	if (!tid)
 		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->other_gil) {      /* releasing a sub-interpreter's own GIL */
+		t->other_gil = 0;
+		return 0;
+	}
 	/* At entry the return address is on top of the stack: a call from
 	 * the eval loop's drop-request path is a forced switch. */
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
 	on_released(tid, is_forced(ret), with_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
-
-/* Address-keyed mode (no take_gil/drop_gil symbols): the GIL's condition
- * variables, and where the interpreter keeps its drop-request flag. */
-const volatile __u64 gil_cond_addr = 0;
-const volatile __u64 gil_switch_cond_addr = 0;
-const volatile __u64 drop_req_addr = 0;      /* static flag (3.7/3.8) */
-const volatile __u64 drop_req_ptr_addr = 0;  /* &interpreters.main (3.9-3.12) */
-const volatile __u32 drop_req_off = 0;
 
 static __always_inline int drop_requested(void)
 {

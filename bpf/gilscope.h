@@ -40,6 +40,7 @@ struct gs_thread {
 	__u8 implicit;          /* 3.6 before its GIL exists: runs Python alone,
 				   "holds" it unless asleep */
 	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
+	__u8 other_gil;         /* holds a sub-interpreter's own GIL, not traced */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */
@@ -80,6 +81,7 @@ enum gs_counter {
 	GS_C_TRACE_LOST,        /* trace records the ring buffer dropped */
 	GS_C_SAMPLES,           /* CPU samples of the target taken */
 	GS_C_ACQUIRES,          /* GIL acquisitions (waited for or not) */
+	GS_C_OTHER_GIL,         /* acquisitions of another interpreter's own GIL */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,
 };

@@ -557,6 +557,9 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			 pt->runtime_obj);
 		if (!getenv("GILSCOPE_NO_CALL_SITES"))
 			locate_call_sites(pt, ef);
+		/* the main GIL's address: call-site probes ignore other GILs */
+		if (pt->call_sites)
+			keyed_addresses(pt);
 	} else if (locate_debug(pt, ef) != 0) {
 		pt->nprobes = 0;
 		e = locate_keyed(pt, ef);

@@ -106,6 +106,8 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "samples_without_stack", "CPU samples with no readable Python frame", c[GS_C_STACK_ERR], false);
 	lost(r, "code_addresses_reused", "code objects replaced at a reused address (older stacks may show the newer name)",
 	     c[GS_C_CODE_REUSED], false);
+	lost(r, "other_gil_acquisitions", "acquisitions of a sub-interpreter's own GIL (3.12+; not in these figures)",
+	     c[GS_C_OTHER_GIL], false);
 	lost(r, "stacks_truncated", "stacks cut at the depth limit (marked [truncated])", c[GS_C_TRUNCATED], false);
 	lost(r, "take_return_unmatched", "acquisitions whose start predates the window", c[GS_C_TAKE_RET_UNMATCHED], false);
 	lost(r, "drop_unmatched", "releases by a thread not known to hold the GIL", c[GS_C_DROP_UNMATCHED], false);
