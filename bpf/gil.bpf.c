@@ -262,6 +262,8 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 	s = tstate_of(t);
 	if (s >= 0 && s < GS_NR_TSTATES)
 		t->ns[s] += d;
+	if (s == GS_NOGIL_OFF && t->runnable_off)
+		t->runq_ns += d;             /* preempted: wanted a CPU, not I/O */
 	if (t->oncpu) {
 		__u32 zero = 0;
 		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &zero);
@@ -596,6 +598,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (t) {
 			account(t, now);
 			t->oncpu = 1;
+			t->runnable_off = 0;
 			t->cpu = bpf_get_smp_processor_id();
 			emit_state(tid, t, now);
 		}

@@ -59,6 +59,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->wait_s += (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / NS;
 		r->native_s += t->ns[GS_NOGIL_ON] / NS;
 		r->offcpu_s += t->ns[GS_NOGIL_OFF] / NS;
+		r->runq_s += t->runq_ns / NS;
 		r->on_cpu_s += on;
 		r->with_gil_s += t->ns[GS_HELD_ON] / NS;
 		if (t->hold_max_ns > hold_max)

@@ -53,6 +53,7 @@ struct gs_report {
 	double partial_hold_s;
 	uint64_t forced, voluntary;
 	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;
+	double runq_s;              /* of offcpu_s: runnable, waiting for a CPU */
 	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
 	struct cpu_stats *cpu;      /* [res->ncpus] */
 	unsigned live_threads, busy_threads;

@@ -104,6 +104,7 @@ static void threads(struct json_writer *w, const struct gs_result *res, pid_t pi
 		kv_d(w, "wait_s", (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9);
 		kv_d(w, "wait_oncpu_s", ns[GS_WAIT_ON] / 1e9);
 		kv_d(w, "offcpu_s", ns[GS_NOGIL_OFF] / 1e9);
+		kv_d(w, "runq_s", t->st.runq_ns / 1e9);
 		kv_d(w, "held_offcpu_s", ns[GS_HELD_OFF] / 1e9);
 		kv_u(w, "holds", t->st.holds);
 		kv_u(w, "waits", t->st.waits);
@@ -202,6 +203,7 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	kv_d(w, "with_gil_s", r->with_gil_s);
 	kv_d(w, "without_gil_s", r->without_gil_s);
 	kv_d(w, "parallelism", r->parallelism);
+	kv_d(w, "runq_s", r->runq_s);
 	json_key(w, "per_cpu");
 	json_arr_begin(w);
 	for (int c = 0; c < res->ncpus; c++) {

@@ -126,6 +126,8 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 			r->cpu[c].without_gil_pct);
 	fprintf(f, "  on-CPU %.3f s (%.3f s with the GIL, %.3f s without): parallelism %.2f\n", r->on_cpu_s,
 		r->with_gil_s, r->without_gil_s, r->parallelism);
+	if (r->runq_s > 0.01 * win)
+		fprintf(f, "  runnable but waiting for a CPU (without the GIL): %.3f s of thread time\n", r->runq_s);
 
 	if (r->stacks)
 		print_top_stacks(r->stacks, f);

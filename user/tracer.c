@@ -576,6 +576,8 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		if (st.implicit && !st.oncpu && !st.runnable_off)
 			ts = GS_NOGIL_OFF;
 		st.ns[ts] += d;
+		if (ts == GS_NOGIL_OFF && st.runnable_off)
+			st.runq_ns += d;
 		if (st.oncpu && res->cpu && st.cpu < (uint32_t)tr->ncpus) {
 			if (st.gil == GS_GIL_HOLDING)
 				res->cpu[st.cpu].with_gil_ns += d;

@@ -17,6 +17,9 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double offcpu_share = (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) > 0 ?
 		r->offcpu_s / (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) : 0;
 	double rel_rate = releases / win;
+	double thread_s = r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s;
+	double runq_share = thread_s > 0 ? r->runq_s / thread_s : 0;
+	double blocked_share = thread_s > 0 ? (r->offcpu_s - r->runq_s) / thread_s : 0;
 	int n = 0;
 
 	if (r->pt && r->pt->free_threaded) {
@@ -46,6 +49,18 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 			     "number of cores, or release the GIL around blocking native calls.",
 			     100 * held_off_share, r->held_offcpu_s, held_total);
 		(void)n;
+		return;
+	}
+	/* Runnable threads without a CPU: the machine (or this process) has
+	 * more runnable threads than cores; whatever the GIL does, they
+	 * cannot all run. */
+	if (runq_share >= 0.25 && r->runq_s / win >= 0.25) {
+		v->kind = "oversubscribed";
+		snprintf(v->text, sizeof(v->text),
+			 "threads were runnable but waiting for a CPU %.0f%% of their time (%.2f s), without the GIL: "
+			 "more runnable threads than cores (this process's or others'). Threads used %.2f cores, %.0f%% "
+			 "of their on-CPU time without the GIL. Fewer threads/processes than cores, or more cores.",
+			 100 * runq_share, r->runq_s, busy, 100 * nogil_share);
 		return;
 	}
 	/* "CPU-bound threads time-slice the GIL every 5 ms": held almost
@@ -82,12 +97,12 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	/* "I/O-bound threads are fine": mostly off-CPU without the GIL. */
-	if (r->held_pct < 30 && offcpu_share >= 0.5) {
+	if (r->held_pct < 30 && blocked_share >= 0.5) {
 		v->kind = "io-bound";
 		snprintf(v->text, sizeof(v->text),
 			 "threads spend %.0f%% of their time off-CPU without the GIL (I/O, sleep, locks) and hold it only "
 			 "%.0f%% of the window: the GIL is not a bottleneck. Threads or asyncio are fine here.",
-			 100 * offcpu_share, r->held_pct);
+			 100 * blocked_share, r->held_pct);
 		return;
 	}
 	v->kind = "mixed";
