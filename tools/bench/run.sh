@@ -1,6 +1,7 @@
 #!/bin/sh
 # gilscope overhead benchmark: `make bench` or tools/bench/run.sh [--quick]
-# [--python 3.12.1] [--rounds N] [--out FILE]. Needs root, bpftrace, bpftool.
+# [--python 3.12.1] [--rounds N] [--out FILE]. Needs root. Installs what the
+# benchmark drives when missing (Debian: bpftrace, bpftool, linux-perf, wrk).
 # Writes a Markdown report to stdout and to BENCHMARKS.md at the repo root.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,6 +9,19 @@ repo=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: run as root (BPF tracing): sudo $0 $*" >&2
 	exit 1
+fi
+# command:package pairs. perf is optional: without it the report's perf
+# column says why instead of giving figures.
+need=""
+for cp in bpftrace:bpftrace bpftool:bpftool wrk:wrk perf:linux-perf; do
+	command -v "${cp%%:*}" >/dev/null 2>&1 || need="$need ${cp#*:}"
+done
+if [ -n "$need" ]; then
+	echo "bench: installing:$need" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q $need >&2 ||
+		{ apt-get update -q >&2 && apt-get install -y -q $need >&2; } ||
+		echo "bench: could not install:$need" >&2
 fi
 [ -x "$repo/gilscope" ] || make -C "$repo" gilscope
 exec /usr/bin/python3 "$here/bench.py" "$@"

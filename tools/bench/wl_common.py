@@ -42,6 +42,18 @@ def say(line):
     sys.stdout.flush()
 
 
+def wait_start(path):
+    """Wait until path exists (None: start at once). Gives up after a
+    while: an orphan of a killed driver must not stay."""
+    if not path:
+        return
+    deadline = time.monotonic() + START_TIMEOUT
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            sys.exit("no start file after %d s" % START_TIMEOUT)
+        time.sleep(0.01)
+
+
 def run(args, worker, unit):
     """Run args.threads copies of worker(i, counts, stop) and measure the
     sum of counts[] over the window. Workers add to counts[i] in batches
@@ -49,13 +61,7 @@ def run(args, worker, unit):
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     say("READY %d" % os.getpid())
-    if args.start_file:
-        # Give up after a while: an orphan of a killed driver must not stay.
-        deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(args.start_file):
-            if time.monotonic() > deadline:
-                sys.exit("no start file after %d s" % START_TIMEOUT)
-            time.sleep(0.01)
+    wait_start(args.start_file)
     counts = [0] * args.threads
     stop = [False]
     threads = [threading.Thread(target=worker, args=(i, counts, stop))

@@ -1,4 +1,4 @@
-"""Workload 1: CPU-bound pure-Python threads (default 4).
+"""Workload 2: CPU-bound pure-Python threads (default 4).
 
 Every thread spins in pure Python and never releases the GIL on its own,
 so every GIL hand-off is a forced switch at the switch interval (5 ms by

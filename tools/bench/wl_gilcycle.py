@@ -1,4 +1,4 @@
-"""Workload 2: GIL-cycle microbenchmark.
+"""Workload 1: GIL-cycle microbenchmark.
 
 Each thread (default 1) calls os.read(fd, 1) on /dev/zero in a loop. Every
 call releases the GIL around read(2) and takes it back: one drop_gil and
