@@ -51,18 +51,6 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		(void)n;
 		return;
 	}
-	/* Runnable threads without a CPU: the machine (or this process) has
-	 * more runnable threads than cores; whatever the GIL does, they
-	 * cannot all run. */
-	if (runq_share >= 0.25 && r->runq_s / win >= 0.25) {
-		v->kind = "oversubscribed";
-		snprintf(v->text, sizeof(v->text),
-			 "threads were runnable but waiting for a CPU %.0f%% of their time (%.2f s), without the GIL: "
-			 "more runnable threads than cores (this process's or others'). Threads used %.2f cores, %.0f%% "
-			 "of their on-CPU time without the GIL. Fewer threads/processes than cores, or more cores.",
-			 100 * runq_share, r->runq_s, busy, 100 * nogil_share);
-		return;
-	}
 	/* "CPU-bound threads time-slice the GIL every 5 ms": held almost
 	 * always, someone always waiting, one core's worth of work. */
 	if (r->held_pct >= 70 && r->contended_pct >= 50 && busy <= 1.3) {
@@ -79,11 +67,27 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	 * most of their CPU time outside the GIL. */
 	if (busy >= 1.3 && nogil_share >= 0.5) {
 		v->kind = "native-parallel";
-		snprintf(v->text, sizeof(v->text),
+		n = snprintf(v->text, sizeof(v->text),
 			 "threads run in parallel in native code that releases the GIL: %.0f%% of on-CPU time is without "
 			 "the GIL and threads use %.2f cores at once. Threads are the right tool here; more threads help "
 			 "up to the number of cores.",
 			 100 * nogil_share, busy);
+		if (runq_share >= 0.25 && n > 0 && (size_t)n < sizeof(v->text))
+			snprintf(v->text + n, sizeof(v->text) - n,
+				 " They also waited %.0f%% of their time for a CPU: more runnable threads than cores.",
+				 100 * runq_share);
+		return;
+	}
+	/* Runnable threads without a CPU: the machine (or this process) has
+	 * more runnable threads than cores; whatever the GIL does, they
+	 * cannot all run. */
+	if (runq_share >= 0.25 && r->runq_s / win >= 0.25) {
+		v->kind = "oversubscribed";
+		snprintf(v->text, sizeof(v->text),
+			 "threads were runnable but waiting for a CPU %.0f%% of their time (%.2f s), without the GIL: "
+			 "more runnable threads than cores (this process's or others'). Threads used %.2f cores, %.0f%% "
+			 "of their on-CPU time without the GIL. Fewer threads/processes than cores, or more cores.",
+			 100 * runq_share, r->runq_s, busy, 100 * nogil_share);
 		return;
 	}
 	/* One thread runs Python all the time, nobody else wants the GIL. */
