@@ -9,9 +9,12 @@ forced switches every 1 ms plus os.stat/os.read releases at a fixed pace):
   pyenv     the pyenv 3.11 build, with symbols (reference)
 
 held %, hold and wait counts and hold totals must agree within 5%; wait
-totals within 10%: the stripped mode measures them consistently ~5% lower
-than the other two (the I/O and main threads' short waits), an open
-question recorded in the closing note of the session that wrote this.
+totals within 10%. Separate runs of the same program differ by more than
+the tracers do: the debug mode's extra drop_gil entry probe changes how the
+I/O thread's waits interleave (an observer effect, ~5% on wait totals).
+So a second case traces ONE run of the Debian binary with both of its
+strategies at once (two gilscopes attached together): there every figure
+must agree within 2%.
 """
 import os
 
@@ -66,6 +69,32 @@ def case_distro(ctx):
         get(docs[k], "gil", "releases", "forced") for k in ("debug", "stripped", "pyenv")), True))
 
 
+def case_distro_same_run(ctx):
+    if not os.path.exists(DEBIAN):
+        ctx.skip("no %s" % DEBIAN)
+        return
+    w = ctx.workload("io_mix.py", 1, 0, python=DEBIAN)
+    ja, jb = ctx.path("debug.json"), ctx.path("stripped.json")
+    pa = ctx.start_gilscope(["record", "-p", w.pid, "-d", D, "--json", ja])
+    rb = ctx.run_gilscope(["record", "-p", w.pid, "-d", D, "--json", jb],
+                          timeout=D + 45, json_path=jb,
+                          env={"GILSCOPE_DEBUG_DIR": "/nonexistent"})
+    ra = ctx.finish_gilscope(pa, timeout=45, json_path=ja)
+    w.p.kill()
+    if ra.doc is None or rb.doc is None:
+        raise CaseError("no report: %s / %s" % (ra.describe(), rb.describe()))
+    ctx.check("strategies", "%s | %s" % (get(ra.doc, "target", "strategy"),
+                                         get(rb.doc, "target", "strategy")),
+              (get(ra.doc, "target", "strategy") or "").startswith("debug symbols")
+              and get(rb.doc, "target", "strategy") == "gil-address call sites")
+    for name, path, _ in KEYS:
+        a, b = get(ra.doc, *path) or 0, get(rb.doc, *path) or 0
+        ctx.check(name, "debug=%.4g stripped=%.4g" % (a, b),
+                  min(a, b) > 0 and max(a, b) <= min(a, b) * 1.02, "within 2%")
+
+
 def all_cases(Case):
     return [Case("distro python3.11 three ways", case_distro, versions=("3.11",),
-                 budget=240, retries=1)]
+                 budget=240, retries=1),
+            Case("distro python3.11 two strategies, one run", case_distro_same_run,
+                 versions=("3.11",), budget=120, retries=1)]
