@@ -58,8 +58,8 @@ static const char usage[] =
 "  -V, --version          print the version\n"
 "\n"
 "Exit status: 0 success; 1 bad usage or a target that cannot be traced (no\n"
-"such PID, not CPython, Python 2, unsupported version, stripped without\n"
-"symbols); 2 this system cannot trace (not root / no CAP_BPF+CAP_PERFMON, no\n"
+"such PID, not CPython, Python 2 or PyPy, unsupported version, GIL code not\n"
+"found); 2 this system cannot trace (not root / no CAP_BPF+CAP_PERFMON, no\n"
 "kernel BTF, BPF load or attach failure). In launch mode the command's exit\n"
 "status is part of the report; gilscope still exits 0.\n";
 
