@@ -18,19 +18,10 @@
 #include "pyflavor.h"
 #include "rootfs.h"
 #include "elf.h"
+#include "errmsg.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
 #include "pytarget.h"
-
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 static const char *base_name(const char *p)
 {
@@ -173,14 +164,14 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 		close(fd);
 	}
 	if (pypy)
-		return fail(err, errlen, -EPROTONOSUPPORT,
+		return gs_fail(err, errlen, -EPROTONOSUPPORT,
 			    "PID %d (%s) runs PyPy, which gilscope does not support: it traces CPython 3.6-3.14",
 			    pt->pid, pt->comm);
 	if (py2)
-		return fail(err, errlen, -EPROTONOSUPPORT,
+		return gs_fail(err, errlen, -EPROTONOSUPPORT,
 			    "PID %d (%s) runs Python 2, which gilscope does not support: it traces CPython 3.6-3.14",
 			    pt->pid, pt->comm);
-	return fail(err, errlen, -ENOEXEC,
+	return gs_fail(err, errlen, -ENOEXEC,
 		    "PID %d (%s) is not a CPython process: no Python runtime is mapped in it",
 		    pt->pid, pt->comm);
 }
@@ -478,7 +469,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 	pt->runtime_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	if (pid <= 0 || access(path, F_OK) != 0)
-		return fail(err, errlen, -ESRCH, "no process with PID %d", pid);
+		return gs_fail(err, errlen, -ESRCH, "no process with PID %d", pid);
 	read_comm(pid, pt->comm, sizeof(pt->comm));
 	pt->ns_pid = rootfs__ns_pid(pid, pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
@@ -486,25 +477,25 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 	if (n < 0) {
 		e = -errno;
 		if (e == -ENOENT)
-			return fail(err, errlen, -ESRCH, "PID %d (%s) is a kernel thread or a zombie, not a CPython process",
+			return gs_fail(err, errlen, -ESRCH, "PID %d (%s) is a kernel thread or a zombie, not a CPython process",
 				    pid, pt->comm);
-		return fail(err, errlen, e, "cannot read /proc/%d/exe: %s", pid, strerror(-e));
+		return gs_fail(err, errlen, e, "cannot read /proc/%d/exe: %s", pid, strerror(-e));
 	}
 	pt->exe[n] = 0;
 	e = proc_maps__load(pid, &maps);
 	if (e)
-		return fail(err, errlen, e, "cannot read the memory map of PID %d: %s", pid, strerror(-e));
+		return gs_fail(err, errlen, e, "cannot read the memory map of PID %d: %s", pid, strerror(-e));
 	e = find_runtime(pt, &maps, &ef, err, errlen);
 	if (e)
 		goto out;
 	if (locate_version(pt, ef) != 0) {
-		e = fail(err, errlen, -EPROTONOSUPPORT, "PID %d (%s): cannot tell the CPython version of %s",
+		e = gs_fail(err, errlen, -EPROTONOSUPPORT, "PID %d (%s): cannot tell the CPython version of %s",
 			 pid, pt->comm, pt->runtime_obj);
 		goto out;
 	}
 	if (pt->major != 3 || pt->minor < PY_MINOR_MIN || pt->minor > PY_MINOR_MAX ||
 	    !py_layout__get(pt->minor)) {
-		e = fail(err, errlen, -EPROTONOSUPPORT,
+		e = gs_fail(err, errlen, -EPROTONOSUPPORT,
 			 "PID %d (%s) runs CPython %s, which gilscope does not support: it traces CPython 3.%d-3.%d",
 			 pid, pt->comm, pt->version, PY_MINOR_MIN, PY_MINOR_MAX);
 		goto out;
@@ -523,7 +514,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		}
 	}
 	if (elf_file__type(ef) == ET_DYN && proc_maps__base(&maps, pt->runtime_obj, &pt->bias) != 0) {
-		e = fail(err, errlen, -ENOENT, "PID %d: cannot find where %s is loaded", pid, pt->runtime_obj);
+		e = gs_fail(err, errlen, -ENOENT, "PID %d: cannot find where %s is loaded", pid, pt->runtime_obj);
 		goto out;
 	}
 	if (pt->free_threaded) {
@@ -540,13 +531,13 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		pt->probes[i].role == PROBE_TAKE ? ntake++ : ndrop++;
 	e = locate_gil(pt, ef);
 	if (e == -ENOTSUP) {
-		e = fail(err, errlen, -EPROTONOSUPPORT,
+		e = gs_fail(err, errlen, -EPROTONOSUPPORT,
 			 "PID %d (%s) runs CPython %s whose _Py_DebugOffsets this gilscope cannot read",
 			 pid, pt->comm, pt->version);
 		goto out;
 	}
 	if (e) {
-		e = fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s%s",
+		e = gs_fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s%s",
 			 pid, pt->comm, pt->runtime_obj,
 			 ntake && ndrop ? "" : " (a stripped build; install its debug symbols)");
 		goto out;
@@ -564,7 +555,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		pt->nprobes = 0;
 		e = locate_keyed(pt, ef);
 		if (e) {
-			e = fail(err, errlen, -ENOENT,
+			e = gs_fail(err, errlen, -ENOENT,
 				 "PID %d (%s): %s has no take_gil/drop_gil symbols and no calls to the GIL's condition "
 				 "variables were found; install its debug symbols", pid, pt->comm, pt->runtime_obj);
 			goto out;

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "tracer.h"   /* gilscope.h's types first: the skeleton uses them */
 #include "gil.skel.h"
+#include "errmsg.h"
 #include "hist_stats.h"
 
 #include <linux/perf_event.h>
@@ -29,16 +30,6 @@ struct tracer {
 	struct gs_result acc;   /* exited threads harvested so far */
 	int ncpus;
 };
-
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 static uint64_t now_ns(void)
 {
@@ -72,7 +63,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	if (!tr->skel) {
 		e = -errno;
 		free(tr);
-		return fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
+		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
 	}
 	tr->skel->rodata->targ_tgid = (__u32)pt->pid;
 	for (int i = 0; i < pt->nforced; i++) {
@@ -103,21 +94,21 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	if (e) {
 		gil_bpf__destroy(tr->skel);
 		free(tr);
-		return fail(err, errlen, e,
+		return gs_fail(err, errlen, e,
 			    "cannot load the BPF programs (%s); run with -v for the verifier log",
 			    strerror(-e));
 	}
 	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
 		e = tr->stats_fd;
 		tracer__free(tr);
-		return fail(err, errlen, e, "cannot enable BPF run statistics: %s", strerror(-e));
+		return gs_fail(err, errlen, e, "cannot enable BPF run statistics: %s", strerror(-e));
 	}
 	if (opts->on_trace) {
 		tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.trace), on_rb, tr, NULL);
 		if (!tr->rb) {
 			e = -errno;
 			tracer__free(tr);
-			return fail(err, errlen, e, "cannot open the trace ring buffer: %s", strerror(-e));
+			return gs_fail(err, errlen, e, "cannot open the trace ring buffer: %s", strerror(-e));
 		}
 	}
 	*out = tr;
@@ -157,13 +148,13 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 		if (fd < 0) {
 			if (errno == ENODEV)   /* CPU offline */
 				continue;
-			return fail(err, errlen, -errno, "cannot open a sampling event on CPU %d: %s", cpu,
+			return gs_fail(err, errlen, -errno, "cannot open a sampling event on CPU %d: %s", cpu,
 				    strerror(errno));
 		}
 		tr->perf_fds[tr->nperf++] = fd;
 		l = bpf_program__attach_perf_event(tr->skel->progs.on_sample, fd);
 		if (!l)
-			return fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
+			return gs_fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
 				    strerror(errno));
 		tr->links[tr->nlinks++] = l;
 	}
@@ -224,14 +215,14 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 			uo.retprobe = false;
 		}
 		if (e)
-			return fail(err, errlen, e, "cannot attach a uprobe to %s in %s: %s",
+			return gs_fail(err, errlen, e, "cannot attach a uprobe to %s in %s: %s",
 				    p->symbol, p->object, strerror(-e));
 	}
 	/* Tracepoints last, so that every thread a tracepoint creates is
 	 * already covered by the GIL probes. */
 	if ((e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_switch))) ||
 	    (e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_process_exit))))
-		return fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
+		return gs_fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
 	if (tr->opts.sample_hz > 0 && pt->can_walk)
 		return attach_sampling(tr, err, errlen);
 	return 0;
@@ -271,7 +262,7 @@ int tracer__start(struct tracer *tr, const struct py_target *pt,
 		py_target__threads(pt, seed_tstate, tr);
 	link = bpf_program__attach_iter(tr->skel->progs.init_threads, NULL);
 	if (!link)
-		return fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
+		return gs_fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0) {
 		e = -errno;
@@ -282,7 +273,7 @@ int tracer__start(struct tracer *tr, const struct py_target *pt,
 	}
 	bpf_link__destroy(link);
 	if (e)
-		return fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
+		return gs_fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
 	return 0;
 }
 
