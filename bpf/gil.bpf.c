@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* GIL tracing for one CPython process, aggregated entirely in BPF.
  *
- * Four event sources feed one per-thread state machine:
- *   take_gil entry   -> the thread starts waiting for the GIL
- *   take_gil return  -> it holds the GIL (wait ends, hold begins)
- *   drop_gil entry   -> it releases the GIL (hold ends)
- *   sched_switch     -> it goes on/off a CPU
- * Every interval between two events of a thread is added to one of six
- * buckets (enum gs_tstate), so per-thread time always sums to its lifetime
- * in the window. Holds and waits also go into log-linear histograms.
+ * Four kinds of events feed one per-thread state machine:
+ *   wait starts  (on_contended) take_gil found the GIL taken
+ *   GIL taken    (on_acquired)  take_gil set locked = 1
+ *   GIL released (on_released)  drop_gil
+ *   sched_switch                the thread goes on/off a CPU
+ * Which probes deliver them depends on the build (user/pytarget.c picks):
+ * take_gil's call sites to pthread_cond_timedwait/signal, or its entry and
+ * return; drop_gil's entry; or, without symbols, every pthread_cond_* call
+ * keyed on the GIL's address. Every interval between two events of a
+ * thread is added to one of six buckets (enum gs_tstate), so per-thread
+ * time always sums to its lifetime in the window. Holds and waits also go
+ * into log-linear histograms.
  *
- * Concurrency: a thread's state is only touched from that thread's own
- * context (its uprobes, its switch-out on its CPU) or from the CPU that is
- * about to run it (switch-in), never concurrently, so no locks are needed.
- * The waiter count is the one process-wide value several threads change at
- * once: it uses atomic fetch-and-add.
+ * Concurrency: a thread's state is touched from its own context (its
+ * uprobes, its switch-out) or from the CPU about to run it (switch-in).
+ * Uprobe handlers are preemptible, so account() claims each interval with
+ * a compare-and-swap. The waiter count is the one process-wide value
+ * several threads change at once: it uses atomic fetch-and-add.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -63,7 +67,7 @@ __u32 stopped = 0;
 
 /* Process-wide GIL state. */
 __u32 gil_holder = 0;          /* TID holding the GIL, 0 if none/unknown */
-__u64 gil_acquires = 0;        /* take_gil returns seen (init iterator checks it) */
+__u32 gil_acquires = 0;        /* an acquisition was seen (the init iterator checks it) */
 __s64 nwaiters = 0;            /* threads inside take_gil that found the GIL taken */
 __u64 contend_start = 0;       /* when nwaiters last went 0 -> 1 */
 /* The last GIL holds, for the blame view: a waiter that got the GIL charges
@@ -289,11 +293,14 @@ static __always_inline struct gs_thread *thread_get(__u32 tid, __u64 now,
 	fresh.since = seeded ? now : init_ts;
 	fresh.oncpu = oncpu;
 	fresh.cpu = bpf_get_smp_processor_id();
-	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
+	/* -EEXIST: the init iterator created it meanwhile; only a full
+	 * map loses the thread. */
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == -E2BIG) {
 		count(GS_C_LOST_THREADS_FULL, 1);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	t = bpf_map_lookup_elem(&threads, &tid);
+	return t && !t->exited ? t : NULL;
 }
 
 static __always_inline __u32 current_tid_in_target(void)
@@ -355,8 +362,6 @@ static __always_inline void on_acquired(__u32 tid)
 		if (d > t->wait_max_ns)
 			t->wait_max_ns = d;
 		count(GS_C_WAIT_NS, d);
-		count(GS_C_CWAITS, 1);
-		count(GS_C_CWAIT_NS, d);
 		hist_add(GS_HIST_WAIT, d);
 		thist_add(tid, d);
 		if (__sync_fetch_and_add(&nwaiters, -1) == 1)
@@ -375,7 +380,8 @@ static __always_inline void on_acquired(__u32 tid)
 	t->gil_since = now;
 	t->hold_partial = 0;
 	gil_holder = tid;
-	__sync_fetch_and_add(&gil_acquires, 1);
+	if (!gil_acquires)              /* a flag: no atomic on the hot path */
+		gil_acquires = 1;
 	emit_state(tid, t, now);
 }
 

@@ -59,10 +59,9 @@ enum gs_counter {
 	GS_C_FORCED = 0,        /* drops from the eval loop's drop-request path */
 	GS_C_VOLUNTARY,         /* every other drop */
 	GS_C_HOLD_NS,           /* total hold time of completed holds */
-	GS_C_WAIT_NS,           /* total wait time of completed waits (= waiter integral) */
+	GS_C_WAIT_NS,           /* total time of completed waits, all contended
+				   (= the integral of the waiter count) */
 	GS_C_CONTENDED_NS,      /* time with >= 1 contended waiter */
-	GS_C_CWAITS,            /* waits that found the GIL taken */
-	GS_C_CWAIT_NS,          /* their total time (= integral of the waiter count) */
 	GS_C_PARTIAL_HOLD_NS,   /* hold time of holds that began before attach */
 	GS_C_PARTIAL_HOLDS,
 	/* loss and oddity accounting: each one is shown in the report */

@@ -532,7 +532,8 @@ int main(int argc, char **argv)
 		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
 	}
 	res.interval_us = interval_us;
-	if (stack_report__build(&sr, &res, thread_name, &res) == 0)
+	/* Stacks exist only when a stack output asked for them. */
+	if ((o.folded || o.flamegraph) && stack_report__build(&sr, &res, thread_name, &res) == 0)
 		rep.stacks = &sr;
 	gs_report__build(&rep, &s.pt, &res, &ls);
 	e = write_reports(&rep, o.json);

@@ -10,17 +10,17 @@
 static void dist(struct dist_stats *d, const uint64_t *slots, uint64_t total_ns,
 		 uint64_t max_ns)
 {
-	d->count = hist_count(slots);
+	struct hist_summary h;
+
+	hist_summarize(slots, &h);
+	d->count = h.count;
 	d->total_s = total_ns / NS;
 	d->mean_us = d->count ? total_ns / 1e3 / d->count : 0;
-	d->p50_us = hist_quantile(slots, 0.50) / 1e3;
-	d->p90_us = hist_quantile(slots, 0.90) / 1e3;
-	d->p99_us = hist_quantile(slots, 0.99) / 1e3;
 	d->max_us = max_ns / 1e3;
 	/* a slot midpoint may overshoot the exact maximum */
-	if (d->p50_us > d->max_us) d->p50_us = d->max_us;
-	if (d->p90_us > d->max_us) d->p90_us = d->max_us;
-	if (d->p99_us > d->max_us) d->p99_us = d->max_us;
+	d->p50_us = h.p50 / 1e3 < d->max_us ? h.p50 / 1e3 : d->max_us;
+	d->p90_us = h.p90 / 1e3 < d->max_us ? h.p90 / 1e3 : d->max_us;
+	d->p99_us = h.p99 / 1e3 < d->max_us ? h.p99 / 1e3 : d->max_us;
 }
 
 static void lost(struct gs_report *r, const char *key, const char *what, uint64_t n, bool is_loss)
@@ -75,7 +75,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	if (win > 0) {
 		r->held_pct = 100.0 * (r->held_s + r->held_offcpu_s) / win;
 		r->contended_pct = 100.0 * (c[GS_C_CONTENDED_NS] / NS) / win;
-		r->avg_waiters = ((c[GS_C_CWAIT_NS] + res->inflight_cwait_ns) / NS) / win;
+		r->avg_waiters = ((c[GS_C_WAIT_NS] + res->inflight_cwait_ns) / NS) / win;
 		r->parallelism = r->on_cpu_s / win;
 	}
 	if (r->held_pct > 100) r->held_pct = 100;

@@ -117,14 +117,8 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
-	int n;
+	int n = tr->rb ? ring_buffer__poll(tr->rb, timeout_ms) : 0;
 
-	if (!tr->rb) {
-		struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
-
-		return nanosleep(&ts, NULL) ? -errno : 0;
-	}
-	n = ring_buffer__poll(tr->rb, timeout_ms);
 	return n < 0 ? n : 0;
 }
 

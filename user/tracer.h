@@ -24,8 +24,8 @@ struct tracer_opts {
  * one-line reason in err. */
 int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		 struct tracer **out, char *err, size_t errlen);
-/* Wait up to timeout_ms for trace records and deliver them (or just
- * sleep when there is no trace). Returns -EINTR on a signal. */
+/* Wait up to timeout_ms for trace records and deliver them (--trace
+ * only; returns at once otherwise). Returns -EINTR on a signal. */
 int tracer__poll(struct tracer *tr, int timeout_ms);
 /* Attach GIL uprobes and scheduler tracepoints. */
 int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen);
