@@ -53,6 +53,11 @@ const volatile __u64 gil_switch_cond_addr = 0;
 const volatile __u64 drop_req_addr = 0;      /* static flag (3.7/3.8) */
 const volatile __u64 drop_req_ptr_addr = 0;  /* &interpreters.main (3.9-3.12) */
 const volatile __u32 drop_req_off = 0;
+/* Where the condition variables sit in a GIL struct: a sub-interpreter's
+ * own GIL (3.12+) is named by its address, cv - offset. 0 = not tracked. */
+const volatile __u64 gil_addr = 0;
+const volatile __u32 gil_cond_off = 0;
+const volatile __u32 gil_switch_cond_off = 0;
 
 /* Set by user space after attach, read by the init iterator. */
 __u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before attach */
@@ -99,6 +104,15 @@ struct {
 	__type(key, struct gs_thist_key);
 	__type(value, __u64);
 } thist SEC(".maps");
+
+/* Sub-interpreters' own GILs (3.12+), by GIL address: rare, so shared
+ * (not per-CPU) and updated with atomics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_SUBGILS); /* shrunk to 1 when not tracked */
+	__type(key, __u64);
+	__type(value, struct gs_subgil);
+} subgils SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -268,6 +282,8 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 		t->ns[s] += d;
 	if (s == GS_NOGIL_OFF && t->runnable_off)
 		t->runq_ns += d;             /* preempted: wanted a CPU, not I/O */
+	if (t->gil_addr && t->gil == GS_GIL_HOLDING)
+		t->sub_held_ns += d;         /* a sub-interpreter's GIL, not the main one */
 	if (t->oncpu) {
 		__u32 zero = 0;
 		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &zero);
@@ -376,6 +392,7 @@ static __always_inline void on_acquired(__u32 tid)
 	count(GS_C_ACQUIRES, 1);
 	t->implicit = 0;
 	t->contended = 0;
+	t->gil_addr = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_since = now;
 	t->hold_partial = 0;
@@ -395,22 +412,110 @@ int BPF_KRETPROBE(take_gil_exit)
 	return 0;
 }
 
+/* A sub-interpreter's own GIL (3.12+), created on its first event. */
+static __always_inline struct gs_subgil *subgil_get(__u64 gil)
+{
+	static const struct gs_subgil zero = {};
+	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &gil);
+
+	if (g)
+		return g;
+	if (bpf_map_update_elem(&subgils, &gil, &zero, BPF_NOEXIST) == -E2BIG)
+		count(GS_C_SUBGILS_FULL, 1);
+	return bpf_map_lookup_elem(&subgils, &gil);
+}
+
+static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 ns)
+{
+	__u32 slot = gs_hist_slot(ns);
+
+	if (kind < GS_NR_HISTS && slot < GS_HIST_SLOTS)
+		__sync_fetch_and_add(&g->hist[kind][slot], 1);
+}
+
+/* The figures of a sub-interpreter's GIL are its own: they never touch the
+ * main GIL's holder, waiter count or histograms. Its holds and waits still
+ * set the thread's state (it runs Python, or waits to). */
+static __always_inline void sub_acquired(__u32 tid, __u64 gil)
+{
+	__u64 now = bpf_ktime_get_ns(), d;
+	struct gs_subgil *g = subgil_get(gil);
+	struct gs_thread *t;
+
+	if (!g || !(t = thread_get(tid, now, 1)))
+		return;
+	account(t, now);
+	if (t->gil == GS_GIL_WAITING && t->contended && t->gil_addr == gil) {
+		d = now - t->gil_since;
+		__sync_fetch_and_add(&g->waits, 1);
+		__sync_fetch_and_add(&g->wait_ns, d);
+		if (d > g->wait_max_ns)
+			g->wait_max_ns = d;
+		subgil_hist(g, GS_HIST_WAIT, d);
+	}
+	count(GS_C_OTHER_GIL, 1);
+	t->implicit = 0;
+	t->contended = 0;
+	t->gil = GS_GIL_HOLDING;
+	t->gil_addr = gil;
+	t->gil_since = now;
+	t->hold_partial = 0;
+	emit_state(tid, t, now);
+}
+
+static __always_inline void sub_contended(__u32 tid, __u64 gil)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct gs_thread *t;
+
+	if (!(t = thread_get(tid, now, 1)))
+		return;
+	if (t->gil == GS_GIL_WAITING && t->contended)
+		return;
+	account(t, now);
+	t->gil = GS_GIL_WAITING;
+	t->gil_addr = gil;
+	t->gil_since = now;
+	t->contended = 1;
+	emit_state(tid, t, now);
+}
+
+static __always_inline void sub_released(__u32 tid, struct gs_thread *t, int forced)
+{
+	__u64 now = bpf_ktime_get_ns(), d, gil = t->gil_addr;
+	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &gil);
+
+	account(t, now);
+	if (g && t->gil == GS_GIL_HOLDING) {
+		d = now - t->gil_since;
+		__sync_fetch_and_add(&g->holds, 1);
+		__sync_fetch_and_add(&g->hold_ns, d);
+		if (d > g->hold_max_ns)
+			g->hold_max_ns = d;
+		subgil_hist(g, GS_HIST_HOLD, d);
+		__sync_fetch_and_add(forced ? &g->forced : &g->voluntary, 1);
+	}
+	t->gil = GS_GIL_NONE;
+	t->gil_addr = 0;
+	emit_state(tid, t, now);
+}
+
 /* At take_gil's call to pthread_cond_signal(&gil->switch_cond): it has
  * just set locked = 1 (call-site mode, replaces the uretprobe). */
 SEC("uprobe")
 int BPF_KPROBE(take_gil_acquired)
 {
 	__u32 tid = current_tid_in_target();
-	struct gs_thread *t;
+	__u64 cv = PT_REGS_PARM1(ctx);
 
 	if (!tid)
 		return 0;
-	/* A sub-interpreter with its own GIL (3.12+): not the GIL this
-	 * report is about. Counted, and its release is skipped too. */
-	if (gil_switch_cond_addr && PT_REGS_PARM1(ctx) != gil_switch_cond_addr) {
-		count(GS_C_OTHER_GIL, 1);
-		if ((t = bpf_map_lookup_elem(&threads, &tid)))
-			t->other_gil = 1;
+	if (gil_switch_cond_addr && cv != gil_switch_cond_addr) {
+		/* a sub-interpreter with its own GIL (3.12+) */
+		if (gil_addr)
+			sub_acquired(tid, cv - gil_switch_cond_off);
+		else
+			count(GS_C_OTHER_GIL, 1);
 		return 0;
 	}
 	on_acquired(tid);
@@ -430,8 +535,9 @@ static __always_inline void on_contended(__u32 tid)
 	if (t->gil == GS_GIL_WAITING && t->contended)
 		return;
 	account(t, now);
-	if (t->gil != GS_GIL_WAITING) {   /* call-site mode: the wait starts here */
+	if (t->gil != GS_GIL_WAITING || t->gil_addr) { /* call-site mode: the wait starts here */
 		t->gil = GS_GIL_WAITING;
+		t->gil_addr = 0;
 		t->gil_since = now;
 		if (with_stacks)
 			t->wait_stack = walk_stack(t->tstate);
@@ -448,8 +554,15 @@ int BPF_KPROBE(take_gil_contended)
 {
 	__u32 tid = current_tid_in_target();
 
-	if (!tid || (gil_cond_addr && PT_REGS_PARM1(ctx) != gil_cond_addr))
+	__u64 cv = PT_REGS_PARM1(ctx);
+
+	if (!tid)
 		return 0;
+	if (gil_cond_addr && cv != gil_cond_addr) {
+		if (gil_addr)
+			sub_contended(tid, cv - gil_cond_off);
+		return 0;
+	}
 	on_contended(tid);
 	return 0;
 }
@@ -528,14 +641,15 @@ int BPF_KPROBE(drop_gil_enter)
 
 	if (!tid)
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
-	if (t && t->other_gil) {      /* releasing a sub-interpreter's own GIL */
-		t->other_gil = 0;
-		return 0;
-	}
 	/* At entry the return address is on top of the stack: a call from
 	 * the eval loop's drop-request path is a forced switch. */
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->gil_addr) {        /* releasing a sub-interpreter's own GIL */
+		if (!t->exited)
+			sub_released(tid, t, is_forced(ret));
+		return 0;
+	}
 	on_released(tid, is_forced(ret), with_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
@@ -626,7 +740,9 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		return 0;
 	now = bpf_ktime_get_ns();
 	account(t, now);
-	if (t->gil == GS_GIL_WAITING) {
+	if (t->gil_addr) {
+		/* in a sub-interpreter's GIL: the main GIL's figures are untouched */
+	} else if (t->gil == GS_GIL_WAITING) {
 		/* take_gil never returned: the thread exited inside it. */
 		count(GS_C_EXITED_WAITING, 1);
 		if (t->contended && __sync_fetch_and_add(&nwaiters, -1) == 1)
@@ -639,6 +755,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 			gil_holder = 0;
 	}
 	t->gil = GS_GIL_NONE;
+	t->gil_addr = 0;
 	t->contended = 0;
 	t->oncpu = 0;
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);

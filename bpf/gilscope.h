@@ -41,7 +41,10 @@ struct gs_thread {
 	__u8 implicit;          /* 3.6 before its GIL exists: runs Python alone,
 				   "holds" it unless asleep */
 	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
-	__u8 other_gil;         /* holds a sub-interpreter's own GIL, not traced */
+	__u8 pad0;
+	__u64 gil_addr;         /* the GIL waited for/held when it is a
+				   sub-interpreter's own (3.12+); 0 = main GIL */
+	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */
@@ -81,12 +84,27 @@ enum gs_counter {
 	GS_C_TRACE_LOST,        /* trace records the ring buffer dropped */
 	GS_C_SAMPLES,           /* CPU samples of the target taken */
 	GS_C_ACQUIRES,          /* GIL acquisitions (waited for or not) */
-	GS_C_OTHER_GIL,         /* acquisitions of another interpreter's own GIL */
+	GS_C_OTHER_GIL,         /* acquisitions of a sub-interpreter's own GIL */
+	GS_C_SUBGILS_FULL,      /* sub-interpreter GIL table full: its events dropped */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,
 };
 
 enum gs_hist { GS_HIST_HOLD = 0, GS_HIST_WAIT, GS_NR_HISTS };
+
+/* A sub-interpreter's own GIL (3.12+), keyed by its address in the
+ * "subgils" map. Several CPUs update it: plain counters use atomics. */
+struct gs_subgil {
+	__u64 holds, hold_ns, hold_max_ns;
+	__u64 waits, wait_ns, wait_max_ns;
+	__u64 forced, voluntary;
+	__u64 hist[GS_NR_HISTS][GS_HIST_SLOTS];
+};
+#define GS_MAX_SUBGILS 64
+/* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
+ * shared/CPYTHON-INTERNALS.md section 2) */
+#define GS_GIL_COND_OFF 32
+#define GS_GIL_SWITCH_COND_OFF 120
 
 /* Per-thread wait histogram: sparse hash keyed by (tid, bucket). */
 struct gs_thist_key {

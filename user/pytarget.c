@@ -270,9 +270,10 @@ static int keyed_addresses(struct py_target *pt)
 
 	if (!pt->runtime_addr || !l->main_gil_off)
 		return -ENOENT;
-	gil = pt->runtime_addr + l->main_gil_off;
-	pt->gil_cond_addr = gil + 32;         /* struct offsets: shared/CPYTHON-INTERNALS.md §2 */
-	pt->gil_switch_cond_addr = gil + 120;
+ 	gil = pt->runtime_addr + l->main_gil_off;
+	pt->gil_addr = gil;
+	pt->gil_cond_addr = gil + GS_GIL_COND_OFF;         /* struct offsets: shared/CPYTHON-INTERNALS.md §2 */
+	pt->gil_switch_cond_addr = gil + GS_GIL_SWITCH_COND_OFF;
 	if (l->drop_req_rt_off)
 		pt->drop_req_addr = pt->runtime_addr + l->drop_req_rt_off;
 	if (l->drop_req_interp_ptr_off) {

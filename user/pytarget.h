@@ -53,6 +53,7 @@ struct py_target {
 	 * copies inlined where symbols cannot see them): */
 	bool keyed;
 	bool free_threaded;          /* Py_GIL_DISABLED build: no GIL probes */
+	uint64_t gil_addr;      /* the main interpreter's GIL struct */
 	uint64_t gil_cond_addr, gil_switch_cond_addr;
 	uint64_t drop_req_addr;      /* static flag, or 0 */
 	uint64_t drop_req_ptr_addr;  /* address of the interp pointer, or 0 */

@@ -32,6 +32,32 @@ static void lost(struct gs_report *r, const char *key, const char *what, uint64_
 		r->lost_events += n;
 }
 
+/* The main GIL (figures as above), then each sub-interpreter's own. */
+static int gils(struct gs_report *r, const struct gs_result *res, double win)
+{
+	r->gils = calloc(1 + res->nsubgils, sizeof(*r->gils));
+	if (!r->gils)
+		return -ENOMEM;
+	r->gils[0] = (struct gil_stats){ .addr = res->gil_addr, .main = true, .held_pct = r->held_pct,
+					 .hold = r->hold, .wait = r->wait, .forced = r->forced,
+					 .voluntary = r->voluntary };
+	r->ngils = 1;
+	for (size_t i = 0; i < res->nsubgils; i++) {
+		const struct subgil_rec *s = &res->subgils[i];
+		struct gil_stats *g = &r->gils[r->ngils++];
+
+		g->addr = s->addr;
+		g->held_pct = win > 0 ? 100.0 * ((s->g.hold_ns + s->inflight_hold_ns) / NS) / win : 0;
+		if (g->held_pct > 100)
+			g->held_pct = 100;
+		dist(&g->hold, (const uint64_t *)s->g.hist[GS_HIST_HOLD], s->g.hold_ns, s->g.hold_max_ns);
+		dist(&g->wait, (const uint64_t *)s->g.hist[GS_HIST_WAIT], s->g.wait_ns, s->g.wait_max_ns);
+		g->forced = s->g.forced;
+		g->voluntary = s->g.voluntary;
+	}
+	return 0;
+}
+
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls)
 {
@@ -56,6 +82,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 
 		r->held_s += t->ns[GS_HELD_ON] / NS;
 		r->held_offcpu_s += t->ns[GS_HELD_OFF] / NS;
+		r->sub_held_s += t->sub_held_ns / NS;
 		r->wait_s += (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / NS;
 		r->native_s += t->ns[GS_NOGIL_ON] / NS;
 		r->offcpu_s += t->ns[GS_NOGIL_OFF] / NS;
@@ -73,12 +100,13 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	}
 	r->without_gil_s = r->on_cpu_s - r->with_gil_s;
 	if (win > 0) {
-		r->held_pct = 100.0 * (r->held_s + r->held_offcpu_s) / win;
+		r->held_pct = 100.0 * (r->held_s + r->held_offcpu_s - r->sub_held_s) / win;
 		r->contended_pct = 100.0 * (c[GS_C_CONTENDED_NS] / NS) / win;
 		r->avg_waiters = ((c[GS_C_WAIT_NS] + res->inflight_cwait_ns) / NS) / win;
 		r->parallelism = r->on_cpu_s / win;
 	}
 	if (r->held_pct > 100) r->held_pct = 100;
+	if (r->held_pct < 0) r->held_pct = 0;
 	if (r->contended_pct > 100) r->contended_pct = 100;
 	dist(&r->hold, res->hist[GS_HIST_HOLD], c[GS_C_HOLD_NS], hold_max);
 	dist(&r->wait, res->hist[GS_HIST_WAIT], c[GS_C_WAIT_NS], wait_max);
@@ -87,6 +115,8 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	r->forced = c[GS_C_FORCED];
 	r->voluntary = c[GS_C_VOLUNTARY];
 
+	if (gils(r, res, win))
+		return -ENOMEM;
 	r->cpu = calloc(res->ncpus > 0 ? res->ncpus : 1, sizeof(*r->cpu));
 	if (!r->cpu)
 		return -ENOMEM;
@@ -107,8 +137,9 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "samples_without_stack", "CPU samples with no readable Python frame", c[GS_C_STACK_ERR], false);
 	lost(r, "code_addresses_reused", "code objects replaced at a reused address (older stacks may show the newer name)",
 	     c[GS_C_CODE_REUSED], false);
-	lost(r, "other_gil_acquisitions", "acquisitions of a sub-interpreter's own GIL (3.12+; not in these figures)",
+	lost(r, "other_gil_acquisitions", "acquisitions of a sub-interpreter's own GIL (3.12+; under GILS, not in the main GIL's figures)",
 	     c[GS_C_OTHER_GIL], false);
+	lost(r, "subgils_full", "events of sub-interpreter GILs beyond the first 64", c[GS_C_SUBGILS_FULL], true);
 	lost(r, "stacks_truncated", "stacks cut at the depth limit (marked [truncated])", c[GS_C_TRUNCATED], false);
 	lost(r, "take_return_unmatched", "acquisitions whose start predates the window", c[GS_C_TAKE_RET_UNMATCHED], false);
 	lost(r, "drop_unmatched", "releases by a thread not known to hold the GIL", c[GS_C_DROP_UNMATCHED], false);
@@ -122,5 +153,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 void gs_report__free(struct gs_report *r)
 {
 	free(r->cpu);
+	free(r->gils);
 	r->cpu = NULL;
+	r->gils = NULL;
 }

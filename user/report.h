@@ -24,7 +24,7 @@ struct lost_item {
 	bool is_loss;      /* data lost (vs a counted oddity) */
 };
 
-#define GS_MAX_LOST 20
+#define GS_MAX_LOST 24
 
 struct verdict {
 	const char *kind;
@@ -41,6 +41,15 @@ struct launch_status {
 
 struct stack_report;
 
+/* One GIL: the main interpreter's, or a sub-interpreter's own (3.12+). */
+struct gil_stats {
+	uint64_t addr;              /* 0 unknown */
+	bool main;
+	double held_pct;
+	struct dist_stats hold, wait;
+	uint64_t forced, voluntary;
+};
+
 struct gs_report {
 	const struct py_target *pt;
 	const struct stack_report *stacks; /* NULL without stack outputs */
@@ -55,6 +64,9 @@ struct gs_report {
 	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;
 	double runq_s;              /* of offcpu_s: runnable, waiting for a CPU */
 	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
+	double sub_held_s;          /* of held_s + held_offcpu_s: sub-interpreters' GILs */
+	struct gil_stats *gils;     /* [ngils]: the main GIL first */
+	int ngils;
 	struct cpu_stats *cpu;      /* [res->ncpus] */
 	unsigned live_threads, busy_threads;
 	struct lost_item lost[GS_MAX_LOST];

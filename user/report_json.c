@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The JSON report (schema version 1). */
 #include <errno.h>
+#include <stdio.h>
 #include "json.h"
 #include "report.h"
 #include "rootfs.h"
@@ -30,6 +31,32 @@ static void dist(struct json_writer *w, const char *k, const struct dist_stats *
 	kv_d(w, "p99_us", d->p99_us);
 	kv_d(w, "max_us", d->max_us);
 	json_obj_end(w);
+}
+
+static void gils(struct json_writer *w, const struct gs_report *r)
+{
+	char addr[24];
+
+	json_key(w, "gils");
+	json_arr_begin(w);
+	for (int i = 0; i < r->ngils; i++) {
+		const struct gil_stats *g = &r->gils[i];
+
+		json_obj_begin(w);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->addr);
+		json_key(w, "address"); json_str(w, addr);
+		json_key(w, "main"); json_bool(w, g->main);
+		kv_d(w, "held_pct", g->held_pct);
+		dist(w, "hold", &g->hold);
+		dist(w, "wait", &g->wait);
+		json_key(w, "releases");
+		json_obj_begin(w);
+		kv_u(w, "forced", g->forced);
+		kv_u(w, "voluntary", g->voluntary);
+		json_obj_end(w);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 }
 
 static void target(struct json_writer *w, const struct gs_report *r)
@@ -217,6 +244,7 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	json_arr_end(w);
 	json_obj_end(w);
 
+	gils(w, r);
 	threads(w, res, r->pt->pid);
 
 	if (r->stacks)

@@ -102,6 +102,22 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "  releases: %llu forced (%.0f%%, a waiter's switch request), %llu voluntary (I/O, sleep, C code)\n",
 		(unsigned long long)r->forced, pct(r->forced, rel), (unsigned long long)r->voluntary);
 
+	if (r->ngils > 1) {
+		fprintf(f, "\nGILS (the main interpreter's, then each sub-interpreter's own)\n");
+		fprintf(f, "  %-16s %6s %7s %9s %9s %9s %7s %9s %9s\n", "address", "", "held", "holds", "hold p50",
+			"hold p99", "waits", "wait p50", "wait p99");
+		for (int i = 0; i < r->ngils; i++) {
+			const struct gil_stats *g = &r->gils[i];
+			char b[4][24];
+
+			fprintf(f, "  0x%-14llx %6s %6.1f%% %9llu %9s %9s %7llu %9s %9s\n", (unsigned long long)g->addr,
+				g->main ? "main" : "sub", g->held_pct, (unsigned long long)g->hold.count,
+				dur(b[0], 24, g->hold.p50_us), dur(b[1], 24, g->hold.p99_us),
+				(unsigned long long)g->wait.count, dur(b[2], 24, g->wait.p50_us),
+				dur(b[3], 24, g->wait.p99_us));
+		}
+	}
+
 	fprintf(f, "\nTHREADS (seconds of the %.2f s window)\n", win);
 	fprintf(f, "  %-8s %-15s %8s %8s %8s %8s %8s %8s %8s %10s %10s\n", "tid", "name", "held", "held-off",
 		"native", "wait", "off-cpu", "holds", "waits", "wait p99", "wait max");

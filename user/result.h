@@ -32,6 +32,13 @@ struct code_entry {
 	struct gs_code c;
 };
 
+/* A sub-interpreter's own GIL (3.12+). */
+struct subgil_rec {
+	uint64_t addr;
+	struct gs_subgil g;
+	uint64_t inflight_hold_ns;  /* holds still open at t1 */
+};
+
 /* Kernel statistics of one BPF program over the window. */
 struct prog_stat {
 	const char *name;
@@ -67,6 +74,9 @@ struct gs_result {
 	struct code_entry *codes;     /* sorted by addr */
 	size_t ncodes;
 	int py_minor;
+	uint64_t gil_addr;            /* the main GIL, 0 unknown */
+	struct subgil_rec *subgils;
+	size_t nsubgils;
 };
 
 void gs_result__free(struct gs_result *r);

@@ -82,6 +82,15 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	tr->skel->rodata->drop_req_addr = pt->drop_req_addr;
 	tr->skel->rodata->drop_req_ptr_addr = pt->drop_req_ptr_addr;
 	tr->skel->rodata->drop_req_off = pt->drop_req_off;
+	/* 3.12+ sub-interpreters may own a GIL: the call-site probes see its
+	 * address and report it apart. */
+	if (pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr && !pt->keyed) {
+		tr->skel->rodata->gil_addr = pt->gil_addr;
+		tr->skel->rodata->gil_cond_off = GS_GIL_COND_OFF;
+		tr->skel->rodata->gil_switch_cond_off = GS_GIL_SWITCH_COND_OFF;
+	} else {
+		bpf_map__set_max_entries(tr->skel->maps.subgils, 1);
+	}
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(tr->skel->maps.trace, 4096);
@@ -498,6 +507,43 @@ static void read_stacks(struct tracer *tr, struct gs_result *res)
 	}
 }
 
+static struct subgil_rec *subgil_find(struct gs_result *res, uint64_t addr)
+{
+	for (size_t i = 0; i < res->nsubgils; i++)
+		if (res->subgils[i].addr == addr)
+			return &res->subgils[i];
+	return NULL;
+}
+
+/* Sub-interpreters' own GILs, with the holds still open at t1. */
+static void read_subgils(struct tracer *tr, struct gs_result *res)
+{
+	int fd = bpf_map__fd(tr->skel->maps.subgils);
+	uint64_t key, next, *prev = NULL;
+	struct subgil_rec *v;
+
+	res->gil_addr = tr->skel->rodata->gil_addr;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!(v = realloc(res->subgils, (res->nsubgils + 1) * sizeof(*v))))
+			return;
+		res->subgils = v;
+		v = &res->subgils[res->nsubgils];
+		memset(v, 0, sizeof(*v));
+		v->addr = key;
+		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
+			res->nsubgils++;
+	}
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct gs_thread *t = &res->threads[i].st;
+
+		if (!res->threads[i].exited && t->gil_addr && t->gil == GS_GIL_HOLDING &&
+		    (v = subgil_find(res, t->gil_addr)) && res->t1 > t->gil_since)
+			v->inflight_hold_ns += res->t1 - t->gil_since;
+	}
+}
+
 int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result *res)
 {
 	struct gil_bpf *s = tr->skel;
@@ -569,9 +615,11 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 			else
 				res->cpu[st.cpu].without_gil_ns += d;
 		}
-		if (st.gil == GS_GIL_HOLDING)
+		if (st.gil == GS_GIL_HOLDING && st.gil_addr)
+			st.sub_held_ns += d;
+		else if (st.gil == GS_GIL_HOLDING)
 			res->inflight_hold_ns += res->t1 - st.gil_since;
-		if (st.gil == GS_GIL_WAITING && st.contended)
+		if (st.gil == GS_GIL_WAITING && st.contended && !st.gil_addr)
 			res->inflight_cwait_ns += res->t1 - st.gil_since;
 		r->tid = key;
 		r->st = st;
@@ -582,6 +630,7 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		r->wait_p99_ns = thist_p99(tr, &th, key, false);
 	}
 	free(th.v);
+	read_subgils(tr, res);
 	if (s->bss->nwaiters > 0 && res->t1 > s->bss->contend_start)
 		res->counters[GS_C_CONTENDED_NS] += res->t1 - s->bss->contend_start;
 	res->init_holder = s->bss->init_holder_tid;
@@ -628,5 +677,6 @@ void gs_result__free(struct gs_result *r)
 	free(r->counts);
 	free(r->stacks);
 	free(r->codes);
+	free(r->subgils);
 	memset(r, 0, sizeof(*r));
 }

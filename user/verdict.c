@@ -8,7 +8,7 @@
 void gs_verdict(const struct gs_report *r, struct verdict *v)
 {
 	double win = r->window_s > 0 ? r->window_s : 1;
-	double held_total = r->held_s + r->held_offcpu_s;
+	double held_total = r->held_s + r->held_offcpu_s - r->sub_held_s;
 	double busy = r->on_cpu_s / win;                       /* cores' worth of CPU */
 	double nogil_share = r->on_cpu_s > 0 ? r->without_gil_s / r->on_cpu_s : 0;
 	double held_off_share = held_total > 0 ? r->held_offcpu_s / held_total : 0;
@@ -27,6 +27,17 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		snprintf(v->text, sizeof(v->text),
 			 "a free-threaded build (no GIL; gilscope placed no GIL probes, so GIL figures are empty by "
 			 "design): threads used %.2f cores, %.0f%% of thread time off-CPU.", busy, 100 * offcpu_share);
+		return;
+	}
+	/* Sub-interpreters with their own GIL (3.12+) run Python in parallel
+	 * inside one process: the per-interpreter GIL at work. */
+	if (r->ngils > 1 && r->sub_held_s / win >= 0.2) {
+		v->kind = "subinterpreters";
+		snprintf(v->text, sizeof(v->text),
+			 "%d sub-interpreter(s) with their own GIL ran Python for %.2f s of the %.2f s window beside the "
+			 "main interpreter (its GIL held %.0f%%): threads used %.2f cores at once. Each GIL serializes "
+			 "only its own interpreter; see GILS for each one's contention.",
+			 r->ngils - 1, r->sub_held_s, r->window_s, r->held_pct, busy);
 		return;
 	}
 	/* Nothing runs and nothing waits on I/O: no claim to test. */
