@@ -18,15 +18,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "children.h"
 #include "launch.h"
 #include "pytarget.h"
+#include "reaper.h"
 #include "report.h"
+#include "session.h"
 #include "stacks.h"
 #include "trace_json.h"
 #include "tracer.h"
 
-/* Exit codes, documented in --help and the README. */
-enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2 };
 
 static const char usage[] =
 "Usage: gilscope record (-p PID | -- COMMAND [ARGS...]) [options]\n"
@@ -40,6 +41,10 @@ static const char usage[] =
 "                         it from its first Python instruction\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C,\n"
 "                         SIGTERM or the target's exit)\n"
+"      --children         also trace every CPython process the target forks or\n"
+"                         spawns (multiprocessing, pre-fork servers), and its\n"
+"                         descendants already running: a report per process\n"
+"                         and for all of them (CPUs, parallelism, verdict)\n"
 "      --json FILE        also write the report as JSON to FILE ('-': stdout;\n"
 "                         the text report then goes to stderr)\n"
 "\n"
@@ -70,11 +75,10 @@ struct opts {
 	const char *json;
 	const char *folded, *flamegraph, *trace;
 	int hz, max_depth;
-	bool verbose, bpf_stats;
+	bool verbose, bpf_stats, children;
 };
 
 static volatile sig_atomic_t stop_signal;
-static bool verbose;
 
 static void on_signal(int sig)
 {
@@ -93,24 +97,11 @@ static int die(int code, const char *fmt, ...)
 	return code;
 }
 
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	fputs("gilscope: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose && level != LIBBPF_WARN)
+	if (!gs_verbose && level != LIBBPF_WARN)
 		return 0;
-	if (!verbose)
+	if (!gs_verbose)
 		return 0; /* failures are reported in one line by the caller */
 	return vfprintf(stderr, fmt, ap);
 }
@@ -127,6 +118,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "max-depth", required_argument, NULL, 'D' },
 		{ "bpf-stats", no_argument, NULL, 'S' },
+		{ "children", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -176,6 +168,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'S':
 			o->bpf_stats = true;
+			break;
+		case 'c':
+			o->children = true;
 			break;
 		case 'g':
 			o->flamegraph = optarg;
@@ -234,110 +229,36 @@ static bool has_privileges(void)
 #undef HAS
 }
 
-struct session {
+
+/* One recording: the target's session and, with --children, its tree's. */
+struct run {
 	struct opts *o;
-	struct py_target pt;
-	struct tracer *tr;
-	struct trace_writer *tw;
-	int exit_code;         /* set when a callback fails */
-	char err[512];
+	struct session_cfg cfg;
+	struct session root;
+	struct children kids;
+	bool follow;              /* --children */
 };
 
-static void explain_target(const struct py_target *pt)
+static int run_begin(struct run *r, pid_t pid)
 {
-	note("PID %d: CPython %s, runtime %s (bias 0x%llx)", pt->pid, pt->version, pt->runtime_obj,
-	     (unsigned long long)pt->bias);
-	for (int i = 0; i < pt->nprobes; i++) {
-		static const char *const why[] = {
-			"entry: wait starts; its return: GIL taken (found by name in the symbol table)",
-			"entry: GIL released (found by name in the symbol table)",
-			"call to pthread_cond_signal(switch_cond): GIL taken (found by decoding take_gil)",
-			"call to pthread_cond_timedwait(cond): GIL busy, wait starts (found by decoding take_gil)",
-			"call to pthread_cond_signal: a hold starts (switch_cond) or ends (cond), by the GIL's address",
-			"call to pthread_cond_timedwait: a wait starts when it is the GIL's cond",
-		};
+	int e = session__begin(&r->root, pid);
 
-		if (pt->call_sites && pt->probes[i].role == PROBE_TAKE)
-			continue;
-		note("  probe %s at file offset 0x%llx: %s", pt->probes[i].symbol,
-		     (unsigned long long)pt->probes[i].offset, why[pt->probes[i].role]);
-	}
-	note("  strategy %s: %s", pt->strategy, pt->strategy_why);
-	if (!pt->call_sites && !pt->keyed)
-		note("  take_gil's call sites were not found (or GILSCOPE_NO_CALL_SITES is set): using a uretprobe");
-	if (pt->keyed)
-		note("  GIL at cond=0x%llx switch_cond=0x%llx; drop request %s", (unsigned long long)pt->gil_cond_addr,
-		     (unsigned long long)pt->gil_switch_cond_addr,
-		     pt->drop_req_addr || pt->drop_req_ptr_addr ? "flag read at each release"
-							    : "unknown for this version: releases count as voluntary");
-	note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
-}
-
-/* Inspect, load, attach and seed: everything before the window opens. */
-static void on_trace(const struct gs_trace_rec *r, void *ctx)
-{
-	struct session *s = ctx;
-
-	if (s->tw)
-		trace_writer__add(s->tw, r);
-}
-
-static int session_begin(struct session *s, pid_t pid)
-{
-	struct tracer_opts topts = {};
-	struct gil_snapshot snap;
-	bool want_stacks;
-	int e;
-
-	e = py_target__inspect(pid, &s->pt, s->err, sizeof(s->err));
-	if (e) {
-		s->exit_code = e == -EACCES || e == -EPERM ? EXIT_SYSTEM : EXIT_TARGET;
+	if (e || !r->follow)
 		return e;
-	}
-	explain_target(&s->pt);
-	want_stacks = s->o->folded || s->o->flamegraph;
-	if ((want_stacks || s->o->trace) && !s->pt.can_walk)
-		fprintf(stderr, "gilscope: no Python stack layout for CPython %s: stacks are left out\n", s->pt.version);
-	topts.stacks = want_stacks;
-	topts.sample_hz = want_stacks ? (s->o->hz ? s->o->hz : 199) : 0;
-	topts.max_depth = s->o->max_depth;
-	topts.bpf_stats = s->o->bpf_stats;
-	if (s->o->trace) {
-		topts.on_trace = on_trace;
-		topts.trace_ctx = s;
-	}
-	if ((e = tracer__load(&s->pt, &topts, &s->tr, s->err, sizeof(s->err))) ||
-	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
-		s->exit_code = EXIT_SYSTEM;
-		py_target__release(&s->pt);
-		return e;
-	}
-	/* The trace's time 0 is the window's start. */
-	if (s->o->trace && !(s->tw = trace_writer__new(s->pt.pid, s->pt.comm, tracer__t0(s->tr)))) {
-		s->exit_code = EXIT_SYSTEM;
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		return -ENOMEM;
-	}
-	/* Read the GIL after the probes are live: a switch in between is
-	 * then seen by the probes, and the seed defers to them. */
-	if (py_target__read_gil(&s->pt, &snap) != 0)
-		snap.locked = -2;
-	note("GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", snap.locked,
-	     (unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
-	e = tracer__start(s->tr, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
+	/* Before the target runs on (launch mode): its first fork is seen. */
+	e = children__start(&r->kids, pid, &r->cfg, r->root.err, sizeof(r->root.err));
 	if (e)
-		s->exit_code = EXIT_SYSTEM;
-	py_target__release(&s->pt);   /* the probes hold the file now */
+		r->root.exit_code = EXIT_SYSTEM;
 	return e;
 }
 
 static int at_entry(pid_t pid, void *ctx)
 {
-	struct session *s = ctx;
-	int e = session_begin(s, pid);
+	struct run *r = ctx;
+	int e = run_begin(r, pid);
 
 	if (e == -ENOEXEC) {
-		note("PID %d runs %s, not CPython yet: waiting for its next exec", pid, s->pt.exe);
+		gs_note("PID %d runs %s, not CPython yet: waiting for its next exec", pid, r->root.pt.exe);
 		return 0;
 	}
 	return e ? e : 1;
@@ -356,94 +277,200 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Wait until a signal, the duration, or the target's exit. Harvests exited
- * threads and samples the switch interval once a second. */
-static void poll_loop(struct session *s, int pidfd, struct launch_status *ls, int *interval_us)
+/* Wait until a signal, the duration, or the target's exit. Follows the
+ * process tree, drains trace records, and once a second harvests exited
+ * threads and reads the switch interval. */
+static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 {
 	uint64_t start = mono_ms(), last = start;
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-	struct gil_snapshot snap;
+	struct session *root = &r->root;
+	bool busy = r->follow || root->tw;
 
 	for (;;) {
-		/* With --trace the ring buffer is drained between checks. */
-		int n = s->tw ? (tracer__poll(s->tr, 100), poll(&pfd, pidfd >= 0 ? 1 : 0, 0))
-			      : poll(&pfd, pidfd >= 0 ? 1 : 0, 200);
-		uint64_t now = mono_ms();
+		int n;
+		uint64_t now;
 
+		if (root->tw && !r->follow)
+			session__drain(root, 100);   /* waits on the ring buffer */
+		n = poll(&pfd, pidfd >= 0 ? 1 : 0, busy && !(root->tw && !r->follow) ? 50 : root->tw ? 0 : 200);
+		if (r->follow) {
+			children__poll(&r->kids, 0);
+			session__drain(root, 0);
+			for (size_t i = 0; i < r->kids.n; i++)
+				session__drain(r->kids.s[i], 0);
+		}
+		now = mono_ms();
 		if (stop_signal)
 			break;
 		if (n > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
 			ls->exited = true;
 			break;
 		}
-		if (pidfd < 0 && kill(s->pt.pid, 0) && errno == ESRCH) {
+		if (pidfd < 0 && kill(root->pt.pid, 0) && errno == ESRCH) {
 			ls->exited = true;
 			break;
 		}
-		if (now - last >= 1000 || *interval_us < 0) {
-			if (py_target__read_gil(&s->pt, &snap) == 0 && snap.locked >= 0)
-				*interval_us = (int)snap.interval_us;
-			if (now - last >= 1000) {
-				tracer__harvest(s->tr);
-				last = now;
-			}
+		if (now - last >= 1000) {
+			session__tick(root);
+			for (size_t i = 0; r->follow && i < r->kids.n; i++)
+				session__tick(r->kids.s[i]);
+			last = now;
 		}
-		if (s->o->duration > 0 && now - start >= (uint64_t)(s->o->duration * 1000))
+		if (r->o->duration > 0 && now - start >= (uint64_t)(r->o->duration * 1000))
 			break;
 	}
 }
 
+/* Thread names for stack frames: "name", or "name (pid N)" with --children. */
+struct names {
+	const struct gs_result *res;
+	pid_t pid;
+	bool with_pid;
+	char buf[64];
+};
+
 static const char *thread_name(uint32_t tid, void *ctx)
 {
-	const struct gs_result *res = ctx;
+	struct names *n = ctx;
+	const char *name = "thread";
 
-	for (size_t i = 0; i < res->nthreads; i++)
-		if (res->threads[i].tid == tid)
-			return res->threads[i].name;
-	return "thread";
+	for (size_t i = 0; i < n->res->nthreads; i++)
+		if (n->res->threads[i].tid == tid)
+			name = n->res->threads[i].name;
+	if (!n->with_pid)
+		return name;
+	snprintf(n->buf, sizeof(n->buf), "%s (pid %d)", name, (int)n->pid);
+	return n->buf;
 }
 
-/* --folded, --flamegraph, --trace. Returns an exit code. */
-static int write_extras(struct session *s, const struct gs_result *res, const struct stack_report *sr)
+/* One process's report, with its stacks when a stack output wants them. */
+struct proc_out {
+	struct session *s;
+	struct gs_report rep;
+	struct stack_report sr;
+	bool has_sr;
+};
+
+static void proc_out_build(struct proc_out *p, struct session *s, const struct opts *o,
+			   const struct launch_status *ls, bool with_pid)
 {
-	const struct opts *o = s->o;
+	struct names n = { .res = &s->res, .pid = s->pt.pid, .with_pid = with_pid };
+
+	p->s = s;
+	if ((o->folded || o->flamegraph) && stack_report__build(&p->sr, &s->res, thread_name, &n) == 0) {
+		p->has_sr = true;
+		p->rep.stacks = &p->sr;
+	}
+	gs_report__build(&p->rep, &s->pt, &s->res, ls);
+	p->rep.parent = s->parent;
+}
+
+static void proc_out_free(struct proc_out *p)
+{
+	if (p->has_sr)
+		stack_report__free(&p->sr);
+	gs_report__free(&p->rep);
+}
+
+/* --trace for a child: FILE with ".PID" before its extension. */
+static void child_path(char *buf, size_t len, const char *path, pid_t pid)
+{
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+
+	if (dot && (!slash || dot > slash + 1))
+		snprintf(buf, len, "%.*s.%d%s", (int)(dot - path), path, (int)pid, dot);
+	else
+		snprintf(buf, len, "%s.%d", path, (int)pid);
+}
+
+static int write_trace(struct session *s, const char *path)
+{
+	const struct gs_result *res = &s->res;
+	FILE *f;
+	int e;
+
+	for (size_t i = 0; i < res->nthreads; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
+		trace_writer__thread_name(s->tw, res->threads[i].tid, name);
+	}
+	if (!(f = fopen(path, "w")))
+		return die(EXIT_TARGET, "cannot write %s: %s", path, strerror(errno));
+	e = trace_writer__write(s->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
+	if (fclose(f) || e)
+		return die(EXIT_TARGET, "cannot write %s", path);
+	return EXIT_OK;
+}
+
+/* --folded, --flamegraph, --trace. Stacks of every process go into the
+ * same files (thread frames name the process); traces are one file per
+ * process. Returns an exit code. */
+static int write_extras(const struct opts *o, struct proc_out *procs, size_t nprocs)
+{
+	struct session *root = procs[0].s;
 	FILE *f;
 	int e = 0;
 
 	if (o->folded) {
 		if (!(f = fopen(o->folded, "w")))
 			return die(EXIT_TARGET, "cannot write %s: %s", o->folded, strerror(errno));
-		e = stack_report__write_folded(sr, f);
+		for (size_t i = 0; i < nprocs && !e; i++)
+			if (procs[i].has_sr)
+				e = stack_report__write_folded(&procs[i].sr, f);
 		if (fclose(f) || e)
 			return die(EXIT_TARGET, "cannot write %s", o->folded);
 	}
 	if (o->flamegraph) {
 		struct fg_view views[GS_NR_VIEWS];
-		char title[128];
+		struct fg_stack *all[GS_NR_VIEWS] = {};
+		char title[160];
 
-		for (int v = 0; v < GS_NR_VIEWS; v++)
-			views[v] = (struct fg_view){ sr->views[v].name, sr->views[v].title, sr->views[v].unit,
-						     sr->views[v].stacks, sr->views[v].n };
-		snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", s->pt.pid, s->pt.comm,
-			 s->pt.version);
-		if (!(f = fopen(o->flamegraph, "w")))
-			return die(EXIT_TARGET, "cannot write %s: %s", o->flamegraph, strerror(errno));
-		e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
-		if (fclose(f) || e)
-			return die(EXIT_TARGET, "cannot write %s", o->flamegraph);
-	}
-	if (o->trace && s->tw) {
-		for (size_t i = 0; i < res->nthreads; i++) {
-			char name[48];
+		for (int v = 0; v < GS_NR_VIEWS; v++) {
+			size_t n = 0, k = 0;
 
-			snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
-			trace_writer__thread_name(s->tw, res->threads[i].tid, name);
+			for (size_t i = 0; i < nprocs; i++)
+				n += procs[i].has_sr ? procs[i].sr.views[v].n : 0;
+			all[v] = calloc(n ? n : 1, sizeof(*all[v]));
+			for (size_t i = 0; i < nprocs && all[v]; i++)
+				if (procs[i].has_sr && procs[i].sr.views[v].n) {
+					memcpy(&all[v][k], procs[i].sr.views[v].stacks,
+					       procs[i].sr.views[v].n * sizeof(*all[v]));
+					k += procs[i].sr.views[v].n;
+				}
+			views[v] = (struct fg_view){ procs[0].sr.views[v].name, procs[0].sr.views[v].title,
+						     procs[0].sr.views[v].unit, all[v], all[v] ? k : 0 };
 		}
-		if (!(f = fopen(o->trace, "w")))
-			return die(EXIT_TARGET, "cannot write %s: %s", o->trace, strerror(errno));
-		e = trace_writer__write(s->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
-		if (fclose(f) || e)
-			return die(EXIT_TARGET, "cannot write %s", o->trace);
+		if (nprocs > 1)
+			snprintf(title, sizeof(title), "gilscope: PID %d (%s) and %zu descendant(s), CPython %s",
+				 root->pt.pid, root->pt.comm, nprocs - 1, root->pt.version);
+		else
+			snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", root->pt.pid, root->pt.comm,
+				 root->pt.version);
+		if (!(f = fopen(o->flamegraph, "w")))
+			e = -errno;
+		else {
+			e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
+			if (fclose(f))
+				e = e ? e : -EIO;
+		}
+		for (int v = 0; v < GS_NR_VIEWS; v++)
+			free(all[v]);
+		if (e)
+			return die(EXIT_TARGET, "cannot write %s: %s", o->flamegraph, strerror(-e));
+	}
+	if (o->trace) {
+		char path[4096];
+
+		for (size_t i = 0; i < nprocs; i++) {
+			if (!procs[i].s->tw)
+				continue;
+			if (i)
+				child_path(path, sizeof(path), o->trace, procs[i].s->pt.pid);
+			if ((e = write_trace(procs[i].s, i ? path : o->trace)))
+				return e;
+		}
 	}
 	return EXIT_OK;
 }
@@ -473,33 +500,84 @@ static int write_reports(const struct gs_report *rep, const char *json)
 	return EXIT_OK;
 }
 
+/* Close every window (children first: theirs then lie inside the
+ * target's), build each report, write every output. */
+static int finish(struct run *r, const struct launch_status *ls)
+{
+	struct family_report fam = {};
+	struct proc_out *procs;
+	struct gs_report *kids = NULL;
+	size_t n = 1;
+	int e;
+
+	if (r->follow)
+		children__end_all(&r->kids);
+	if ((e = session__end(&r->root)))
+		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
+	for (size_t i = 0; r->follow && i < r->kids.n; i++)
+		n += r->kids.s[i]->done;
+	procs = calloc(n, sizeof(*procs));
+	kids = calloc(n, sizeof(*kids));
+	if (!procs || !kids) {
+		free(procs);
+		free(kids);
+		return die(EXIT_SYSTEM, "out of memory");
+	}
+	proc_out_build(&procs[0], &r->root, r->o, ls, r->follow);
+	n = 1;
+	for (size_t i = 0; r->follow && i < r->kids.n; i++)
+		if (r->kids.s[i]->done)
+			proc_out_build(&procs[n++], r->kids.s[i], r->o, NULL, true);
+	if (r->follow) {
+		/* the family report reads the children's reports by value */
+		for (size_t i = 1; i < n; i++)
+			kids[i - 1] = procs[i].rep;
+		family_report__build(&fam, &procs[0].rep, kids, n - 1);
+		fam.skip = r->kids.skip;
+		fam.nskip = r->kids.nskip;
+		fam.lost = children__lost(&r->kids);
+		fam.preexec_dropped = r->kids.preexec_dropped;
+		procs[0].rep.family = &fam;
+	}
+	e = write_reports(&procs[0].rep, r->o->json);
+	if (!e)
+		e = write_extras(r->o, procs, n);
+	family_report__free(&fam);
+	for (size_t i = 0; i < n; i++)
+		proc_out_free(&procs[i]);
+	free(procs);
+	free(kids);
+	return e;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
-	struct session s = { .o = &o };
+	struct run r = { .o = &o };
 	struct launch_status ls = {};
-	struct gs_result res = {};
-	struct gs_report rep = {};
-	struct stack_report sr = {};
 	struct sigaction sa = { .sa_handler = on_signal };
-	int e, pidfd = -1, status = 0, interval_us = -1;
+	int e, pidfd = -1, status = 0;
 
 	if ((e = parse_args(argc, argv, &o)))
 		return e;
-	verbose = o.verbose;
+	gs_verbose = o.verbose;
 	libbpf_set_print(libbpf_log);
 	if (!has_privileges())
 		return die(EXIT_SYSTEM, "tracing needs root or CAP_BPF+CAP_PERFMON (and CAP_SYS_PTRACE): run it with sudo");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
 
+	r.cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph, .trace = o.trace != NULL, .hz = o.hz,
+				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats };
+	r.root.cfg = &r.cfg;
+	r.follow = o.children;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (o.cmd) {
 		/* The command shares our terminal: Ctrl-C reaches it too and
 		 * we report once it is gone. */
 		ls.launched = true;
-		e = launch__start(o.cmd, at_entry, &s, &o.pid, &status);
+		e = launch__start(o.cmd, at_entry, &r, &o.pid, &status);
 		if (e == -ECHILD) {
 			if (WIFSIGNALED(status))
 				return die(EXIT_TARGET, "'%s' was killed by signal %d before it started CPython",
@@ -507,43 +585,30 @@ int main(int argc, char **argv)
 			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)",
 				   o.cmd[0], WEXITSTATUS(status));
 		}
-		if (e && s.err[0])
-			return die(s.exit_code ? s.exit_code : EXIT_TARGET, "%s", s.err);
+		if (e && r.root.err[0])
+			return die(r.root.exit_code ? r.root.exit_code : EXIT_TARGET, "%s", r.root.err);
 		if (e)
 			return die(EXIT_TARGET, "cannot run '%s': %s", o.cmd[0], strerror(-e));
 	} else {
-		e = session_begin(&s, o.pid);
+		e = run_begin(&r, o.pid);
 		if (e) {
-			tracer__free(s.tr);
-			return die(s.exit_code, "%s", s.err);
+			session__free(&r.root);
+			return die(r.root.exit_code, "%s", r.root.err);
 		}
 	}
-	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s\n", s.pt.pid, s.pt.version,
-		o.duration > 0 ? "" : "; Ctrl-C to stop");
-	pidfd = pidfd_open(s.pt.pid);
-	poll_loop(&s, pidfd, &ls, &interval_us);
-	if (ls.launched && ls.exited && waitpid(s.pt.pid, &status, 0) == s.pt.pid) {
+	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s%s\n", r.root.pt.pid, r.root.pt.version,
+		r.follow ? " and its descendants" : "", o.duration > 0 ? "" : "; Ctrl-C to stop");
+	pidfd = pidfd_open(r.root.pt.pid);
+	poll_loop(&r, pidfd, &ls);
+	if (ls.launched && ls.exited && waitpid(r.root.pt.pid, &status, 0) == r.root.pt.pid) {
 		ls.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		ls.exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	}
-	e = tracer__stop(s.tr, &s.pt, &res);
-	if (e) {
-		tracer__free(s.tr);
-		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
-	}
-	res.interval_us = interval_us;
-	/* Stacks exist only when a stack output asked for them. */
-	if ((o.folded || o.flamegraph) && stack_report__build(&sr, &res, thread_name, &res) == 0)
-		rep.stacks = &sr;
-	gs_report__build(&rep, &s.pt, &res, &ls);
-	e = write_reports(&rep, o.json);
-	if (!e)
-		e = write_extras(&s, &res, &sr);
-	stack_report__free(&sr);
-	trace_writer__free(s.tw);
-	gs_report__free(&rep);
-	gs_result__free(&res);
-	tracer__free(s.tr);
+	e = finish(&r, &ls);
+	reaper__wait();
+	if (r.follow)
+		children__free(&r.kids);
+	session__free(&r.root);
 	if (pidfd >= 0)
 		close(pidfd);
 	return e;

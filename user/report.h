@@ -50,8 +50,12 @@ struct gil_stats {
 	uint64_t forced, voluntary;
 };
 
+struct family_report;
+
 struct gs_report {
 	const struct py_target *pt;
+	pid_t parent;               /* --children: the parent of a child */
+	const struct family_report *family; /* root with --children, else NULL */
 	const struct stack_report *stacks; /* NULL without stack outputs */
 	const struct gs_result *res;
 	struct launch_status launch;
@@ -74,6 +78,28 @@ struct gs_report {
 	uint64_t lost_events;       /* sum of the is_loss items */
 	struct verdict verdict;
 };
+
+/* --children: the target and every traced descendant, summed. */
+struct child_skip;
+struct family_report {
+	const struct gs_report *kids;   /* [nkids] children's reports */
+	size_t nkids;
+	const struct child_skip *skip;  /* [nskip] descendants not traced */
+	size_t nskip;
+	uint64_t lost;                  /* processes the tree could not follow */
+	uint64_t preexec_dropped;       /* empty images replaced by exec */
+	int processes;                  /* traced: root + kids */
+	int busy_processes;             /* on-CPU >= 0.2 cores each */
+	double window_s;                /* the target's window */
+	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
+	int ncpus;
+	struct cpu_stats *cpu;          /* [ncpus], shares of the target's window */
+	struct verdict verdict;
+};
+
+int family_report__build(struct family_report *f, const struct gs_report *root,
+			 const struct gs_report *kids, size_t nkids);
+void family_report__free(struct family_report *f);
 
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls);

@@ -5,6 +5,7 @@
 #include "json.h"
 #include "report.h"
 #include "rootfs.h"
+#include "children.h"
 #include "stacks.h"
 
 static void kv_d(struct json_writer *w, const char *k, double v)
@@ -182,20 +183,26 @@ static void stacks(struct json_writer *w, const struct stack_report *sr)
 	json_obj_end(w);
 }
 
-int gs_report__print_json(const struct gs_report *r, FILE *f)
+static void cpus(struct json_writer *w, const struct cpu_stats *cpu, int ncpus)
+{
+	json_key(w, "per_cpu");
+	json_arr_begin(w);
+	for (int c = 0; c < ncpus; c++) {
+		json_obj_begin(w);
+		kv_u(w, "cpu", (uint64_t)c);
+		kv_d(w, "busy_pct", cpu[c].busy_pct);
+		kv_d(w, "with_gil_pct", cpu[c].with_gil_pct);
+		kv_d(w, "without_gil_pct", cpu[c].without_gil_pct);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+/* The keys of one process's report (the top level, and each child). */
+static void body(struct json_writer *w, const struct gs_report *r)
 {
 	const struct gs_result *res = r->res;
-	struct json_writer *w = json_writer__new(f);
 
-	if (!w)
-		return -ENOMEM;
-	json_obj_begin(w);
-	kv_u(w, "version", 1);
-	json_key(w, "tool");
-	json_obj_begin(w);
-	json_key(w, "name"); json_str(w, "gilscope");
-	json_key(w, "version"); json_str(w, GS_VERSION);
-	json_obj_end(w);
 	target(w, r);
 	kv_d(w, "window_s", r->window_s);
 
@@ -231,17 +238,7 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	kv_d(w, "without_gil_s", r->without_gil_s);
 	kv_d(w, "parallelism", r->parallelism);
 	kv_d(w, "runq_s", r->runq_s);
-	json_key(w, "per_cpu");
-	json_arr_begin(w);
-	for (int c = 0; c < res->ncpus; c++) {
-		json_obj_begin(w);
-		kv_u(w, "cpu", (uint64_t)c);
-		kv_d(w, "busy_pct", r->cpu[c].busy_pct);
-		kv_d(w, "with_gil_pct", r->cpu[c].with_gil_pct);
-		kv_d(w, "without_gil_pct", r->cpu[c].without_gil_pct);
-		json_obj_end(w);
-	}
-	json_arr_end(w);
+	cpus(w, r->cpu, res->ncpus);
 	json_obj_end(w);
 
 	gils(w, r);
@@ -283,6 +280,67 @@ int gs_report__print_json(const struct gs_report *r, FILE *f)
 	for (int i = 0; i < r->nlost; i++)
 		kv_u(w, r->lost[i].key, r->lost[i].n);
 	json_obj_end(w);
+}
+
+/* --children: each child's report, the sum, and who was left out. */
+static void family(struct json_writer *w, const struct family_report *f)
+{
+	json_key(w, "children");
+	json_arr_begin(w);
+	for (size_t i = 0; i < f->nkids; i++) {
+		json_obj_begin(w);
+		json_key(w, "parent"); json_int(w, f->kids[i].parent);
+		body(w, &f->kids[i]);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "total");
+	json_obj_begin(w);
+	kv_u(w, "processes", (uint64_t)f->processes);
+	kv_u(w, "busy_processes", (uint64_t)f->busy_processes);
+	kv_d(w, "window_s", f->window_s);
+	kv_d(w, "on_cpu_s", f->on_cpu_s);
+	kv_d(w, "with_gil_s", f->with_gil_s);
+	kv_d(w, "without_gil_s", f->without_gil_s);
+	kv_d(w, "parallelism", f->parallelism);
+	cpus(w, f->cpu, f->ncpus);
+	json_key(w, "verdict");
+	json_obj_begin(w);
+	json_key(w, "kind"); json_str(w, f->verdict.kind);
+	json_key(w, "text"); json_str(w, f->verdict.text);
+	json_obj_end(w);
+	kv_u(w, "processes_lost", f->lost);
+	kv_u(w, "preexec_images_dropped", f->preexec_dropped);
+	json_obj_end(w);
+	json_key(w, "children_skipped");
+	json_arr_begin(w);
+	for (size_t i = 0; i < f->nskip; i++) {
+		json_obj_begin(w);
+		json_key(w, "pid"); json_int(w, f->skip[i].pid);
+		json_key(w, "parent"); json_int(w, f->skip[i].parent);
+		json_key(w, "comm"); json_str(w, f->skip[i].comm);
+		json_key(w, "reason"); json_str(w, f->skip[i].reason);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+int gs_report__print_json(const struct gs_report *r, FILE *f)
+{
+	struct json_writer *w = json_writer__new(f);
+
+	if (!w)
+		return -ENOMEM;
+	json_obj_begin(w);
+	kv_u(w, "version", 1);
+	json_key(w, "tool");
+	json_obj_begin(w);
+	json_key(w, "name"); json_str(w, "gilscope");
+	json_key(w, "version"); json_str(w, GS_VERSION);
+	json_obj_end(w);
+	body(w, r);
+	if (r->family)
+		family(w, r->family);
 	json_obj_end(w);
 	json_writer__free(w);
 	fputc('\n', f);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "report.h"
+#include "children.h"
 #include "stacks.h"
 
 /* Human duration from microseconds, fixed width 9. */
@@ -62,6 +63,44 @@ static void print_top_stacks(const struct stack_report *sr, FILE *f)
 			fprintf(f, "%s  [%s]\n", s->depth > 6 ? " <- ..." : "", s->frames[1]);
 		}
 	}
+}
+
+static void proc_row(FILE *f, const struct gs_report *r, pid_t parent)
+{
+	char b[2][24];
+
+	fprintf(f, "  %-8d %-8d %-15s %7.2f %6.1f%% %6.1f%% %8llu %9s %8llu %9s %6.2f  %s\n", r->pt->pid, parent,
+		r->pt->comm, r->window_s, r->held_pct, r->contended_pct, (unsigned long long)r->hold.count,
+		dur(b[0], 24, r->hold.p50_us), (unsigned long long)r->wait.count, dur(b[1], 24, r->wait.p99_us),
+		r->window_s > 0 ? r->on_cpu_s / r->window_s : 0, r->verdict.kind);
+}
+
+/* --children: one line per process, then the tree as a whole. */
+static void print_family(const struct gs_report *root, FILE *f)
+{
+	const struct family_report *fr = root->family;
+
+	fprintf(f, "\nPROCESSES (the target and its traced descendants; --json has each one's full report)\n");
+	fprintf(f, "  %-8s %-8s %-15s %7s %7s %7s %8s %9s %8s %9s %6s  %s\n", "pid", "parent", "name", "window",
+		"held", "contend", "holds", "hold p50", "waits", "wait p99", "cores", "verdict");
+	proc_row(f, root, 0);
+	for (size_t i = 0; i < fr->nkids; i++)
+		proc_row(f, &fr->kids[i], fr->kids[i].parent);
+	for (size_t i = 0; i < fr->nskip; i++)
+		fprintf(f, "  %-8d %-8d %-15s not traced: %s\n", fr->skip[i].pid, fr->skip[i].parent, fr->skip[i].comm,
+			fr->skip[i].reason);
+	fprintf(f, "\nALL PROCESSES, CPUS (share of the target's %.2f s window)\n", fr->window_s);
+	fprintf(f, "  %-5s %8s %10s %12s\n", "cpu", "busy", "with GIL", "without GIL");
+	for (int c = 0; c < fr->ncpus; c++)
+		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%\n", c, fr->cpu[c].busy_pct, fr->cpu[c].with_gil_pct,
+			fr->cpu[c].without_gil_pct);
+	fprintf(f, "  %d process(es) traced, on-CPU %.3f s (%.3f s with a GIL, %.3f s without): parallelism %.2f\n",
+		fr->processes, fr->on_cpu_s, fr->with_gil_s, fr->without_gil_s, fr->parallelism);
+	if (fr->lost || fr->preexec_dropped)
+		fprintf(f, "  %llu process(es) lost (tree map or event buffer full); %llu empty image(s) replaced by exec "
+			   "right after fork not shown\n",
+			(unsigned long long)fr->lost, (unsigned long long)fr->preexec_dropped);
+	fprintf(f, "\nVERDICT (all processes): %s\n  %s\n", fr->verdict.kind, fr->verdict.text);
 }
 
 void gs_report__print_text(const struct gs_report *r, FILE *f)
@@ -164,4 +203,6 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 			fprintf(f, "\n");
 			break;
 		}
+	if (r->family)
+		print_family(r, f);
 }

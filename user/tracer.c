@@ -91,6 +91,22 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	} else {
 		bpf_map__set_max_entries(tr->skel->maps.subgils, 1);
 	}
+	/* Programs this target's probes do not use are not loaded: the
+	 * verifier's time is most of a load (it delays --children). */
+	{
+		bool used[PROBE_COND_WAIT + 1] = {};
+
+		for (int i = 0; i < pt->nprobes; i++)
+			if (pt->probes[i].role <= PROBE_COND_WAIT)
+				used[pt->probes[i].role] = true;
+		bpf_program__set_autoload(tr->skel->progs.take_gil_enter, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(tr->skel->progs.take_gil_exit, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(tr->skel->progs.take_gil_acquired, used[PROBE_ACQUIRED]);
+		bpf_program__set_autoload(tr->skel->progs.take_gil_contended, used[PROBE_CONTENDED]);
+		bpf_program__set_autoload(tr->skel->progs.drop_gil_enter, used[PROBE_DROP]);
+		bpf_program__set_autoload(tr->skel->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
+		bpf_program__set_autoload(tr->skel->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
+	}
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(tr->skel->maps.trace, 4096);
@@ -435,6 +451,8 @@ static void prog_stat(const struct bpf_program *p, struct prog_stat *st)
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
+	if (bpf_program__fd(p) < 0)     /* not loaded: unused by this target */
+		return;
 	st->name = bpf_program__name(p);
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 		return;
@@ -559,14 +577,12 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		free(cvals);
 		return -ENOMEM;
 	}
-	/* Close the window in one step (probes check the flag), then detach
-	 * at leisure: nothing changes the maps while they are read. */
+	/* Close the window in one step: every program checks the flag, so
+	 * nothing changes the maps while they are read. Detaching waits for
+	 * the kernel (~0.1 s per uprobe here): tracer__free does it later. */
 	s->bss->stopped = 1;
 	__sync_synchronize();
 	tr->acc.t1 = now_ns();
-	for (int i = tr->nlinks - 1; i >= 0; i--)
-		bpf_link__destroy(tr->links[i]);
-	tr->nlinks = 0;
 	if (tr->rb)
 		ring_buffer__consume(tr->rb);
 	tracer__harvest(tr);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* --children: one session per Python process in the target's tree, begun
+ * when the process is found (running at attach, forked, or exec'd into
+ * CPython) and ended when it exits or the recording stops. */
+#ifndef GS_CHILDREN_H
+#define GS_CHILDREN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "session.h"
+
+/* Processes traced at once; more are listed as skipped. Each one costs a
+ * loaded BPF object (a few MiB) and a sched_switch program run per
+ * context switch. */
+#define GS_MAX_LIVE_CHILDREN 32
+
+struct child_skip {
+	pid_t pid, parent;
+	char comm[16];
+	char reason[160];
+};
+
+struct child_event {
+	int kind;                  /* enum gs_proc_event_kind, 0 running at attach */
+	pid_t pid, ppid;
+	uint64_t ts;
+};
+
+struct children {
+	pid_t root;
+	const struct session_cfg *cfg;
+	struct proctree *tree;
+	struct session **s;        /* every session begun, in order */
+	size_t n, cap;
+	struct child_skip *skip;
+	size_t nskip, capskip;
+	uint64_t preexec_dropped;  /* empty sessions of images replaced by exec */
+	struct child_event *pend;  /* events not handled yet */
+	size_t npend, cappend;
+};
+
+int children__start(struct children *c, pid_t root, const struct session_cfg *cfg,
+		    char *err, size_t errlen);
+/* Handle pending process events; waits up to timeout_ms. */
+int children__poll(struct children *c, int timeout_ms);
+/* Close every open window (end of the recording). */
+void children__end_all(struct children *c);
+/* Processes the tree lost (map or ring buffer full). */
+uint64_t children__lost(const struct children *c);
+void children__free(struct children *c);
+
+#endif

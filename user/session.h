@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* One traced process: inspect it, load and attach a GIL tracer, seed the
+ * state at attach, and close the window into a result. `record` runs one
+ * session for the target and, with --children, one per Python descendant. */
+#ifndef GS_SESSION_H
+#define GS_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "pytarget.h"
+#include "result.h"
+#include "trace_json.h"
+#include "tracer.h"
+
+/* What every session of a recording shares. */
+struct session_cfg {
+	bool stacks;           /* --folded/--flamegraph: walk stacks */
+	bool trace;            /* --trace: stream transitions */
+	int hz;                /* CPU sampling; 0 = default when stacks */
+	int max_depth;
+	bool bpf_stats;
+	bool quiet;            /* children: no per-process notices on stderr */
+};
+
+struct session {
+	const struct session_cfg *cfg;
+	struct py_target pt;
+	struct tracer *tr;
+	struct trace_writer *tw;
+	struct gs_result res;  /* filled by session__end */
+	bool live;             /* tracer attached, window open */
+	bool done;             /* window closed, res valid */
+	pid_t parent;          /* --children: the parent process */
+	int interval_us;       /* switch interval last read, -1 unknown */
+	int exit_code;         /* EXIT_* when begin failed */
+	char err[512];
+};
+
+/* Exit codes, documented in --help and the README. */
+enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2 };
+
+/* Inspect, load, attach and seed: the window opens. 0, or -errno with
+ * s->err and s->exit_code set; -ENOEXEC: pid does not run CPython (yet). */
+int session__begin(struct session *s, pid_t pid);
+/* Once a second while live: harvest exited threads, read the interval. */
+void session__tick(struct session *s);
+/* --trace: deliver pending records, waiting up to timeout_ms. */
+void session__drain(struct session *s, int timeout_ms);
+/* Close the window into s->res and free the BPF side. */
+int session__end(struct session *s);
+void session__free(struct session *s);
+
+/* -v: notices on stderr. */
+extern bool gs_verbose;
+void gs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
