@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* GIL tracing for one CPython process, aggregated entirely in BPF.
+/* GIL tracing for CPython processes, aggregated entirely in BPF.
  *
  * Four kinds of events feed one per-thread state machine:
  *   wait starts  (on_contended) take_gil found the GIL taken
@@ -13,6 +13,13 @@
  * thread is added to one of six buckets (enum gs_tstate), so per-thread
  * time always sums to its lifetime in the window. Holds and waits also go
  * into log-linear histograms.
+ *
+ * One object traces every process of a recording (--children): each has a
+ * slot in `procs` with its addresses and its GIL's state; its counters,
+ * histograms and CPU times are indexed by slot. Without --children the
+ * target is slot 0 and is recognized by a constant compare; with it, by
+ * the `proc_slots` hash. Uprobes are attached per process (PID filter),
+ * so only traced processes pay for them.
  *
  * Concurrency: a thread's state is touched from its own context (its
  * uprobes, its switch-out) or from the CPU about to run it (switch-in).
@@ -36,51 +43,35 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by user space before load. */
-const volatile __u32 targ_tgid = 0;
-/* drop_gil calls whose return address lies in one of these ranges come from
- * the eval loop's drop-request handler: forced switches. */
-const volatile __u64 forced_lo[GS_MAX_FORCED_RANGES] = {};
-const volatile __u64 forced_hi[GS_MAX_FORCED_RANGES] = {};
-
+const volatile __u32 single_tgid = 0;  /* one process, slot 0; 0 = look up proc_slots */
 const volatile __u32 with_stacks = 0;  /* walk Python stacks (views) */
 const volatile __u32 with_trace = 0;   /* stream transitions to `trace` */
 
-/* The main interpreter's GIL: its condition variables (call-site and
- * address-keyed probes check their argument against them), and where the
- * interpreter keeps its drop-request flag (address-keyed mode). */
-const volatile __u64 gil_cond_addr = 0;
-const volatile __u64 gil_switch_cond_addr = 0;
-const volatile __u64 drop_req_addr = 0;      /* static flag (3.7/3.8) */
-const volatile __u64 drop_req_ptr_addr = 0;  /* &interpreters.main (3.9-3.12) */
-const volatile __u32 drop_req_off = 0;
-/* Where the condition variables sit in a GIL struct: a sub-interpreter's
- * own GIL (3.12+) is named by its address, cv - offset. 0 = not tracked. */
-const volatile __u64 gil_addr = 0;
-const volatile __u32 gil_cond_off = 0;
-const volatile __u32 gil_switch_cond_off = 0;
-
-/* Set by user space after attach, read by the init iterator. */
-__u64 init_ts = 0;             /* window start (CLOCK_MONOTONIC ns), set before attach */
-__u32 seeded = 0;              /* the init iterator has run */
+/* Set by user space before each run of the init iterator. */
+__u32 seed_slot = 0;
 __u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
 __u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
 __u32 init_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
 
-/* Set by user space when the window closes: probes detach one by one, and
- * a half-detached set must not record half-seen transitions. */
+/* Set by user space when the recording ends: probes detach one by one, and
+ * a half-detached set must not record half-seen transitions. A single
+ * process of a --children recording stops by leaving proc_slots. */
 __u32 stopped = 0;
 
-/* Process-wide GIL state. */
-__u32 gil_holder = 0;          /* TID holding the GIL, 0 if none/unknown */
-__u32 gil_acquires = 0;        /* an acquisition was seen (the init iterator checks it) */
-__s64 nwaiters = 0;            /* threads inside take_gil that found the GIL taken */
-__u64 contend_start = 0;       /* when nwaiters last went 0 -> 1 */
-/* The last GIL holds, for the blame view: a waiter that got the GIL charges
- * its wait to the stacks of the holds it overlapped. Written only by the
- * thread releasing the GIL (one at a time, the GIL serializes them); each
- * slot's seq is odd while it is being written. */
-struct gs_hold_rec hold_ring[GS_HOLD_RING] = {};
-__u64 hold_ring_next = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GS_MAX_PROCS); /* 1 without --children */
+	__type(key, __u32);
+	__type(value, struct gs_proc);
+} procs SEC(".maps");
+
+/* --children: traced process (tgid) -> its slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} proc_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,10 +80,13 @@ struct {
 	__type(value, struct gs_thread);
 } threads SEC(".maps");
 
-/* Process-wide hold and wait histograms: [kind * GS_HIST_SLOTS + slot]. */
+/* Hold and wait histograms per process: [(slot * GS_NR_HISTS + kind) *
+ * GS_HIST_SLOTS + bucket]. Shared (not per-CPU, which would cost
+ * 30 KiB per process per CPU): GIL events of one process are serialized
+ * by its GIL, so the atomic add rarely contends. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_NR_HISTS * GS_HIST_SLOTS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GS_MAX_PROCS * GS_NR_HISTS * GS_HIST_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } hists SEC(".maps");
@@ -105,8 +99,8 @@ struct {
 	__type(value, __u64);
 } thist SEC(".maps");
 
-/* Sub-interpreters' own GILs (3.12+), by GIL address: rare, so shared
- * (not per-CPU) and updated with atomics. */
+/* Sub-interpreters' own GILs (3.12+), by (slot << 48 | GIL address):
+ * rare, so shared and updated with atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GS_MAX_SUBGILS); /* shrunk to 1 when not tracked */
@@ -114,38 +108,41 @@ struct {
 	__type(value, struct gs_subgil);
 } subgils SEC(".maps");
 
+/* [slot * GS_NR_COUNTERS + counter] */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_NR_COUNTERS);
+	__uint(max_entries, GS_MAX_PROCS * GS_NR_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* [slot]: the process's time on this CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, GS_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct gs_cpu);
 } cpus SEC(".maps");
 
-static __always_inline void count(__u32 idx, __u64 v)
+static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+	__u32 k = slot * GS_NR_COUNTERS + idx;
+	__u64 *c = bpf_map_lookup_elem(&counters, &k);
 
 	if (c)
 		*c += v;
 }
 
-static __always_inline void hist_add(__u32 kind, __u64 ns)
+static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 {
-	__u32 idx = kind * GS_HIST_SLOTS + gs_hist_slot(ns);
+	__u32 idx = (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS + gs_hist_slot(ns);
 	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
 
 	if (c)
-		*c += 1;
+		__sync_fetch_and_add(c, 1);
 }
 
-static __always_inline void thist_add(__u32 tid, __u64 ns)
+static __always_inline void thist_add(__u32 slot, __u32 tid, __u64 ns)
 {
 	struct gs_thist_key k = { .tid = tid, .bucket = gs_hist_slot(ns) };
 	__u64 one = 1, *c;
@@ -156,7 +153,7 @@ static __always_inline void thist_add(__u32 tid, __u64 ns)
 		return;
 	}
 	if (bpf_map_update_elem(&thist, &k, &one, BPF_NOEXIST))
-		count(GS_C_LOST_THIST_FULL, 1);
+		count(slot, GS_C_LOST_THIST_FULL, 1);
 }
 
 #include "pystack.bpf.h"
@@ -166,10 +163,34 @@ struct {
 	__uint(max_entries, 1 << 24); /* 16 MiB of trace records; resized by user space */
 } trace SEC(".maps");
 
-static __always_inline void hold_ring_put(__u64 start, __u64 end, __u64 stack, __u32 tid)
+/* The traced process tgid belongs to, or NULL. */
+static __always_inline struct gs_proc *proc_get(__u32 tgid, __u32 *slot)
 {
-	__u64 n = hold_ring_next;
-	struct gs_hold_rec *r = &hold_ring[n & (GS_HOLD_RING - 1)];
+	__u32 s = 0, *sp;
+
+	if (stopped)
+		return NULL;
+	if (single_tgid) {
+		if (tgid != single_tgid)
+			return NULL;
+	} else {
+		sp = bpf_map_lookup_elem(&proc_slots, &tgid);
+		if (!sp)
+			return NULL;
+		s = *sp;
+	}
+	*slot = s;
+	return bpf_map_lookup_elem(&procs, &s);
+}
+
+/* The last GIL holds, for the blame view: a waiter that got the GIL charges
+ * its wait to the stacks of the holds it overlapped. Written only by the
+ * thread releasing the GIL (one at a time, the GIL serializes them); each
+ * slot's seq is odd while it is being written. */
+static __always_inline void hold_ring_put(struct gs_proc *p, __u64 start, __u64 end, __u64 stack, __u32 tid)
+{
+	__u64 n = p->hold_ring_next;
+	struct gs_hold_rec *r = &p->hold_ring[n & (GS_HOLD_RING - 1)];
 
 	r->seq = 2 * n + 1;
 	barrier();
@@ -179,18 +200,18 @@ static __always_inline void hold_ring_put(__u64 start, __u64 end, __u64 stack, _
 	r->tid = tid;
 	barrier();
 	r->seq = 2 * n + 2;
-	hold_ring_next = n + 1;
+	p->hold_ring_next = n + 1;
 }
 
 /* Charge the wait [ws, we] to the holds it overlapped. */
-static __always_inline void blame(__u64 ws, __u64 we)
+static __always_inline void blame(struct gs_proc *p, __u32 slot, __u64 ws, __u64 we)
 {
 	__u64 seq, start, end, stack, lo, hi;
 	__u32 tid;
 	int i;
 
 	for (i = 0; i < GS_HOLD_RING; i++) {
-		struct gs_hold_rec *r = &hold_ring[i];
+		struct gs_hold_rec *r = &p->hold_ring[i];
 
 		seq = r->seq;
 		if (!seq || (seq & 1))
@@ -206,7 +227,7 @@ static __always_inline void blame(__u64 ws, __u64 we)
 		lo = start > ws ? start : ws;
 		hi = end < we ? end : we;
 		if (hi > lo)
-			stack_add(stack, tid, GS_VIEW_BLAME, hi - lo);
+			stack_add(slot, stack, tid, GS_VIEW_BLAME, hi - lo);
 	}
 }
 
@@ -222,7 +243,8 @@ static __always_inline int tstate_of(const struct gs_thread *t)
 	return base + (t->oncpu ? 0 : 1);
 }
 
-static __always_inline void emit(__u32 tid, __u8 kind, __u8 state, __u64 now)
+static __always_inline void emit(const struct gs_proc *p, __u32 slot, __u32 tid, __u8 kind, __u8 state,
+				 __u64 now)
 {
 	struct gs_trace_rec *r;
 
@@ -230,7 +252,7 @@ static __always_inline void emit(__u32 tid, __u8 kind, __u8 state, __u64 now)
 		return;
 	r = bpf_ringbuf_reserve(&trace, sizeof(*r), 0);
 	if (!r) {
-		count(GS_C_TRACE_LOST, 1);
+		count(slot, GS_C_TRACE_LOST, 1);
 		return;
 	}
 	r->ts = now;
@@ -238,15 +260,16 @@ static __always_inline void emit(__u32 tid, __u8 kind, __u8 state, __u64 now)
 	r->kind = kind;
 	r->state = state;
 	r->cpu = bpf_get_smp_processor_id();
-	r->waiters = nwaiters;
-	r->pad = 0;
+	r->waiters = p->nwaiters;
+	r->tgid = p->tgid;
 	bpf_ringbuf_submit(r, 0);
 }
 
-static __always_inline void emit_state(__u32 tid, const struct gs_thread *t, __u64 now)
+static __always_inline void emit_state(const struct gs_proc *p, __u32 slot, __u32 tid,
+				       const struct gs_thread *t, __u64 now)
 {
 	if (with_trace)
-		emit(tid, GS_TR_STATE, tstate_of(t), now);
+		emit(p, slot, tid, GS_TR_STATE, tstate_of(t), now);
 }
 
 /* The PyThreadState* argument: the attach cookie names its register,
@@ -285,8 +308,8 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 	if (t->gil_addr && t->gil == GS_GIL_HOLDING)
 		t->sub_held_ns += d;         /* a sub-interpreter's GIL, not the main one */
 	if (t->oncpu) {
-		__u32 zero = 0;
-		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &zero);
+		__u32 slot = t->slot;
+		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
 
 		if (c) {
 			if (t->gil == GS_GIL_HOLDING)
@@ -297,52 +320,56 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 	}
 }
 
-static __always_inline struct gs_thread *thread_get(__u32 tid, __u64 now,
-						    int oncpu)
+static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot, __u32 tid,
+						    __u64 now, int oncpu)
 {
 	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid), fresh = {};
 
 	if (t)
-		return t->exited ? NULL : t;
+		return t->exited || t->slot != slot ? NULL : t;
 	/* First sight of a thread: one that existed at attach (the seeding
 	 * iterator has not run yet) is accounted from the window start. */
-	fresh.since = seeded ? now : init_ts;
+	fresh.since = p->seeded ? now : p->init_ts;
 	fresh.oncpu = oncpu;
 	fresh.cpu = bpf_get_smp_processor_id();
+	fresh.slot = slot;
 	/* -EEXIST: the init iterator created it meanwhile; only a full
 	 * map loses the thread. */
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == -E2BIG) {
-		count(GS_C_LOST_THREADS_FULL, 1);
+		count(slot, GS_C_LOST_THREADS_FULL, 1);
 		return NULL;
 	}
 	t = bpf_map_lookup_elem(&threads, &tid);
-	return t && !t->exited ? t : NULL;
+	return t && !t->exited && t->slot == slot ? t : NULL;
 }
 
-static __always_inline __u32 current_tid_in_target(void)
+/* The calling thread, when its process is traced. */
+static __always_inline struct gs_proc *current_proc(__u32 *slot, __u32 *tid)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	return (id >> 32) == targ_tgid && !stopped ? (__u32)id : 0;
+	*tid = (__u32)id;
+	return proc_get(id >> 32, slot);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(take_gil_enter)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!tid || !(t = thread_get(tid, now, 1)))
+	if (!p || !(t = thread_get(p, slot, tid, now, 1)))
 		return 0;
 	account(t, now);
 	t->implicit = 0;           /* 3.6: the GIL exists from now on */
 	/* A GIL held by another thread (or a waiter already queued) makes
 	 * this a contended wait; an acquisition of a free GIL is not
 	 * contention, only the cost of taking the mutex. */
-	if (gil_holder && gil_holder != tid || nwaiters > 0) {
-		if (__sync_fetch_and_add(&nwaiters, 1) == 0)
-			contend_start = now;
+	if (p->gil_holder && p->gil_holder != tid || p->nwaiters > 0) {
+		if (__sync_fetch_and_add(&p->nwaiters, 1) == 0)
+			p->contend_start = now;
 		t->contended = 1;
 	} else {
 		t->contended = 0;
@@ -354,19 +381,19 @@ int BPF_KPROBE(take_gil_enter)
 
 		if (ts)
 			t->tstate = ts;
-		t->wait_stack = walk_stack(t->tstate);
+		t->wait_stack = walk_stack(p, slot, t->tstate);
 	}
-	emit_state(tid, t, now);
+	emit_state(p, slot, tid, t, now);
 	return 0;
 }
 
 /* The GIL is now this thread's: ends its wait, starts its hold. */
-static __always_inline void on_acquired(__u32 tid)
+static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_thread *t;
 
-	if (!(t = thread_get(tid, now, 1)))
+	if (!(t = thread_get(p, slot, tid, now, 1)))
 		return;
 	account(t, now);
 	/* A wait is a request that found the GIL taken; taking a free GIL
@@ -377,72 +404,78 @@ static __always_inline void on_acquired(__u32 tid)
 		t->waits++;
 		if (d > t->wait_max_ns)
 			t->wait_max_ns = d;
-		count(GS_C_WAIT_NS, d);
-		hist_add(GS_HIST_WAIT, d);
-		thist_add(tid, d);
-		if (__sync_fetch_and_add(&nwaiters, -1) == 1)
-			count(GS_C_CONTENDED_NS, now - contend_start);
+		count(slot, GS_C_WAIT_NS, d);
+		hist_add(slot, GS_HIST_WAIT, d);
+		thist_add(slot, tid, d);
+		if (__sync_fetch_and_add(&p->nwaiters, -1) == 1)
+			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
 		if (with_stacks) {
-			stack_add(t->wait_stack, tid, GS_VIEW_WAIT, d);
-			blame(t->gil_since, now);
+			stack_add(slot, t->wait_stack, tid, GS_VIEW_WAIT, d);
+			blame(p, slot, t->gil_since, now);
 		}
 	} else if (t->gil == GS_GIL_HOLDING) {
-		count(GS_C_TAKE_RET_UNMATCHED, 1);
+		count(slot, GS_C_TAKE_RET_UNMATCHED, 1);
 	}
-	count(GS_C_ACQUIRES, 1);
+	count(slot, GS_C_ACQUIRES, 1);
 	t->implicit = 0;
 	t->contended = 0;
 	t->gil_addr = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_since = now;
 	t->hold_partial = 0;
-	gil_holder = tid;
-	if (!gil_acquires)              /* a flag: no atomic on the hot path */
-		gil_acquires = 1;
-	emit_state(tid, t, now);
+	p->gil_holder = tid;
+	if (!p->gil_acquires)              /* a flag: no atomic on the hot path */
+		p->gil_acquires = 1;
+	emit_state(p, slot, tid, t, now);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(take_gil_exit)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 
-	if (tid)
-		on_acquired(tid);
+	if (p)
+		on_acquired(p, slot, tid);
 	return 0;
 }
 
 /* A sub-interpreter's own GIL (3.12+), created on its first event. */
-static __always_inline struct gs_subgil *subgil_get(__u64 gil)
+static __always_inline struct gs_subgil *subgil_get(__u32 slot, __u64 key)
 {
 	static const struct gs_subgil zero = {};
-	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &gil);
+	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &key);
 
 	if (g)
 		return g;
-	if (bpf_map_update_elem(&subgils, &gil, &zero, BPF_NOEXIST) == -E2BIG)
-		count(GS_C_SUBGILS_FULL, 1);
-	return bpf_map_lookup_elem(&subgils, &gil);
+	if (bpf_map_update_elem(&subgils, &key, &zero, BPF_NOEXIST) == -E2BIG)
+		count(slot, GS_C_SUBGILS_FULL, 1);
+	return bpf_map_lookup_elem(&subgils, &key);
+}
+
+static __always_inline __u64 subgil_key(__u32 slot, __u64 gil)
+{
+	return ((__u64)slot << 48) | (gil & GS_FRAME_CODE_MASK);
 }
 
 static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 ns)
 {
-	__u32 slot = gs_hist_slot(ns);
+	__u32 b = gs_hist_slot(ns);
 
-	if (kind < GS_NR_HISTS && slot < GS_HIST_SLOTS)
-		__sync_fetch_and_add(&g->hist[kind][slot], 1);
+	if (kind < GS_NR_HISTS && b < GS_HIST_SLOTS)
+		__sync_fetch_and_add(&g->hist[kind][b], 1);
 }
 
 /* The figures of a sub-interpreter's GIL are its own: they never touch the
  * main GIL's holder, waiter count or histograms. Its holds and waits still
  * set the thread's state (it runs Python, or waits to). */
-static __always_inline void sub_acquired(__u32 tid, __u64 gil)
+static __always_inline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
-	struct gs_subgil *g = subgil_get(gil);
+	struct gs_subgil *g = subgil_get(slot, subgil_key(slot, gil));
 	struct gs_thread *t;
 
-	if (!g || !(t = thread_get(tid, now, 1)))
+	if (!g || !(t = thread_get(p, slot, tid, now, 1)))
 		return;
 	account(t, now);
 	if (t->gil == GS_GIL_WAITING && t->contended && t->gil_addr == gil) {
@@ -453,22 +486,22 @@ static __always_inline void sub_acquired(__u32 tid, __u64 gil)
 			g->wait_max_ns = d;
 		subgil_hist(g, GS_HIST_WAIT, d);
 	}
-	count(GS_C_OTHER_GIL, 1);
+	count(slot, GS_C_OTHER_GIL, 1);
 	t->implicit = 0;
 	t->contended = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_addr = gil;
 	t->gil_since = now;
 	t->hold_partial = 0;
-	emit_state(tid, t, now);
+	emit_state(p, slot, tid, t, now);
 }
 
-static __always_inline void sub_contended(__u32 tid, __u64 gil)
+static __always_inline void sub_contended(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!(t = thread_get(tid, now, 1)))
+	if (!(t = thread_get(p, slot, tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_WAITING && t->contended)
 		return;
@@ -477,13 +510,14 @@ static __always_inline void sub_contended(__u32 tid, __u64 gil)
 	t->gil_addr = gil;
 	t->gil_since = now;
 	t->contended = 1;
-	emit_state(tid, t, now);
+	emit_state(p, slot, tid, t, now);
 }
 
-static __always_inline void sub_released(__u32 tid, struct gs_thread *t, int forced)
+static __always_inline void sub_released(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+					 int forced)
 {
-	__u64 now = bpf_ktime_get_ns(), d, gil = t->gil_addr;
-	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &gil);
+	__u64 now = bpf_ktime_get_ns(), d, key = subgil_key(slot, t->gil_addr);
+	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &key);
 
 	account(t, now);
 	if (g && t->gil == GS_GIL_HOLDING) {
@@ -497,7 +531,7 @@ static __always_inline void sub_released(__u32 tid, struct gs_thread *t, int for
 	}
 	t->gil = GS_GIL_NONE;
 	t->gil_addr = 0;
-	emit_state(tid, t, now);
+	emit_state(p, slot, tid, t, now);
 }
 
 /* At take_gil's call to pthread_cond_signal(&gil->switch_cond): it has
@@ -505,32 +539,33 @@ static __always_inline void sub_released(__u32 tid, struct gs_thread *t, int for
 SEC("uprobe")
 int BPF_KPROBE(take_gil_acquired)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
 
-	if (!tid)
+	if (!p)
 		return 0;
-	if (gil_switch_cond_addr && cv != gil_switch_cond_addr) {
+	if (p->gil_switch_cond_addr && cv != p->gil_switch_cond_addr) {
 		/* a sub-interpreter with its own GIL (3.12+) */
-		if (gil_addr)
-			sub_acquired(tid, cv - gil_switch_cond_off);
+		if (p->track_subgils)
+			sub_acquired(p, slot, tid, cv - GS_GIL_SWITCH_COND_OFF);
 		else
-			count(GS_C_OTHER_GIL, 1);
+			count(slot, GS_C_OTHER_GIL, 1);
 		return 0;
 	}
-	on_acquired(tid);
+	on_acquired(p, slot, tid);
 	return 0;
 }
 
 /* At take_gil's call to pthread_cond_timedwait(&gil->cond): the GIL was
  * taken when this thread asked for it. Hit once per wait-loop round (every
  * switch interval); only the first starts the wait. */
-static __always_inline void on_contended(__u32 tid)
+static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 tid)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!(t = thread_get(tid, now, 1)))
+	if (!(t = thread_get(p, slot, tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_WAITING && t->contended)
 		return;
@@ -540,129 +575,129 @@ static __always_inline void on_contended(__u32 tid)
 		t->gil_addr = 0;
 		t->gil_since = now;
 		if (with_stacks)
-			t->wait_stack = walk_stack(t->tstate);
+			t->wait_stack = walk_stack(p, slot, t->tstate);
 	}
 	t->implicit = 0;
 	t->contended = 1;
-	if (__sync_fetch_and_add(&nwaiters, 1) == 0)
-		contend_start = now;
-	emit_state(tid, t, now);
+	if (__sync_fetch_and_add(&p->nwaiters, 1) == 0)
+		p->contend_start = now;
+	emit_state(p, slot, tid, t, now);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(take_gil_contended)
 {
-	__u32 tid = current_tid_in_target();
-
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
 
-	if (!tid)
+	if (!p)
 		return 0;
-	if (gil_cond_addr && cv != gil_cond_addr) {
-		if (gil_addr)
-			sub_contended(tid, cv - gil_cond_off);
+	if (p->gil_cond_addr && cv != p->gil_cond_addr) {
+		if (p->track_subgils)
+			sub_contended(p, slot, tid, cv - GS_GIL_COND_OFF);
 		return 0;
 	}
-	on_contended(tid);
+	on_contended(p, slot, tid);
 	return 0;
 }
 
-static __always_inline int is_forced(__u64 ret)
+static __always_inline int is_forced(const struct gs_proc *p, __u64 ret)
 {
 	int i;
 
 #pragma unroll
 	for (i = 0; i < GS_MAX_FORCED_RANGES; i++)
-		if (ret >= forced_lo[i] && ret < forced_hi[i])
+		if (ret >= p->forced_lo[i] && ret < p->forced_hi[i])
 			return 1;
 	return 0;
 }
 
 /* The GIL left this thread: ends its hold. */
-static __always_inline void on_released(__u32 tid, int forced, __u64 tstate)
+static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid, int forced, __u64 tstate)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_thread *t;
 
-	if (!(t = thread_get(tid, now, 1)))
+	if (!(t = thread_get(p, slot, tid, now, 1)))
 		return;
-	if (t->gil == GS_GIL_NONE && !gil_acquires && !gil_holder) {
+	if (t->gil == GS_GIL_NONE && !p->gil_acquires && !p->gil_holder) {
 		/* No acquisition seen since attach and nobody credited with
 		 * the GIL: this thread has held it since before the window. */
 		t->gil = GS_GIL_HOLDING;
-		t->gil_since = init_ts;
+		t->gil_since = p->init_ts;
 		t->hold_partial = 1;
 	}
 	account(t, now);
 	if (t->gil == GS_GIL_HOLDING) {
 		d = now - t->gil_since;
 		if (t->hold_partial) {
-			count(GS_C_PARTIAL_HOLDS, 1);
-			count(GS_C_PARTIAL_HOLD_NS, d);
+			count(slot, GS_C_PARTIAL_HOLDS, 1);
+			count(slot, GS_C_PARTIAL_HOLD_NS, d);
 		} else {
 			t->holds++;
 			if (d > t->hold_max_ns)
 				t->hold_max_ns = d;
-			count(GS_C_HOLD_NS, d);
-			hist_add(GS_HIST_HOLD, d);
+			count(slot, GS_C_HOLD_NS, d);
+			hist_add(slot, GS_HIST_HOLD, d);
 		}
-		count(forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
+		count(slot, forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
 		if (forced)
-			emit(tid, GS_TR_FORCED, 0, now);
+			emit(p, slot, tid, GS_TR_FORCED, 0, now);
 		if (with_stacks) {
 			if (tstate)
 				t->tstate = tstate;
-			hold_ring_put(t->gil_since, now, walk_stack(t->tstate), tid);
+			hold_ring_put(p, t->gil_since, now, walk_stack(p, slot, t->tstate), tid);
 		}
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* 3.9+: take_gil drops the GIL again when the runtime is
 		 * finalizing, then the thread exits. */
-		count(GS_C_DROP_WHILE_WAIT, 1);
-		if (t->contended && __sync_fetch_and_add(&nwaiters, -1) == 1)
-			count(GS_C_CONTENDED_NS, now - contend_start);
+		count(slot, GS_C_DROP_WHILE_WAIT, 1);
+		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1)
+			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
 		t->contended = 0;
 	} else {
-		count(GS_C_DROP_UNMATCHED, 1);
+		count(slot, GS_C_DROP_UNMATCHED, 1);
 	}
 	t->gil = GS_GIL_NONE;
 	t->hold_partial = 0;
-	if (gil_holder == tid)
-		gil_holder = 0;
-	emit_state(tid, t, now);
+	if (p->gil_holder == tid)
+		p->gil_holder = 0;
+	emit_state(p, slot, tid, t, now);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(drop_gil_enter)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_thread *t;
 	__u64 ret = 0;
 
-	struct gs_thread *t;
-
-	if (!tid)
+	if (!p)
 		return 0;
 	/* At entry the return address is on top of the stack: a call from
 	 * the eval loop's drop-request path is a forced switch. */
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->gil_addr) {        /* releasing a sub-interpreter's own GIL */
-		if (!t->exited)
-			sub_released(tid, t, is_forced(ret));
+		if (!t->exited && t->slot == slot)
+			sub_released(p, slot, tid, t, is_forced(p, ret));
 		return 0;
 	}
-	on_released(tid, is_forced(ret), with_stacks ? tstate_arg(ctx) : 0);
+	on_released(p, slot, tid, is_forced(p, ret), with_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
 
-static __always_inline int drop_requested(void)
+static __always_inline int drop_requested(const struct gs_proc *p)
 {
-	__u64 a = drop_req_addr;
+	__u64 a = p->drop_req_addr;
 	__s32 v = 0;
 
-	if (!a && drop_req_ptr_addr) {
-		a = rd_ptr(drop_req_ptr_addr);
+	if (!a && p->drop_req_ptr_addr) {
+		a = rd_ptr(p->drop_req_ptr_addr);
 		if (a)
-			a += drop_req_off;
+			a += p->drop_req_off;
 	}
 	if (a)
 		bpf_probe_read_user(&v, sizeof(v), (void *)a);
@@ -675,18 +710,19 @@ static __always_inline int drop_requested(void)
 SEC("uprobe")
 int BPF_KPROBE(gil_cond_call)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
 
-	if (!tid)
+	if (!p)
 		return 0;
 	if (bpf_get_attach_cookie(ctx) == 2) {
-		if (cv == gil_cond_addr)
-			on_contended(tid);
-	} else if (cv == gil_switch_cond_addr) {
-		on_acquired(tid);
-	} else if (cv == gil_cond_addr) {
-		on_released(tid, drop_requested(), 0);
+		if (cv == p->gil_cond_addr)
+			on_contended(p, slot, tid);
+	} else if (cv == p->gil_switch_cond_addr) {
+		on_acquired(p, slot, tid);
+	} else if (cv == p->gil_cond_addr) {
+		on_released(p, slot, tid, drop_requested(p), 0);
 	}
 	return 0;
 }
@@ -695,48 +731,49 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	__u64 now;
+	__u32 slot, tid;
+	struct gs_proc *p;
 	struct gs_thread *t;
-	__u32 tid;
+	__u64 now;
 
-	if ((prev->tgid != targ_tgid && next->tgid != targ_tgid) || stopped)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if (prev->tgid == targ_tgid) {
+	if ((p = proc_get(prev->tgid, &slot))) {
+		now = bpf_ktime_get_ns();
 		tid = prev->pid;
-		t = thread_get(tid, now, 1);
+		t = thread_get(p, slot, tid, now, 1);
 		if (t) {
 			account(t, now);
 			t->oncpu = 0;
 			t->runnable_off = prev->__state == 0;   /* TASK_RUNNING: preempted */
-			emit_state(tid, t, now);
+			emit_state(p, slot, tid, t, now);
 		}
 	}
-	if (next->tgid == targ_tgid) {
+	if ((p = proc_get(next->tgid, &slot))) {
+		now = bpf_ktime_get_ns();
 		tid = next->pid;
-		t = thread_get(tid, now, 0);
+		t = thread_get(p, slot, tid, now, 0);
 		if (t) {
 			account(t, now);
 			t->oncpu = 1;
 			t->runnable_off = 0;
 			t->cpu = bpf_get_smp_processor_id();
-			emit_state(tid, t, now);
+			emit_state(p, slot, tid, t, now);
 		}
 	}
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sched_process_exit, struct task_struct *p)
+int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 {
-	__u32 tid = p->pid;
-	__u64 now;
+	__u32 slot, tid = p_task->pid;
+	struct gs_proc *p = proc_get(p_task->tgid, &slot);
 	struct gs_thread *t;
+	__u64 now;
 
-	if (p->tgid != targ_tgid || stopped)
+	if (!p)
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
-	if (!t || t->exited)
+	if (!t || t->exited || t->slot != slot)
 		return 0;
 	now = bpf_ktime_get_ns();
 	account(t, now);
@@ -744,23 +781,23 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		/* in a sub-interpreter's GIL: the main GIL's figures are untouched */
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* take_gil never returned: the thread exited inside it. */
-		count(GS_C_EXITED_WAITING, 1);
-		if (t->contended && __sync_fetch_and_add(&nwaiters, -1) == 1)
-			count(GS_C_CONTENDED_NS, now - contend_start);
+		count(slot, GS_C_EXITED_WAITING, 1);
+		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1)
+			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
 	} else if (t->gil == GS_GIL_HOLDING) {
-		count(GS_C_EXITED_HOLDING, 1);
-		count(GS_C_PARTIAL_HOLDS, 1);
-		count(GS_C_PARTIAL_HOLD_NS, now - t->gil_since);
-		if (gil_holder == tid)
-			gil_holder = 0;
+		count(slot, GS_C_EXITED_HOLDING, 1);
+		count(slot, GS_C_PARTIAL_HOLDS, 1);
+		count(slot, GS_C_PARTIAL_HOLD_NS, now - t->gil_since);
+		if (p->gil_holder == tid)
+			p->gil_holder = 0;
 	}
 	t->gil = GS_GIL_NONE;
 	t->gil_addr = 0;
 	t->contended = 0;
 	t->oncpu = 0;
-	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);
+	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p_task->comm);
 	t->exited = 1;
-	emit(tid, GS_TR_EXIT, 0, now);
+	emit(p, slot, tid, GS_TR_EXIT, 0, now);
 	return 0;
 }
 
@@ -769,35 +806,33 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
-	__u32 tid = current_tid_in_target();
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
 	struct gs_thread *t;
 	__u64 stack;
 
-	if (!tid)
+	if (!p)
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
-	if (!t || t->exited)
+	if (!t || t->exited || t->slot != slot)
 		return 0;
-	count(GS_C_SAMPLES, 1);
+	count(slot, GS_C_SAMPLES, 1);
 	if (!t->tstate) {
-		count(GS_C_NO_TSTATE, 1);
+		count(slot, GS_C_NO_TSTATE, 1);
 		return 0;
 	}
-	stack = walk_stack(t->tstate);
+	stack = walk_stack(p, slot, t->tstate);
 	if (!stack) {
-		count(GS_C_STACK_ERR, 1);
+		count(slot, GS_C_STACK_ERR, 1);
 		return 0;
 	}
-	stack_add(stack, tid, t->gil == GS_GIL_HOLDING ? GS_VIEW_GIL : GS_VIEW_NOGIL, 1);
+	stack_add(slot, stack, tid, t->gil == GS_GIL_HOLDING ? GS_VIEW_GIL : GS_VIEW_NOGIL, 1);
 	return 0;
 }
 
-/* Run once by user space right after the probes are attached: creates the
- * state of every thread that existed at attach, with its CPU state, and
- * marks the thread that held the GIL then (read from the target's memory
- * by user space) unless a GIL event already told us who holds it. */
 /* PyThreadState of each thread at attach, found by user space walking the
- * interpreter's thread list: keyed by TID (3.11+) or TLS base (older). */
+ * interpreter's thread list: keyed by TID (3.11+) or TLS base (older).
+ * Refilled for each process before its iterator run. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096); /* threads at attach; more stay unseeded until their first GIL event */
@@ -805,40 +840,66 @@ struct {
 	__type(value, __u64);
 } seed_tstates SEC(".maps");
 
+/* Run by user space right after a process's probes are attached: creates
+ * the state of every thread of process seed_slot that existed at attach,
+ * with its CPU state, and marks the thread that held the GIL then (read
+ * from the target's memory by user space) unless a GIL event already told
+ * us who holds it. */
 SEC("iter/task")
 int init_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
-	struct gs_thread t = {};
+	__u32 slot = seed_slot;
+	struct gs_proc *p = bpf_map_lookup_elem(&procs, &slot);
+	struct gs_thread t = {}, *old;
 	__u64 key, *ts;
 	__u32 tid;
+	int holder;
 
-	if (!task || task->tgid != targ_tgid)
+	if (!task || !p || task->tgid != p->tgid)
 		return 0;
 	tid = task->pid;
-	t.since = init_ts;
-	t.oncpu = task->on_cpu ? 1 : 0;
-	t.cpu = task->thread_info.cpu;
-	if (!gil_acquires &&
-	    ((init_holder_tid && tid == init_holder_tid) ||
-	     (init_holder_fsbase && task->thread.fsbase == init_holder_fsbase))) {
-		t.gil = GS_GIL_HOLDING;
-		t.gil_since = init_ts;
-		t.hold_partial = 1;
-		t.implicit = init_implicit;
-		gil_holder = tid;
-	}
+	holder = !p->gil_acquires &&
+		 ((init_holder_tid && tid == init_holder_tid) ||
+		  (init_holder_fsbase && task->thread.fsbase == init_holder_fsbase));
 	key = tid;
 	ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	if (!ts) {
 		key = task->thread.fsbase;
 		ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	}
+	old = bpf_map_lookup_elem(&threads, &tid);
+	if (old && old->slot == slot) {
+		/* Created by a switch since attach: it has run without any GIL
+		 * event, so the holder at attach still holds it. */
+		if (holder && old->gil == GS_GIL_NONE) {
+			old->gil = GS_GIL_HOLDING;
+			old->gil_since = p->init_ts;
+			old->hold_partial = 1;
+			old->implicit = init_implicit;
+			p->gil_holder = tid;
+		}
+		if (ts && !old->tstate)
+			old->tstate = *ts;
+		p->seeded = 1;
+		return 0;
+	}
+	t.since = p->init_ts;
+	t.slot = slot;
+	t.oncpu = task->on_cpu ? 1 : 0;
+	t.cpu = task->thread_info.cpu;
+	if (holder) {
+		t.gil = GS_GIL_HOLDING;
+		t.gil_since = p->init_ts;
+		t.hold_partial = 1;
+		t.implicit = init_implicit;
+		p->gil_holder = tid;
+	}
 	if (ts)
 		t.tstate = *ts;
 	/* A thread first seen here starts its trace track at the window start. */
 	if (!bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST))
-		emit_state(tid, &t, init_ts);
-	seeded = 1;
+		emit_state(p, slot, tid, &t, p->init_ts);
+	p->seeded = 1;
 	return 0;
 }

@@ -42,6 +42,8 @@ struct gs_thread {
 				   "holds" it unless asleep */
 	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
 	__u8 pad0;
+	__u32 slot;             /* its process's slot in "procs" */
+	__u32 pad1;
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
@@ -204,7 +206,41 @@ struct gs_trace_rec {
 	__u8 state;        /* enum gs_tstate, GS_TR_STATE only */
 	__u16 cpu;
 	__s32 waiters;     /* contended waiters right after this event */
+	__u32 tgid;        /* its process */
+};
+
+/* Processes one BPF object traces at once (--children): the target and
+ * its descendants. Slots are reused once a process's report is read. */
+#define GS_MAX_PROCS 64
+
+/* One traced process (ARRAY map "procs", index = slot): configuration
+ * written by user space before its probes attach, then its GIL's state,
+ * kept by BPF. */
+struct gs_proc {
+	__u32 tgid;
+	__u32 track_subgils;    /* 3.12+ call sites: sub-interpreter GILs apart */
+	__u64 forced_lo[GS_MAX_FORCED_RANGES];
+	__u64 forced_hi[GS_MAX_FORCED_RANGES];
+	/* the main interpreter's GIL: its condition variables (call-site and
+	 * address-keyed probes check their argument against them), and
+	 * where its drop-request flag lives (address-keyed mode) */
+	__u64 gil_addr;
+	__u64 gil_cond_addr, gil_switch_cond_addr;
+	__u64 drop_req_addr;        /* static flag (3.7/3.8) */
+	__u64 drop_req_ptr_addr;    /* &interpreters.main (3.9-3.12) */
+	__u32 drop_req_off;
+	__u32 can_walk;             /* stacks walk with the object's pyoff */
+	__u64 code_type;            /* &PyCode_Type (3.13+), 0 = don't check */
+	__u64 init_ts;              /* window start, CLOCK_MONOTONIC ns */
+	/* state */
+	__u32 seeded;               /* the init iterator has run */
+	__u32 gil_holder;           /* TID holding the GIL, 0 none/unknown */
+	__u32 gil_acquires;         /* an acquisition was seen */
 	__u32 pad;
+	__s64 nwaiters;             /* threads in take_gil that found it taken */
+	__u64 contend_start;        /* when nwaiters last went 0 -> 1 */
+	__u64 hold_ring_next;
+	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };
 
 #endif /* GILSCOPE_H */

@@ -79,12 +79,13 @@ static __always_inline void rd_str(__u64 obj, char *dst, __u32 cap, __u8 *kind, 
 		*len = n;
 }
 
-static __always_inline void capture_code(__u64 code)
+static __always_inline void capture_code(__u32 slot, __u64 code)
 {
 	struct gs_code *c, *old;
 	__u32 zero = 0;
 	__u64 name, file, lt, n = 0, fp;
 	__s32 line = 0;
+	__u64 key = ((__u64)slot << 48) | code;   /* per process: spawned ones differ */
 
 	/* A freed code object's memory can hold a new one later (startup
 	 * code compiled from strings is freed early): the fingerprint tells
@@ -95,11 +96,11 @@ static __always_inline void capture_code(__u64 code)
 		name = rd_ptr(code + pyoff.co_name);
 	file = rd_ptr(code + pyoff.co_filename);
 	fp = name ^ (file << 1) ^ (__u64)(__u32)line;
-	old = bpf_map_lookup_elem(&codes, &code);
+	old = bpf_map_lookup_elem(&codes, &key);
 	if (old) {
 		if (old->fingerprint == fp)
 			return;
-		count(GS_C_CODE_REUSED, 1);
+		count(slot, GS_C_CODE_REUSED, 1);
 	}
 	c = bpf_map_lookup_elem(&code_scratch, &zero);
 	if (!c)
@@ -119,8 +120,8 @@ static __always_inline void capture_code(__u64 code)
 		if (n && bpf_probe_read_user(c->linetable, n, (void *)(lt + 32)) == 0)
 			c->lt_len = n;
 	}
-	if (bpf_map_update_elem(&codes, &code, c, BPF_ANY) == -E2BIG)
-		count(GS_C_CODES_FULL, 1);
+	if (bpf_map_update_elem(&codes, &key, c, BPF_ANY) == -E2BIG)
+		count(slot, GS_C_CODES_FULL, 1);
 }
 
 /* Byte offset of the frame's current instruction in its bytecode. */
@@ -146,7 +147,9 @@ struct walk_ctx {
 	struct gs_pystack *st;
 	__u64 frame;
 	__u64 h;
+	__u64 code_type;        /* the process's &PyCode_Type, 0 = don't check */
 	__u32 depth;
+	__u32 slot;
 };
 
 /* One step of the frame chain (bpf_loop callback: verified once, however
@@ -169,9 +172,9 @@ static long walk_step(__u32 i, void *arg)
 	}
 	if (!code)
 		return 0;
-	if (pyoff.code_type) {                  /* 3.13+: entry frames hold None */
+	if (w->code_type) {                     /* 3.13+: entry frames hold None */
 		type = rd_ptr(code + 8);
-		if (type != pyoff.code_type)
+		if (type != w->code_type)
 			return 0;
 	}
 	if (w->depth >= max_depth || w->depth >= GS_MAX_FRAMES) {
@@ -191,18 +194,19 @@ static long capture_step(__u32 i, void *arg)
 
 	if (i >= w->depth)
 		return 1;
-	capture_code(w->st->frames[i & (GS_MAX_FRAMES - 1)] & GS_FRAME_CODE_MASK);
+	capture_code(w->slot, w->st->frames[i & (GS_MAX_FRAMES - 1)] & GS_FRAME_CODE_MASK);
 	return 0;
 }
 
-/* Walk tstate's Python stack; returns its id (0 when there is none). */
-static __always_inline __u64 walk_stack(__u64 tstate)
+/* Walk tstate's Python stack; returns its id (0 when there is none). The
+ * id covers the process too: each process captures its own code objects. */
+static __always_inline __u64 walk_stack(const struct gs_proc *p, __u32 slot, __u64 tstate)
 {
-	struct walk_ctx w = { .h = 14695981039346656037ull };
+	struct walk_ctx w = { .h = 14695981039346656037ull ^ slot, .slot = slot, .code_type = p->code_type };
 	__u32 zero = 0;
 	__u64 h;
 
-	if (!tstate || !pyoff.minor)
+	if (!tstate || !pyoff.minor || !p->can_walk)
 		return 0;
 	w.st = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!w.st)
@@ -218,11 +222,11 @@ static __always_inline __u64 walk_stack(__u64 tstate)
 	w.st->depth = w.depth;
 	h = w.h ^ w.depth;
 	if (w.st->truncated)
-		count(GS_C_TRUNCATED, 1);
+		count(slot, GS_C_TRUNCATED, 1);
 	if (bpf_map_lookup_elem(&stacks, &h))
 		return h;
 	if (bpf_map_update_elem(&stacks, &h, w.st, BPF_NOEXIST) == -E2BIG) {
-		count(GS_C_STACKS_FULL, 1);
+		count(slot, GS_C_STACKS_FULL, 1);
 		return 0;
 	}
 	/* First sighting: capture its code objects. */
@@ -230,7 +234,7 @@ static __always_inline __u64 walk_stack(__u64 tstate)
 	return h;
 }
 
-static __always_inline void stack_add(__u64 stack, __u32 tid, __u32 view, __u64 w)
+static __always_inline void stack_add(__u32 slot, __u64 stack, __u32 tid, __u32 view, __u64 w)
 {
 	struct gs_stack_key k = { .stack = stack, .tid = tid, .view = view };
 	__u64 *c;
@@ -243,7 +247,7 @@ static __always_inline void stack_add(__u64 stack, __u32 tid, __u32 view, __u64 
 
 		if (err != -EEXIST) {          /* inserted, or the table is full */
 			if (err)
-				count(GS_C_COUNTS_FULL, 1);
+				count(slot, GS_C_COUNTS_FULL, 1);
 			return;
 		}
 		c = bpf_map_lookup_elem(&stack_counts, &k); /* another CPU inserted it first */

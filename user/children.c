@@ -125,7 +125,7 @@ static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 	unskip(c, pid);
 	if (ts)
 		gs_note("child %d (parent %d): tracing CPython %s, window open %.1f ms after its fork or exec", (int)pid, (int)parent,
-			s->pt.version, (tracer__t0(s->tr) - ts) / 1e6);
+			s->pt.version, (tracer__t0(*c->cfg->tr, s->slot) - ts) / 1e6);
 	else
 		gs_note("child %d (parent %d): tracing CPython %s", (int)pid, (int)parent, s->pt.version);
 	c->s[c->n++] = s;

@@ -233,6 +233,7 @@ static bool has_privileges(void)
 /* One recording: the target's session and, with --children, its tree's. */
 struct run {
 	struct opts *o;
+	struct tracer *tr;        /* one BPF object for every process */
 	struct session_cfg cfg;
 	struct session root;
 	struct children kids;
@@ -277,6 +278,21 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* --trace: each record goes to its process's timeline. */
+static void on_trace(const struct gs_trace_rec *rec, void *ctx)
+{
+	struct run *r = ctx;
+	struct session *s = NULL;
+
+	if ((pid_t)rec->tgid == r->root.pt.pid)
+		s = &r->root;
+	for (size_t i = r->kids.n; !s && i-- > 0;)
+		if (r->kids.s[i]->pt.pid == (pid_t)rec->tgid && r->kids.s[i]->live)
+			s = r->kids.s[i];
+	if (s && s->tw)
+		trace_writer__add(s->tw, rec);
+}
+
 /* Wait until a signal, the duration, or the target's exit. Follows the
  * process tree, drains trace records, and once a second harvests exited
  * threads and reads the switch interval. */
@@ -285,21 +301,16 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 	uint64_t start = mono_ms(), last = start;
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 	struct session *root = &r->root;
-	bool busy = r->follow || root->tw;
 
 	for (;;) {
 		int n;
 		uint64_t now;
 
-		if (root->tw && !r->follow)
-			session__drain(root, 100);   /* waits on the ring buffer */
-		n = poll(&pfd, pidfd >= 0 ? 1 : 0, busy && !(root->tw && !r->follow) ? 50 : root->tw ? 0 : 200);
-		if (r->follow) {
+		if (r->cfg.trace)
+			tracer__poll(r->tr, r->follow ? 0 : 100);   /* waits on the ring buffer */
+		n = poll(&pfd, pidfd >= 0 ? 1 : 0, r->follow ? 50 : r->cfg.trace ? 0 : 200);
+		if (r->follow)
 			children__poll(&r->kids, 0);
-			session__drain(root, 0);
-			for (size_t i = 0; i < r->kids.n; i++)
-				session__drain(r->kids.s[i], 0);
-		}
 		now = mono_ms();
 		if (stop_signal)
 			break;
@@ -312,6 +323,7 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 			break;
 		}
 		if (now - last >= 1000) {
+			tracer__harvest(r->tr);
 			session__tick(root);
 			for (size_t i = 0; r->follow && i < r->kids.n; i++)
 				session__tick(r->kids.s[i]);
@@ -568,7 +580,8 @@ int main(int argc, char **argv)
 		return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
 
 	r.cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph, .trace = o.trace != NULL, .hz = o.hz,
-				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats };
+				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats, .children = o.children,
+				      .tr = &r.tr, .on_trace = on_trace, .trace_ctx = &r };
 	r.root.cfg = &r.cfg;
 	r.follow = o.children;
 	sigaction(SIGINT, &sa, NULL);
@@ -592,6 +605,7 @@ int main(int argc, char **argv)
 	} else {
 		e = run_begin(&r, o.pid);
 		if (e) {
+			tracer__free(r.tr);
 			session__free(&r.root);
 			return die(r.root.exit_code, "%s", r.root.err);
 		}
@@ -606,6 +620,7 @@ int main(int argc, char **argv)
 	}
 	e = finish(&r, &ls);
 	reaper__wait();
+	tracer__free(r.tr);
 	if (r.follow)
 		children__free(&r.kids);
 	session__free(&r.root);

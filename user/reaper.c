@@ -5,27 +5,34 @@
 
 struct job {
 	pthread_t th;
+	void (*fn)(void *);
+	void *arg;
 	struct job *next;
 };
 
 static struct job *jobs;
 
-static void *run(void *arg)
+static void *run(void *p)
 {
-	tracer__free(arg);
+	struct job *j = p;
+
+	j->fn(j->arg);
 	return NULL;
 }
 
-void reaper__free(struct tracer *tr)
+void reaper__run(void (*fn)(void *), void *arg)
 {
-	struct job *j;
+	struct job *j = calloc(1, sizeof(*j));
 
-	if (!tr)
+	if (!j) {
+		fn(arg);
 		return;
-	j = calloc(1, sizeof(*j));
-	if (!j || pthread_create(&j->th, NULL, run, tr)) {
+	}
+	j->fn = fn;
+	j->arg = arg;
+	if (pthread_create(&j->th, NULL, run, j)) {
 		free(j);
-		tracer__free(tr);
+		fn(arg);
 		return;
 	}
 	j->next = jobs;

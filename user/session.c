@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "reaper.h"
 #include "session.h"
 
 bool gs_verbose;
@@ -53,15 +52,6 @@ static void explain_target(const struct py_target *pt)
 	gs_note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
 }
 
-/* Inspect, load, attach and seed: everything before the window opens. */
-static void on_trace(const struct gs_trace_rec *r, void *ctx)
-{
-	struct session *s = ctx;
-
-	if (s->tw)
-		trace_writer__add(s->tw, r);
-}
-
 static uint64_t mono_us(void)
 {
 	struct timespec ts;
@@ -70,16 +60,17 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Inspect, load (the first session), attach and seed: everything before
+ * the window opens. */
 int session__begin(struct session *s, pid_t pid)
 {
-	struct tracer_opts topts = {};
+	const struct session_cfg *cfg = s->cfg;
 	struct gil_snapshot snap;
-	bool want_stacks;
+	uint64_t t[4];
 	int e;
 
-	uint64_t t[4];
-
 	s->interval_us = -1;
+	s->slot = -1;
 	t[0] = mono_us();
 	e = py_target__inspect(pid, &s->pt, s->err, sizeof(s->err));
 	t[1] = mono_us();
@@ -88,28 +79,30 @@ int session__begin(struct session *s, pid_t pid)
 		return e;
 	}
 	explain_target(&s->pt);
-	want_stacks = s->cfg->stacks;
-	if ((want_stacks || s->cfg->trace) && !s->pt.can_walk)
+	if ((cfg->stacks || cfg->trace) && !s->pt.can_walk)
 		fprintf(stderr, "gilscope: PID %d: no Python stack layout for CPython %s: stacks are left out\n",
 			s->pt.pid, s->pt.version);
-	topts.stacks = want_stacks;
-	topts.sample_hz = want_stacks ? (s->cfg->hz ? s->cfg->hz : 199) : 0;
-	topts.max_depth = s->cfg->max_depth;
-	topts.bpf_stats = s->cfg->bpf_stats;
-	if (s->cfg->trace) {
-		topts.on_trace = on_trace;
-		topts.trace_ctx = s;
+	if (!*cfg->tr) {
+		struct tracer_opts topts = {
+			.stacks = cfg->stacks,
+			.sample_hz = cfg->stacks ? (cfg->hz ? cfg->hz : 199) : 0,
+			.max_depth = cfg->max_depth,
+			.bpf_stats = cfg->bpf_stats,
+			.multi = cfg->children,
+			.on_trace = cfg->trace ? cfg->on_trace : NULL,
+			.trace_ctx = cfg->trace_ctx,
+		};
+
+		e = tracer__load(&s->pt, &topts, cfg->tr, s->err, sizeof(s->err));
 	}
-	e = tracer__load(&s->pt, &topts, &s->tr, s->err, sizeof(s->err));
 	t[2] = mono_us();
-	if (e ||
-	    (e = tracer__attach(s->tr, &s->pt, s->err, sizeof(s->err)))) {
+	if (e || (e = tracer__add(*cfg->tr, &s->pt, &s->slot, s->err, sizeof(s->err)))) {
 		s->exit_code = EXIT_SYSTEM;
 		py_target__release(&s->pt);
 		return e;
 	}
 	/* The trace's time 0 is the window's start. */
-	if (s->cfg->trace && !(s->tw = trace_writer__new(s->pt.pid, s->pt.comm, tracer__t0(s->tr)))) {
+	if (cfg->trace && !(s->tw = trace_writer__new(s->pt.pid, s->pt.comm, tracer__t0(*cfg->tr, s->slot)))) {
 		s->exit_code = EXIT_SYSTEM;
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -ENOMEM;
@@ -120,37 +113,26 @@ int session__begin(struct session *s, pid_t pid)
 		snap.locked = -2;
 	if (snap.locked >= 0)
 		s->interval_us = (int)snap.interval_us;
-	gs_note("GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", snap.locked,
-	     (unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
+	gs_note("PID %d: GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", pid, snap.locked,
+		(unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
 	t[3] = mono_us();
-	e = tracer__start(s->tr, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
+	e = tracer__seed(*cfg->tr, s->slot, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
 	gs_note("PID %d: inspected in %.1f ms, BPF loaded in %.1f ms, attached in %.1f ms, seeded in %.1f ms", pid,
 		(t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3, (mono_us() - t[3]) / 1e3);
+	py_target__release(&s->pt);   /* the probes hold the file now */
+	s->live = true;               /* a slot is taken: end it even on error */
 	if (e)
 		s->exit_code = EXIT_SYSTEM;
-	py_target__release(&s->pt);   /* the probes hold the file now */
-	s->live = !e;
 	return e;
 }
 
-/* Once a second: move exited threads out of the maps, read the switch
- * interval. */
+/* Once a second: read the switch interval. */
 void session__tick(struct session *s)
 {
 	struct gil_snapshot snap;
 
-	if (!s->live)
-		return;
-	if (py_target__read_gil(&s->pt, &snap) == 0 && snap.locked >= 0)
+	if (s->live && py_target__read_gil(&s->pt, &snap) == 0 && snap.locked >= 0)
 		s->interval_us = (int)snap.interval_us;
-	tracer__harvest(s->tr);
-}
-
-/* Deliver pending --trace records. */
-void session__drain(struct session *s, int timeout_ms)
-{
-	if (s->live && s->tw)
-		tracer__poll(s->tr, timeout_ms);
 }
 
 int session__end(struct session *s)
@@ -160,9 +142,7 @@ int session__end(struct session *s)
 	if (!s->live)
 		return 0;
 	s->live = false;
-	e = tracer__stop(s->tr, &s->pt, &s->res);
-	reaper__free(s->tr);          /* read: detach and free in the background */
-	s->tr = NULL;
+	e = tracer__end(*s->cfg->tr, s->slot, &s->pt, &s->res);
 	s->done = !e;
 	s->res.interval_us = s->interval_us;
 	return e;
@@ -170,11 +150,8 @@ int session__end(struct session *s)
 
 void session__free(struct session *s)
 {
-	tracer__free(s->tr);
-	s->tr = NULL;
 	trace_writer__free(s->tw);
 	s->tw = NULL;
 	gs_result__free(&s->res);
 	py_target__release(&s->pt);
 }
-

@@ -19,13 +19,17 @@ struct session_cfg {
 	int hz;                /* CPU sampling; 0 = default when stacks */
 	int max_depth;
 	bool bpf_stats;
-	bool quiet;            /* children: no per-process notices on stderr */
+	bool children;         /* the tracer serves several processes */
+	struct tracer **tr;    /* the recording's tracer, loaded by the first session */
+	/* --trace: records of every process (gs_trace_rec.tgid tells which) */
+	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);
+	void *trace_ctx;
 };
 
 struct session {
 	const struct session_cfg *cfg;
 	struct py_target pt;
-	struct tracer *tr;
+	int slot;              /* in the tracer, while live */
 	struct trace_writer *tw;
 	struct gs_result res;  /* filled by session__end */
 	bool live;             /* tracer attached, window open */
@@ -42,11 +46,9 @@ enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2 };
 /* Inspect, load, attach and seed: the window opens. 0, or -errno with
  * s->err and s->exit_code set; -ENOEXEC: pid does not run CPython (yet). */
 int session__begin(struct session *s, pid_t pid);
-/* Once a second while live: harvest exited threads, read the interval. */
+/* Once a second while live: read the switch interval. */
 void session__tick(struct session *s);
-/* --trace: deliver pending records, waiting up to timeout_ms. */
-void session__drain(struct session *s, int timeout_ms);
-/* Close the window into s->res and free the BPF side. */
+/* Close the window into s->res and free the process's slot. */
 int session__end(struct session *s);
 void session__free(struct session *s);
 

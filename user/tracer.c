@@ -12,22 +12,36 @@
 #include "gil.skel.h"
 #include "errmsg.h"
 #include "hist_stats.h"
+#include "reaper.h"
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 
 #define MAX_CPUS 1024
+#define MAX_SLOT_LINKS (PT_MAX_PROBES * 2)
+
+/* One traced process. */
+struct slot {
+	bool used;
+	pid_t pid;
+	struct bpf_link *links[MAX_SLOT_LINKS];  /* its uprobes */
+	int nlinks;
+	struct gs_result acc;   /* t0, and exited threads harvested so far */
+};
 
 struct tracer {
 	struct gil_bpf *skel;
 	struct tracer_opts opts;
-	struct bpf_link *links[PT_MAX_PROBES * 2 + 2 + MAX_CPUS];
-	int nlinks;
+	bool multi;             /* --children: proc_slots names the processes */
+	int nslots;
+	int next_slot;          /* slots are handed out round-robin */
+	struct slot slots[GS_MAX_PROCS];
+	struct bpf_link *glinks[2 + MAX_CPUS];   /* tracepoints, sampling */
+	int nglinks;
 	int perf_fds[MAX_CPUS];
 	int nperf;
 	struct ring_buffer *rb;
 	int stats_fd;           /* BPF_ENABLE_STATS: run counts while open */
-	struct gs_result acc;   /* exited threads harvested so far */
 	int ncpus;
 };
 
@@ -48,10 +62,18 @@ static int on_rb(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Sub-interpreters with their own GIL exist from 3.12; only the call-site
+ * probes see which GIL an event is about. */
+static bool tracks_subgils(const struct py_target *pt)
+{
+	return pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr && pt->call_sites && !pt->keyed;
+}
+
 int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		 struct tracer **out, char *err, size_t errlen)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
+	struct gil_bpf *s;
 	int e;
 
 	if (!tr)
@@ -59,65 +81,58 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	tr->opts = *opts;
 	tr->stats_fd = -1;
 	tr->ncpus = libbpf_num_possible_cpus();
-	tr->skel = gil_bpf__open();
-	if (!tr->skel) {
+	tr->multi = opts->multi;
+	tr->nslots = opts->multi ? GS_MAX_PROCS : 1;
+	tr->skel = s = gil_bpf__open();
+	if (!s) {
 		e = -errno;
 		free(tr);
 		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
 	}
-	tr->skel->rodata->targ_tgid = (__u32)pt->pid;
-	for (int i = 0; i < pt->nforced; i++) {
-		tr->skel->rodata->forced_lo[i] = pt->forced_lo[i];
-		tr->skel->rodata->forced_hi[i] = pt->forced_hi[i];
-	}
+	s->rodata->single_tgid = opts->multi ? 0 : (__u32)pt->pid;
 	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
-		tr->skel->rodata->with_stacks = opts->stacks;
-		memcpy((void *)&tr->skel->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
-		tr->skel->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
-						      ? opts->max_depth : GS_MAX_FRAMES;
+		s->rodata->with_stacks = opts->stacks;
+		memcpy((void *)&s->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
+		s->rodata->pyoff.code_type = 0;      /* per process: gs_proc.code_type */
+		s->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
+					       ? opts->max_depth : GS_MAX_FRAMES;
 	}
-	tr->skel->rodata->with_trace = opts->on_trace != NULL;
-	tr->skel->rodata->gil_cond_addr = pt->gil_cond_addr;
-	tr->skel->rodata->gil_switch_cond_addr = pt->gil_switch_cond_addr;
-	tr->skel->rodata->drop_req_addr = pt->drop_req_addr;
-	tr->skel->rodata->drop_req_ptr_addr = pt->drop_req_ptr_addr;
-	tr->skel->rodata->drop_req_off = pt->drop_req_off;
-	/* 3.12+ sub-interpreters may own a GIL: the call-site probes see its
-	 * address and report it apart. */
-	if (pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr && !pt->keyed) {
-		tr->skel->rodata->gil_addr = pt->gil_addr;
-		tr->skel->rodata->gil_cond_off = GS_GIL_COND_OFF;
-		tr->skel->rodata->gil_switch_cond_off = GS_GIL_SWITCH_COND_OFF;
-	} else {
-		bpf_map__set_max_entries(tr->skel->maps.subgils, 1);
-	}
-	/* Programs this target's probes do not use are not loaded: the
-	 * verifier's time is most of a load (it delays --children). */
-	{
+	s->rodata->with_trace = opts->on_trace != NULL;
+	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
+	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
+	bpf_map__set_max_entries(s->maps.counters, tr->nslots * GS_NR_COUNTERS);
+	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
+	bpf_map__set_max_entries(s->maps.hists, tr->nslots * GS_NR_HISTS * GS_HIST_SLOTS);
+	if (!opts->multi && !tracks_subgils(pt))
+		bpf_map__set_max_entries(s->maps.subgils, 1);
+	/* Programs no probe of the target uses are not loaded: the verifier's
+	 * time is most of a load. Descendants (--children) may run another
+	 * build: every GIL program is loaded then. */
+	if (!opts->multi) {
 		bool used[PROBE_COND_WAIT + 1] = {};
 
 		for (int i = 0; i < pt->nprobes; i++)
 			if (pt->probes[i].role <= PROBE_COND_WAIT)
 				used[pt->probes[i].role] = true;
-		bpf_program__set_autoload(tr->skel->progs.take_gil_enter, used[PROBE_TAKE] && !pt->call_sites);
-		bpf_program__set_autoload(tr->skel->progs.take_gil_exit, used[PROBE_TAKE] && !pt->call_sites);
-		bpf_program__set_autoload(tr->skel->progs.take_gil_acquired, used[PROBE_ACQUIRED]);
-		bpf_program__set_autoload(tr->skel->progs.take_gil_contended, used[PROBE_CONTENDED]);
-		bpf_program__set_autoload(tr->skel->progs.drop_gil_enter, used[PROBE_DROP]);
-		bpf_program__set_autoload(tr->skel->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
-		bpf_program__set_autoload(tr->skel->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
+		bpf_program__set_autoload(s->progs.take_gil_enter, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(s->progs.take_gil_exit, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(s->progs.take_gil_acquired, used[PROBE_ACQUIRED]);
+		bpf_program__set_autoload(s->progs.take_gil_contended, used[PROBE_CONTENDED]);
+		bpf_program__set_autoload(s->progs.drop_gil_enter, used[PROBE_DROP]);
+		bpf_program__set_autoload(s->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
 	}
+	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
-		bpf_map__set_max_entries(tr->skel->maps.trace, 4096);
+		bpf_map__set_max_entries(s->maps.trace, 4096);
 	if (!opts->stacks && !opts->sample_hz) {
-		bpf_map__set_max_entries(tr->skel->maps.stacks, 1);
-		bpf_map__set_max_entries(tr->skel->maps.codes, 1);
-		bpf_map__set_max_entries(tr->skel->maps.stack_counts, 1);
+		bpf_map__set_max_entries(s->maps.stacks, 1);
+		bpf_map__set_max_entries(s->maps.codes, 1);
+		bpf_map__set_max_entries(s->maps.stack_counts, 1);
 	}
-	e = gil_bpf__load(tr->skel);
+	e = gil_bpf__load(s);
 	if (e) {
-		gil_bpf__destroy(tr->skel);
+		gil_bpf__destroy(s);
 		free(tr);
 		return gs_fail(err, errlen, e,
 			    "cannot load the BPF programs (%s); run with -v for the verifier log",
@@ -129,7 +144,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		return gs_fail(err, errlen, e, "cannot enable BPF run statistics: %s", strerror(-e));
 	}
 	if (opts->on_trace) {
-		tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.trace), on_rb, tr, NULL);
+		tr->rb = ring_buffer__new(bpf_map__fd(s->maps.trace), on_rb, tr, NULL);
 		if (!tr->rb) {
 			e = -errno;
 			tracer__free(tr);
@@ -175,28 +190,48 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 		if (!l)
 			return gs_fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
 				    strerror(errno));
-		tr->links[tr->nlinks++] = l;
+		tr->glinks[tr->nglinks++] = l;
 	}
 	return 0;
 }
 
-static int add_link(struct tracer *tr, struct bpf_link *l)
+/* Scheduler tracepoints and the sampler: once per object, for every
+ * process it traces. */
+static int attach_global(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen)
 {
-	if (!l)
-		return -errno;
-	tr->links[tr->nlinks++] = l;
+	struct bpf_link *l;
+
+	if (tr->nglinks)
+		return 0;
+	if (!(l = bpf_program__attach(tr->skel->progs.sched_switch)))
+		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	if (!(l = bpf_program__attach(tr->skel->progs.sched_process_exit)))
+		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	if (tr->opts.sample_hz > 0 && pt->can_walk)
+		return attach_sampling(tr, err, errlen);
 	return 0;
 }
 
-int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen)
+static int slot_link(struct slot *sl, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	if (sl->nlinks >= MAX_SLOT_LINKS) {
+		bpf_link__destroy(l);
+		return -E2BIG;
+	}
+	sl->links[sl->nlinks++] = l;
+	return 0;
+}
+
+static int attach_uprobes(struct tracer *tr, struct slot *sl, const struct py_target *pt,
+			  char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_program *prog;
 	int e;
-
-	/* The window opens as the first probe goes in. */
-	tr->skel->bss->init_ts = now_ns();
-	tr->acc.t0 = tr->skel->bss->init_ts;
 
 	for (int i = 0; i < pt->nprobes; i++) {
 		const struct gil_probe *p = &pt->probes[i];
@@ -224,32 +259,85 @@ int tracer__attach(struct tracer *tr, const struct py_target *pt, char *err, siz
 		uo.retprobe = false;
 		uo.bpf_cookie = p->role == PROBE_COND_SIGNAL ? 1 : p->role == PROBE_COND_WAIT ? 2
 												: (__u64)p->tstate_arg;
-		e = add_link(tr, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path,
-								 p->offset, &uo));
+		e = slot_link(sl, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path, p->offset, &uo));
 		if (!e && p->role == PROBE_TAKE) {
 			uo.retprobe = true;
-			e = add_link(tr, bpf_program__attach_uprobe_opts(tr->skel->progs.take_gil_exit,
-									 pt->pid, pt->open_path,
-									 p->offset, &uo));
+			e = slot_link(sl, bpf_program__attach_uprobe_opts(tr->skel->progs.take_gil_exit, pt->pid,
+									  pt->open_path, p->offset, &uo));
 			uo.retprobe = false;
 		}
 		if (e)
 			return gs_fail(err, errlen, e, "cannot attach a uprobe to %s in %s: %s",
 				    p->symbol, p->object, strerror(-e));
 	}
-	/* Tracepoints last, so that every thread a tracepoint creates is
-	 * already covered by the GIL probes. */
-	if ((e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_switch))) ||
-	    (e = add_link(tr, bpf_program__attach(tr->skel->progs.sched_process_exit))))
-		return gs_fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
-	if (tr->opts.sample_hz > 0 && pt->can_walk)
-		return attach_sampling(tr, err, errlen);
 	return 0;
 }
 
-uint64_t tracer__t0(const struct tracer *tr)
+static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs_proc *c)
 {
-	return tr->acc.t0;
+	memset(c, 0, sizeof(*c));
+	c->tgid = (__u32)pt->pid;
+	for (int i = 0; i < pt->nforced && i < GS_MAX_FORCED_RANGES; i++) {
+		c->forced_lo[i] = pt->forced_lo[i];
+		c->forced_hi[i] = pt->forced_hi[i];
+	}
+	c->gil_addr = pt->gil_addr;
+	c->gil_cond_addr = pt->gil_cond_addr;
+	c->gil_switch_cond_addr = pt->gil_switch_cond_addr;
+	c->drop_req_addr = pt->drop_req_addr;
+	c->drop_req_ptr_addr = pt->drop_req_ptr_addr;
+	c->drop_req_off = pt->drop_req_off;
+	c->track_subgils = tracks_subgils(pt);
+	/* One stack layout per object: a descendant running another
+	 * version gets no stacks. */
+	c->can_walk = pt->can_walk && tr->skel->rodata->pyoff.minor == pt->pyoff.minor;
+	c->code_type = pt->pyoff.code_type;
+}
+
+int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *err, size_t errlen)
+{
+	struct gs_proc cfg;
+	struct slot *sl = NULL;
+	__u32 k, tgid = (__u32)pt->pid;
+	int e, i;
+
+	for (i = 0; i < tr->nslots; i++) {
+		k = (__u32)((tr->next_slot + i) % tr->nslots);
+		if (!tr->slots[k].used) {
+			sl = &tr->slots[k];
+			break;
+		}
+	}
+	if (!sl)
+		return gs_fail(err, errlen, -ENOSPC, "%d processes are traced already", tr->nslots);
+	tr->next_slot = (int)k + 1;
+	memset(sl, 0, sizeof(*sl));
+	sl->used = true;
+	sl->pid = pt->pid;
+	proc_config(tr, pt, &cfg);
+	/* The window opens as the first probe goes in. */
+	cfg.init_ts = now_ns();
+	sl->acc.t0 = cfg.init_ts;
+	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
+	    (e = attach_uprobes(tr, sl, pt, err, errlen)) ||
+	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
+	    (e = attach_global(tr, pt, err, errlen))) {
+		if (!err[0])
+			gs_fail(err, errlen, e, "cannot set up the BPF maps: %s", strerror(-e));
+		if (tr->multi)
+			bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid);
+		for (int j = sl->nlinks - 1; j >= 0; j--)
+			bpf_link__destroy(sl->links[j]);
+		sl->used = false;
+		return e;
+	}
+	*slot = (int)k;
+	return 0;
+}
+
+uint64_t tracer__t0(const struct tracer *tr, int slot)
+{
+	return tr->slots[slot].acc.t0;
 }
 
 static void seed_tstate(uint64_t key, uint64_t tstate, void *ctx)
@@ -259,27 +347,45 @@ static void seed_tstate(uint64_t key, uint64_t tstate, void *ctx)
 	bpf_map_update_elem(bpf_map__fd(tr->skel->maps.seed_tstates), &key, &tstate, BPF_ANY);
 }
 
-int tracer__start(struct tracer *tr, const struct py_target *pt,
-		  const struct gil_snapshot *snap, char *err, size_t errlen)
+static void clear_map_u64(int fd)
 {
+	uint64_t key, next;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+}
+
+int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
+		 const struct gil_snapshot *snap, char *err, size_t errlen)
+{
+	struct gil_bpf *s = tr->skel;
 	struct bpf_link *link;
 	char buf[64];
 	int fd, e = 0;
 
+	s->bss->seed_slot = (__u32)slot;
+	s->bss->init_holder_tid = 0;
+	s->bss->init_holder_fsbase = 0;
+	s->bss->init_implicit = 0;
 	if (snap && snap->locked == 1) {
-		tr->skel->bss->init_holder_tid = snap->holder_tid;
-		tr->skel->bss->init_holder_fsbase = snap->holder_pthread;
+		s->bss->init_holder_tid = snap->holder_tid;
+		s->bss->init_holder_fsbase = snap->holder_pthread;
 	} else if (snap && snap->locked == -1 && pt->minor == 6) {
 		/* 3.6 creates the GIL only when a second thread starts:
 		 * until then the main thread runs Python alone, as if it
 		 * held it. */
-		tr->skel->bss->init_holder_tid = (__u32)pt->pid;
-		tr->skel->bss->init_implicit = 1;
+		s->bss->init_holder_tid = (__u32)pt->pid;
+		s->bss->init_implicit = 1;
 	}
-	tr->acc.init_locked = snap ? snap->locked : -1;
+	tr->slots[slot].acc.init_locked = snap ? snap->locked : -1;
+	tr->slots[slot].acc.init_holder = s->bss->init_holder_tid;
+	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
 		py_target__threads(pt, seed_tstate, tr);
-	link = bpf_program__attach_iter(tr->skel->progs.init_threads, NULL);
+	link = bpf_program__attach_iter(s->progs.init_threads, NULL);
 	if (!link)
 		return gs_fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -395,7 +501,7 @@ static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
 	fclose(f);
 }
 
-/* Move exited threads from the BPF maps to tr->acc. */
+/* Move exited threads from the BPF maps to their process's slot. */
 int tracer__harvest(struct tracer *tr)
 {
 	int fd = bpf_map__fd(tr->skel->maps.threads);
@@ -423,7 +529,8 @@ int tracer__harvest(struct tracer *tr)
 	for (size_t i = 0; i < ngone; i++) {
 		struct thread_rec *r;
 
-		if (bpf_map_lookup_elem(fd, &gone[i], &st) || !(r = rec_add(&tr->acc)))
+		if (bpf_map_lookup_elem(fd, &gone[i], &st) || st.slot >= (uint32_t)tr->nslots ||
+		    !tr->slots[st.slot].used || !(r = rec_add(&tr->slots[st.slot].acc)))
 			continue;
 		r->tid = gone[i];
 		r->st = st;
@@ -469,8 +576,6 @@ static int cmp_u64_first(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Copy one hash map of (u64 key, value) into an array of structs
- * {u64 key; value} of esize bytes each (padding included). */
 static void *dump_u64_map(int fd, size_t esize, size_t *n)
 {
 	uint64_t key, next, *prev = NULL;
@@ -496,11 +601,21 @@ static void *dump_u64_map(int fd, size_t esize, size_t *n)
 	return v;
 }
 
-static void read_stacks(struct tracer *tr, struct gs_result *res)
+static bool has_tid(const struct gs_result *res, uint32_t tid)
+{
+	for (size_t i = 0; i < res->nthreads; i++)
+		if (res->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
+/* The slot's stacks: its weights (by its threads), its code objects (keys
+ * carry the slot above the address), and the stack table they refer to. */
+static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 {
 	struct gil_bpf *s = tr->skel;
 	struct gs_stack_key k, next, *prev = NULL;
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 	int fd;
 
 	if (!s->rodata->pyoff.minor)
@@ -508,10 +623,20 @@ static void read_stacks(struct tracer *tr, struct gs_result *res)
 	res->py_minor = (int)s->rodata->pyoff.minor;
 	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
 	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
+	for (size_t i = 0; i < res->ncodes; i++)
+		if ((res->codes[i].addr >> 48) == (uint64_t)slot) {
+			if (tr->multi)
+				bpf_map_delete_elem(bpf_map__fd(s->maps.codes), &res->codes[i].addr);
+			res->codes[n] = res->codes[i];
+			res->codes[n++].addr &= GS_FRAME_CODE_MASK;
+		}
+	res->ncodes = n;
 	fd = bpf_map__fd(s->maps.stack_counts);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
+		if (!has_tid(res, k.tid))
+			continue;
 		if (res->ncounts == cap) {
 			struct stack_count *v = realloc(res->counts, (cap = cap ? cap * 2 : 256) * sizeof(*v));
 
@@ -523,6 +648,8 @@ static void read_stacks(struct tracer *tr, struct gs_result *res)
 		if (bpf_map_lookup_elem(fd, &k, &res->counts[res->ncounts].weight) == 0)
 			res->ncounts++;
 	}
+	for (size_t i = 0; tr->multi && i < res->ncounts; i++)
+		bpf_map_delete_elem(fd, &res->counts[i].k);
 }
 
 static struct subgil_rec *subgil_find(struct gs_result *res, uint64_t addr)
@@ -533,25 +660,30 @@ static struct subgil_rec *subgil_find(struct gs_result *res, uint64_t addr)
 	return NULL;
 }
 
-/* Sub-interpreters' own GILs, with the holds still open at t1. */
-static void read_subgils(struct tracer *tr, struct gs_result *res)
+/* The slot's sub-interpreter GILs, with the holds still open at t1. */
+static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
 {
 	int fd = bpf_map__fd(tr->skel->maps.subgils);
 	uint64_t key, next, *prev = NULL;
 	struct subgil_rec *v;
 
-	res->gil_addr = tr->skel->rodata->gil_addr;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
+		if ((key >> 48) != (uint64_t)slot)
+			continue;
 		if (!(v = realloc(res->subgils, (res->nsubgils + 1) * sizeof(*v))))
 			return;
 		res->subgils = v;
 		v = &res->subgils[res->nsubgils];
 		memset(v, 0, sizeof(*v));
-		v->addr = key;
+		v->addr = key & GS_FRAME_CODE_MASK;
 		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
 			res->nsubgils++;
+	}
+	for (size_t i = 0; tr->multi && i < res->nsubgils; i++) {
+		key = ((uint64_t)slot << 48) | res->subgils[i].addr;
+		bpf_map_delete_elem(fd, &key);
 	}
 	for (size_t i = 0; i < res->nthreads; i++) {
 		const struct gs_thread *t = &res->threads[i].st;
@@ -562,52 +694,16 @@ static void read_subgils(struct tracer *tr, struct gs_result *res)
 	}
 }
 
-int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result *res)
+/* A slot's live threads: close their open interval at t1. */
+static void read_live_threads(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
 {
-	struct gil_bpf *s = tr->skel;
-	uint64_t *vals = calloc(tr->ncpus, sizeof(uint64_t));
-	struct gs_cpu *cvals = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	int fd = bpf_map__fd(tr->skel->maps.threads);
 	uint32_t key, next, *prev = NULL;
 	struct thist_dump th = {};
 	struct gs_thread st;
-	int fd;
+	size_t first = res->nthreads;
 
-	if (!vals || !cvals) {
-		free(vals);
-		free(cvals);
-		return -ENOMEM;
-	}
-	/* Close the window in one step: every program checks the flag, so
-	 * nothing changes the maps while they are read. Detaching waits for
-	 * the kernel (~0.1 s per uprobe here): tracer__free does it later. */
-	s->bss->stopped = 1;
-	__sync_synchronize();
-	tr->acc.t1 = now_ns();
-	if (tr->rb)
-		ring_buffer__consume(tr->rb);
-	tracer__harvest(tr);
-
-	*res = tr->acc;
-	memset(&tr->acc, 0, sizeof(tr->acc));
-	res->ncpus = tr->ncpus;
-	res->cpu = calloc(tr->ncpus, sizeof(struct gs_cpu));
-	res->interval_us = -1;
-
-	fd = bpf_map__fd(s->maps.counters);
-	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
-		sum_percpu(fd, i, vals, tr->ncpus, &res->counters[i]);
-	fd = bpf_map__fd(s->maps.hists);
-	for (uint32_t k = 0; k < GS_NR_HISTS; k++)
-		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++)
-			sum_percpu(fd, k * GS_HIST_SLOTS + i, vals, tr->ncpus, &res->hist[k][i]);
-	key = 0;
-	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &key, cvals) == 0)
-		for (int c = 0; c < tr->ncpus; c++)
-			res->cpu[c] = cvals[c];
-
-	/* Live threads: close their open interval at t1. */
 	thist_load(tr, &th);
-	fd = bpf_map__fd(s->maps.threads);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct thread_rec *r;
 		uint64_t d;
@@ -615,7 +711,7 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st) || !(r = rec_add(res)))
+		if (bpf_map_lookup_elem(fd, &key, &st) || st.slot != (uint32_t)slot || !(r = rec_add(res)))
 			continue;
 		d = res->t1 > st.since ? res->t1 - st.since : 0;
 		ts = (st.gil == GS_GIL_HOLDING ? GS_HELD_ON :
@@ -643,15 +739,105 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		memcpy(r->name, st.comm, sizeof(r->name));
 		read_task_comm(pt->pid, key, r->name, sizeof(r->name));
 		r->name[sizeof(r->name) - 1] = 0;
-		r->wait_p99_ns = thist_p99(tr, &th, key, false);
+		r->wait_p99_ns = thist_p99(tr, &th, key, tr->multi);
 	}
 	free(th.v);
-	read_subgils(tr, res);
-	if (s->bss->nwaiters > 0 && res->t1 > s->bss->contend_start)
-		res->counters[GS_C_CONTENDED_NS] += res->t1 - s->bss->contend_start;
-	res->init_holder = s->bss->init_holder_tid;
+	/* --children: the slot's threads leave the map (the slot is reused) */
+	for (size_t i = first; tr->multi && i < res->nthreads; i++)
+		bpf_map_delete_elem(fd, &res->threads[i].tid);
+}
 
-	read_stacks(tr, res);
+/* Zero a slot's counters, histograms and CPU times for its next process. */
+static void reset_slot(struct tracer *tr, int slot, uint64_t *zeros)
+{
+	struct gil_bpf *s = tr->skel;
+	__u32 k;
+	__u64 zero = 0;
+
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++) {
+		k = (__u32)slot * GS_NR_COUNTERS + i;
+		bpf_map_update_elem(bpf_map__fd(s->maps.counters), &k, zeros, BPF_ANY);
+	}
+	for (uint32_t i = 0; i < GS_NR_HISTS * GS_HIST_SLOTS; i++) {
+		k = (__u32)slot * GS_NR_HISTS * GS_HIST_SLOTS + i;
+		bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
+	}
+	k = (__u32)slot;
+	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
+}
+
+struct detach_job {
+	struct bpf_link *links[MAX_SLOT_LINKS];
+	int n;
+};
+
+static void detach_links(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (int i = j->n - 1; i >= 0; i--)
+		bpf_link__destroy(j->links[i]);
+	free(j);
+}
+
+int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
+{
+	struct gil_bpf *s = tr->skel;
+	struct slot *sl = &tr->slots[slot];
+	uint64_t *vals = calloc(tr->ncpus, sizeof(uint64_t));
+	struct gs_cpu *cvals = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	struct gs_proc proc = {};
+	struct detach_job *job;
+	__u32 tgid = (__u32)sl->pid, k;
+	int fd;
+
+	if (!vals || !cvals) {
+		free(vals);
+		free(cvals);
+		return -ENOMEM;
+	}
+	/* Close the window in one step: every program checks the flag (or
+	 * the process's entry), so nothing changes its maps while they are
+	 * read. Detaching waits for the kernel (~0.1 s per uprobe here): it
+	 * is done in the background. */
+	if (tr->multi)
+		bpf_map_delete_elem(bpf_map__fd(s->maps.proc_slots), &tgid);
+	else
+		s->bss->stopped = 1;
+	__sync_synchronize();
+	sl->acc.t1 = now_ns();
+	if (tr->rb)
+		ring_buffer__consume(tr->rb);
+	tracer__harvest(tr);
+
+	*res = sl->acc;
+	memset(&sl->acc, 0, sizeof(sl->acc));
+	res->ncpus = tr->ncpus;
+	res->cpu = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	res->interval_us = -1;
+
+	fd = bpf_map__fd(s->maps.counters);
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
+		sum_percpu(fd, (uint32_t)slot * GS_NR_COUNTERS + i, vals, tr->ncpus, &res->counters[i]);
+	fd = bpf_map__fd(s->maps.hists);
+	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
+		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
+			k = ((uint32_t)slot * GS_NR_HISTS + kd) * GS_HIST_SLOTS + i;
+			if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
+				res->hist[kd][i] = 0;
+		}
+	k = (__u32)slot;
+	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &k, cvals) == 0)
+		for (int c = 0; c < tr->ncpus; c++)
+			res->cpu[c] = cvals[c];
+
+	read_live_threads(tr, slot, pt, res);
+	res->gil_addr = pt->gil_addr;
+	read_subgils(tr, slot, res);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0 && proc.nwaiters > 0 &&
+	    res->t1 > proc.contend_start)
+		res->counters[GS_C_CONTENDED_NS] += res->t1 - proc.contend_start;
+	read_stacks(tr, slot, res);
 	{
 		const struct bpf_program *progs[GS_NR_PROGS] = {
 			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
@@ -665,6 +851,19 @@ int tracer__stop(struct tracer *tr, const struct py_target *pt, struct gs_result
 		}
 		res->prog_stats = tr->stats_fd >= 0;
 	}
+	if (tr->multi) {
+		memset(vals, 0, tr->ncpus * sizeof(*vals));
+		memset(cvals, 0, tr->ncpus * sizeof(*cvals));
+		reset_slot(tr, slot, (uint64_t *)cvals);
+	}
+	/* This process's uprobes go in the background. */
+	if (sl->nlinks && (job = calloc(1, sizeof(*job)))) {
+		memcpy(job->links, sl->links, sl->nlinks * sizeof(sl->links[0]));
+		job->n = sl->nlinks;
+		sl->nlinks = 0;
+		reaper__run(detach_links, job);
+	}
+	sl->used = false;
 	free(vals);
 	free(cvals);
 	return 0;
@@ -674,15 +873,19 @@ void tracer__free(struct tracer *tr)
 {
 	if (!tr)
 		return;
-	for (int i = tr->nlinks - 1; i >= 0; i--)
-		bpf_link__destroy(tr->links[i]);
+	for (int s = 0; s < tr->nslots; s++) {
+		for (int i = tr->slots[s].nlinks - 1; i >= 0; i--)
+			bpf_link__destroy(tr->slots[s].links[i]);
+		gs_result__free(&tr->slots[s].acc);
+	}
+	for (int i = tr->nglinks - 1; i >= 0; i--)
+		bpf_link__destroy(tr->glinks[i]);
 	for (int i = 0; i < tr->nperf; i++)
 		close(tr->perf_fds[i]);
 	ring_buffer__free(tr->rb);
 	if (tr->stats_fd >= 0)
 		close(tr->stats_fd);
 	gil_bpf__destroy(tr->skel);
-	gs_result__free(&tr->acc);
 	free(tr);
 }
 
