@@ -39,6 +39,7 @@
 
 #define EEXIST 17
 #define E2BIG 7
+#define PF_EXITING 0x00000004
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -468,8 +469,9 @@ static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 n
 
 /* The figures of a sub-interpreter's GIL are its own: they never touch the
  * main GIL's holder, waiter count or histograms. Its holds and waits still
- * set the thread's state (it runs Python, or waits to). */
-static __always_inline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
+ * set the thread's state (it runs Python, or waits to). Rare paths: kept
+ * out of line, so the main GIL's handlers stay small. */
+static __noinline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_subgil *g = subgil_get(slot, subgil_key(slot, gil));
@@ -496,7 +498,7 @@ static __always_inline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 ti
 	emit_state(p, slot, tid, t, now);
 }
 
-static __always_inline void sub_contended(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
+static __noinline void sub_contended(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
@@ -513,7 +515,7 @@ static __always_inline void sub_contended(struct gs_proc *p, __u32 slot, __u32 t
 	emit_state(p, slot, tid, t, now);
 }
 
-static __always_inline void sub_released(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+static __noinline void sub_released(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
 					 int forced)
 {
 	__u64 now = bpf_ktime_get_ns(), d, key = subgil_key(slot, t->gil_addr);
@@ -736,7 +738,9 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	struct gs_thread *t;
 	__u64 now;
 
-	if ((p = proc_get(prev->tgid, &slot))) {
+	/* An exiting thread's last switch comes after its exit event (which
+	 * closed its accounting): not a thread to create again. */
+	if (!(prev->flags & PF_EXITING) && (p = proc_get(prev->tgid, &slot))) {
 		now = bpf_ktime_get_ns();
 		tid = prev->pid;
 		t = thread_get(p, slot, tid, now, 1);

@@ -4,10 +4,16 @@ the kernel's own program statistics (--bpf-stats):
 
   - each GIL probe program runs once per GIL cycle (no extra probe hits);
   - each program's translated size stays within its budget (a handler that
-    grows is a handler that got slower).
+    grows is a handler that got slower). Programs the target's probes do
+    not use are not loaded, and must not be: take_gil_enter/exit in
+    call-site mode.
 
 Budgets are today's sizes plus ~15%; raise them deliberately, with a
-benchmark run (make bench), when a change needs more.
+benchmark run (make bench), when a change needs more. The sizes include
+out-of-line subprograms that the main GIL's path never runs (a
+sub-interpreter's own GIL): when they were added, the BPF time per GIL
+cycle stayed the same (take_gil_acquired 179.5 -> 181.6 ns, drop_gil_enter
+376.9 -> 374.9 ns, one interleaved run of gil_cycles.py 200000 on 3.11).
 """
 import os
 
@@ -16,14 +22,13 @@ from gs import get
 
 N = 100000
 BUDGET = {                      # translated BPF instructions, default mode
-    "take_gil_enter": 260,
-    "take_gil_exit": 530,
-    "take_gil_acquired": 530,
-    "take_gil_contended": 330,
-    "drop_gil_enter": 570,
-    "sched_switch": 420,
-    "sched_process_exit": 280,
+    "take_gil_acquired": 990,
+    "take_gil_contended": 520,
+    "drop_gil_enter": 890,
+    "sched_switch": 510,
+    "sched_process_exit": 330,
 }
+UNLOADED = ("take_gil_enter", "take_gil_exit", "gil_cond_call")  # call-site mode
 
 
 def case_bpf_guard(ctx):
@@ -62,6 +67,10 @@ def case_bpf_guard(ctx):
         insns = get(progs, name, "insns") or 0
         ctx.check("%s_insns" % name, insns, 0 < insns <= budget,
                   "<=%d" % budget)
+    if sites:
+        loaded = [n for n in UNLOADED if n in progs]
+        ctx.check("unused_programs_loaded", ",".join(loaded) or "none",
+                  not loaded, "none")
     ns = [get(progs, n, "run_ns") or 0 for n in gil_progs]
     ctx.checks.append(("handler_ns_per_cycle=%.0f (info, not checked)"
                        % (sum(ns) / float(holds or 1)), True))
