@@ -82,11 +82,11 @@ struct {
 } threads SEC(".maps");
 
 /* Hold and wait histograms per process: [(slot * GS_NR_HISTS + kind) *
- * GS_HIST_SLOTS + bucket]. Shared (not per-CPU, which would cost
- * 30 KiB per process per CPU): GIL events of one process are serialized
- * by its GIL, so the atomic add rarely contends. */
+ * GS_HIST_SLOTS + bucket]. Per-CPU for one process; with --children user
+ * space makes it a shared array (per-CPU would cost 30 KiB per process
+ * per CPU), where the atomic add matters. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GS_MAX_PROCS * GS_NR_HISTS * GS_HIST_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -616,12 +616,12 @@ static __always_inline int is_forced(const struct gs_proc *p, __u64 ret)
 }
 
 /* The GIL left this thread: ends its hold. */
-static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid, int forced, __u64 tstate)
+static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+					int forced, __u64 tstate)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
-	struct gs_thread *t;
 
-	if (!(t = thread_get(p, slot, tid, now, 1)))
+	if (!t && !(t = thread_get(p, slot, tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_NONE && !p->gil_acquires && !p->gil_holder) {
 		/* No acquisition seen since attach and nobody credited with
@@ -682,12 +682,13 @@ int BPF_KPROBE(drop_gil_enter)
 	 * the eval loop's drop-request path is a forced switch. */
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
 	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && (t->exited || t->slot != slot))
+		return 0;
 	if (t && t->gil_addr) {        /* releasing a sub-interpreter's own GIL */
-		if (!t->exited && t->slot == slot)
-			sub_released(p, slot, tid, t, is_forced(p, ret));
+		sub_released(p, slot, tid, t, is_forced(p, ret));
 		return 0;
 	}
-	on_released(p, slot, tid, is_forced(p, ret), with_stacks ? tstate_arg(ctx) : 0);
+	on_released(p, slot, tid, t, is_forced(p, ret), with_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
 
@@ -724,7 +725,7 @@ int BPF_KPROBE(gil_cond_call)
 	} else if (cv == p->gil_switch_cond_addr) {
 		on_acquired(p, slot, tid);
 	} else if (cv == p->gil_cond_addr) {
-		on_released(p, slot, tid, drop_requested(p), 0);
+		on_released(p, slot, tid, NULL, drop_requested(p), 0);
 	}
 	return 0;
 }

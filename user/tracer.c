@@ -103,6 +103,8 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	bpf_map__set_max_entries(s->maps.counters, tr->nslots * GS_NR_COUNTERS);
 	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
 	bpf_map__set_max_entries(s->maps.hists, tr->nslots * GS_NR_HISTS * GS_HIST_SLOTS);
+	if (opts->multi)   /* 30 KiB per process: per CPU only for one process */
+		bpf_map__set_type(s->maps.hists, BPF_MAP_TYPE_ARRAY);
 	if (!opts->multi && !tracks_subgils(pt))
 		bpf_map__set_max_entries(s->maps.subgils, 1);
 	/* Programs no probe of the target uses are not loaded: the verifier's
@@ -823,8 +825,12 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
 		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
 			k = ((uint32_t)slot * GS_NR_HISTS + kd) * GS_HIST_SLOTS + i;
-			if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
-				res->hist[kd][i] = 0;
+			if (tr->multi) {
+				if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
+					res->hist[kd][i] = 0;
+			} else {
+				sum_percpu(fd, k, vals, tr->ncpus, &res->hist[kd][i]);
+			}
 		}
 	k = (__u32)slot;
 	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &k, cvals) == 0)
