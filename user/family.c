@@ -53,6 +53,7 @@ int family_report__build(struct family_report *f, const struct gs_report *root,
 	const struct gs_result *rr = root->res;
 	double win = root->window_s;
 
+	f->root = root;
 	f->kids = kids;
 	f->nkids = nkids;
 	f->processes = 1 + (int)nkids;

@@ -82,6 +82,7 @@ struct gs_report {
 /* --children: the target and every traced descendant, summed. */
 struct child_skip;
 struct family_report {
+	const struct gs_report *root;
 	const struct gs_report *kids;   /* [nkids] children's reports */
 	size_t nkids;
 	const struct child_skip *skip;  /* [nskip] descendants not traced */

@@ -304,6 +304,30 @@ static void family(struct json_writer *w, const struct family_report *f)
 	kv_d(w, "without_gil_s", f->without_gil_s);
 	kv_d(w, "parallelism", f->parallelism);
 	cpus(w, f->cpu, f->ncpus);
+	/* how the processes spread over the CPUs */
+	json_key(w, "per_cpu_processes");
+	json_arr_begin(w);
+	for (int c = 0; c < f->ncpus; c++) {
+		json_obj_begin(w);
+		kv_u(w, "cpu", (uint64_t)c);
+		json_key(w, "processes");
+		json_arr_begin(w);
+		for (size_t i = 0; i <= f->nkids; i++) {
+			const struct gs_report *p = i ? &f->kids[i - 1] : f->root;
+			double share = c < p->res->ncpus && f->window_s > 0 ?
+				p->cpu[c].busy_pct * p->window_s / f->window_s : 0;
+
+			if (share <= 0)
+				continue;
+			json_obj_begin(w);
+			json_key(w, "pid"); json_int(w, p->pt->pid);
+			kv_d(w, "busy_pct", share);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 	json_key(w, "verdict");
 	json_obj_begin(w);
 	json_key(w, "kind"); json_str(w, f->verdict.kind);

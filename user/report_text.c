@@ -90,10 +90,18 @@ static void print_family(const struct gs_report *root, FILE *f)
 		fprintf(f, "  %-8d %-8d %-15s not traced: %s\n", fr->skip[i].pid, fr->skip[i].parent, fr->skip[i].comm,
 			fr->skip[i].reason);
 	fprintf(f, "\nALL PROCESSES, CPUS (share of the target's %.2f s window)\n", fr->window_s);
-	fprintf(f, "  %-5s %8s %10s %12s\n", "cpu", "busy", "with GIL", "without GIL");
-	for (int c = 0; c < fr->ncpus; c++)
-		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%\n", c, fr->cpu[c].busy_pct, fr->cpu[c].with_gil_pct,
+	fprintf(f, "  %-5s %8s %10s %12s   %s\n", "cpu", "busy", "with GIL", "without GIL", "processes (>= 5%)");
+	for (int c = 0; c < fr->ncpus; c++) {
+		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%  ", c, fr->cpu[c].busy_pct, fr->cpu[c].with_gil_pct,
 			fr->cpu[c].without_gil_pct);
+		for (size_t i = 0; i <= fr->nkids; i++) {
+			const struct gs_report *p = i ? &fr->kids[i - 1] : root;
+
+			if (c < p->res->ncpus && p->cpu[c].busy_pct * p->window_s / fr->window_s >= 5)
+				fprintf(f, " %d:%.0f%%", p->pt->pid, p->cpu[c].busy_pct * p->window_s / fr->window_s);
+		}
+		fprintf(f, "\n");
+	}
 	fprintf(f, "  %d process(es) traced, on-CPU %.3f s (%.3f s with a GIL, %.3f s without): parallelism %.2f\n",
 		fr->processes, fr->on_cpu_s, fr->with_gil_s, fr->without_gil_s, fr->parallelism);
 	if (fr->lost || fr->preexec_dropped)
