@@ -543,6 +543,8 @@ def all_cases(py27):
     cases += container_cases.all_cases(Case, report_ok)
     import distro_cases
     cases += distro_cases.all_cases(Case)
+    import children_cases
+    cases += children_cases.all_cases(Case, report_ok)
     return cases
 
 
