@@ -28,15 +28,6 @@ static struct session *find_live(struct children *c, pid_t pid)
 	return NULL;
 }
 
-static size_t nlive(const struct children *c)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < c->n; i++)
-		k += c->s[i]->live;
-	return k;
-}
-
 static struct child_skip *skip_find(struct children *c, pid_t pid)
 {
 	for (size_t i = 0; i < c->nskip; i++)
@@ -97,10 +88,6 @@ static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 
 	if (pid == c->root || find_live(c, pid))
 		return;
-	if (nlive(c) >= GS_MAX_LIVE_CHILDREN) {
-		skip(c, pid, parent, "more processes than --children traces at once (" "32" ")");
-		return;
-	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 8;
 
@@ -118,6 +105,7 @@ static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 		/* Not CPython (yet): an exec may still make it one. */
 		skip(c, pid, parent, e == -ENOEXEC ? "not a CPython process" : s->err);
 		gs_note("child %d not traced: %s", (int)pid, s->err);
+		session__end(s);              /* frees its slot if it got one */
 		session__free(s);
 		free(s);
 		return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* --children: one session per Python process in the target's tree, begun
+/* --children: one session per Python process in the target's tree (up to
+ * GS_MAX_PROCS at once with the target; more are listed as skipped), begun
  * when the process is found (running at attach, forked, or exec'd into
  * CPython) and ended when it exits or the recording stops. */
 #ifndef GS_CHILDREN_H
@@ -9,11 +10,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "session.h"
-
-/* Processes traced at once; more are listed as skipped. Each one costs a
- * loaded BPF object (a few MiB) and a sched_switch program run per
- * context switch. */
-#define GS_MAX_LIVE_CHILDREN 32
 
 struct child_skip {
 	pid_t pid, parent;
