@@ -25,7 +25,8 @@ which run.py passes in. Cases:
   children prefork attach       prefork.py, workers replaced every 2.5 s,
                                 attached with --children -d 4: the workers
                                 running at attach and those forked after
-                                it are all traced
+                                it are all traced, the latter with the
+                                on-CPU seconds /proc gives them
   children without flag         no children/total/children_skipped keys,
                                 and the root's figures are its own
   subinterp own GIL             (3.12, 3.13) subinterp.py 2 sub-
@@ -353,12 +354,13 @@ def cpu_used(cpu0, cpu1, elapsed):
 
 
 def attach_bounds(used, window):
-    """On-CPU seconds gilscope may report for a process that used `d` CPU
-    seconds in the `elapsed` s around a window of `window` s: at most all
-    of it, at least its share of the window (gilscope's own set-up, before
-    the window, only slows the target down then)."""
+    """On-CPU seconds gilscope may report, in a window of `window` s, for
+    a process with one busy thread that used `d` CPU seconds in the
+    `elapsed` s around that window: at most all of it, at least what is
+    left once it has had one CPU for all of the time outside the window
+    (slack: 0.05 s for /proc's clock ticks, 1% for clocks)."""
     d, elapsed = used
-    return (d * window / elapsed - 0.15, d + 0.05,
+    return (d - max(0.0, elapsed - window) - 0.05 - 0.01 * d, d + 0.05,
             "/proc %.2fs in %.2fs" % (d, elapsed))
 
 
@@ -428,12 +430,14 @@ def record_children(ctx, pid, d, extra=(), watch=()):
     jp = ctx.path("report.json")
     meter = TreeMeter(pid)
     cpu0 = dict((p, proc_cpu(p)) for p in watch)
+    t0 = time.monotonic()
     run = ctx.run_gilscope(["record", "--children", "-p", pid, "-d", d,
                             "--json", jp] + list(extra),
                            timeout=d + GS_SLACK, json_path=jp)
     cpu1 = dict((p, proc_cpu(p)) for p in watch)
+    elapsed = time.monotonic() - t0
     ctx.bg = meter.other_cpus()
-    return run, cpu_used(cpu0, cpu1, run.elapsed)
+    return run, cpu_used(cpu0, cpu1, elapsed)
 
 
 def case_pool(ctx, method):
@@ -537,15 +541,22 @@ def case_prefork_attach(ctx):
     at_attach = descendants(w.pid)
     run, _ = record_children(ctx, w.pid, PREFORK_D)
     t_end = time.monotonic()
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
-    if doc is None:
-        return
     forks = {}
     with open(pids_out) as f:
         for line in f:
             if line.strip():
                 pid, t = line.split()
                 forks[int(pid)] = float(t)
+    # the CPU each live worker used since its fork (CLOCK_MONOTONIC both)
+    t_cpu = time.monotonic()
+    used = {}
+    for p, t in forks.items():
+        c = proc_cpu(p)
+        if c is not None and t < t_end:
+            used[p] = (c, t_cpu - t)
+    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    if doc is None:
+        return
     check_gils(ctx, "", doc, n_sub=0)
     by_pid, total = check_tree(ctx, doc, ctx.interp)
     # The window began at t_end - window_s or earlier: a worker forked
@@ -561,7 +572,8 @@ def case_prefork_attach(ctx):
         traced = [p for p in pids if p in by_pid]
         ctx.check(label, "%d/%d traced" % (len(traced), len(pids)),
                   pids and len(traced) == len(pids), "all")
-    check_workers(ctx, by_pid, early + after, [w.pid] * len(early + after))
+    check_workers(ctx, by_pid, early + after, [w.pid] * len(early + after),
+                  used=dict((p, u) for p, u in used.items() if p in after))
     stray = sorted(p for p in by_pid if p not in forks)
     ctx.check("stray", stray or "none", not stray, "only forked workers")
     rpar = get(doc, "cpu", "parallelism")
