@@ -739,7 +739,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	struct gs_thread *t;
 	__u64 now;
 
-	/* An exiting thread's last switch comes after its exit event (which
+	/* An exiting thread's last switches come after its exit event (which
 	 * closed its accounting): not a thread to create again. */
 	if (!(prev->flags & PF_EXITING) && (p = proc_get(prev->tgid, &slot))) {
 		now = bpf_ktime_get_ns();
@@ -752,7 +752,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			emit_state(p, slot, tid, t, now);
 		}
 	}
-	if ((p = proc_get(next->tgid, &slot))) {
+	if (!(next->flags & PF_EXITING) && (p = proc_get(next->tgid, &slot))) {
 		now = bpf_ktime_get_ns();
 		tid = next->pid;
 		t = thread_get(p, slot, tid, now, 0);

@@ -243,6 +243,11 @@ int children__poll(struct children *c, int timeout_ms)
 	return e;
 }
 
+int children__fd(const struct children *c)
+{
+	return c->tree ? proctree__fd(c->tree) : -1;
+}
+
 void children__end_all(struct children *c)
 {
 	children__poll(c, 0);

@@ -40,6 +40,8 @@ int children__start(struct children *c, pid_t root, const struct session_cfg *cf
 		    char *err, size_t errlen);
 /* Handle pending process events; waits up to timeout_ms. */
 int children__poll(struct children *c, int timeout_ms);
+/* Readable (poll) when process events are pending; -1 if none. */
+int children__fd(const struct children *c);
 /* Close every open window (end of the recording). */
 void children__end_all(struct children *c);
 /* Processes the tree lost (map or ring buffer full). */

@@ -300,7 +300,10 @@ static void on_trace(const struct gs_trace_rec *rec, void *ctx)
 static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 {
 	uint64_t start = mono_ms(), last = start;
-	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	/* the target's exit, and (--children) a process event: a new child
+	 * is attached as soon as its fork is known */
+	struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
+				 { .fd = r->follow ? children__fd(&r->kids) : -1, .events = POLLIN } };
 	struct session *root = &r->root;
 
 	for (;;) {
@@ -309,13 +312,13 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 
 		if (r->cfg.trace)
 			tracer__poll(r->tr, r->follow ? 0 : 100);   /* waits on the ring buffer */
-		n = poll(&pfd, pidfd >= 0 ? 1 : 0, r->follow ? 50 : r->cfg.trace ? 0 : 200);
-		if (r->follow)
+		n = poll(pfd, 2, r->cfg.trace ? (r->follow ? 50 : 0) : 200);
+		if (r->follow && (n <= 0 || pfd[1].revents))
 			children__poll(&r->kids, 0);
 		now = mono_ms();
 		if (stop_signal)
 			break;
-		if (n > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
+		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP))) {
 			ls->exited = true;
 			break;
 		}

@@ -145,6 +145,11 @@ int proctree__poll(struct proctree *t, int timeout_ms)
 	return n < 0 ? n : 0;
 }
 
+int proctree__fd(const struct proctree *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
 uint64_t proctree__lost(const struct proctree *t)
 {
 	return t->skel->bss->lost_tree_full + t->skel->bss->lost_events;

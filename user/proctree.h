@@ -22,6 +22,8 @@ int proctree__open(pid_t root, proctree_cb cb, void *ctx, struct proctree **out,
 		   char *err, size_t errlen);
 /* Deliver pending events (waits up to timeout_ms). */
 int proctree__poll(struct proctree *t, int timeout_ms);
+/* A descriptor that polls readable when events are pending. */
+int proctree__fd(const struct proctree *t);
 /* Processes that could not be followed (map full) or events dropped. */
 uint64_t proctree__lost(const struct proctree *t);
 void proctree__free(struct proctree *t);
