@@ -34,6 +34,15 @@ static void dist(struct json_writer *w, const char *k, const struct dist_stats *
 	json_obj_end(w);
 }
 
+static void releases(struct json_writer *w, uint64_t forced, uint64_t voluntary)
+{
+	json_key(w, "releases");
+	json_obj_begin(w);
+	kv_u(w, "forced", forced);
+	kv_u(w, "voluntary", voluntary);
+	json_obj_end(w);
+}
+
 static void gils(struct json_writer *w, const struct gs_report *r)
 {
 	char addr[24];
@@ -50,11 +59,7 @@ static void gils(struct json_writer *w, const struct gs_report *r)
 		kv_d(w, "held_pct", g->held_pct);
 		dist(w, "hold", &g->hold);
 		dist(w, "wait", &g->wait);
-		json_key(w, "releases");
-		json_obj_begin(w);
-		kv_u(w, "forced", g->forced);
-		kv_u(w, "voluntary", g->voluntary);
-		json_obj_end(w);
+		releases(w, g->forced, g->voluntary);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -224,11 +229,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_d(w, "total_s", r->partial_hold_s);
 	json_obj_end(w);
 	kv_u(w, "acquisitions", res->counters[GS_C_ACQUIRES]);
-	json_key(w, "releases");
-	json_obj_begin(w);
-	kv_u(w, "forced", r->forced);
-	kv_u(w, "voluntary", r->voluntary);
-	json_obj_end(w);
+	releases(w, r->forced, r->voluntary);
 	json_obj_end(w);
 
 	json_key(w, "cpu");
