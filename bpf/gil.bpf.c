@@ -746,6 +746,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		tid = prev->pid;
 		t = thread_get(p, slot, tid, now, 1);
 		if (t) {
+			if (!t->oncpu)
+				count(slot, GS_C_SWITCH_OUT_OFF, 1);
 			account(t, now);
 			t->oncpu = 0;
 			t->runnable_off = prev->__state == 0;   /* TASK_RUNNING: preempted */
@@ -757,6 +759,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		tid = next->pid;
 		t = thread_get(p, slot, tid, now, 0);
 		if (t) {
+			if (t->oncpu)
+				count(slot, GS_C_SWITCH_IN_ON, 1);
 			account(t, now);
 			t->oncpu = 1;
 			t->runnable_off = 0;

@@ -119,8 +119,18 @@ static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 	c->s[c->n++] = s;
 }
 
-/* Close pid's window; drop it when it saw nothing (the image an exec
- * replaced right after a fork, e.g. multiprocessing's spawn). */
+static uint64_t complete_holds(const struct gs_result *res)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < res->nthreads; i++)
+		n += res->threads[i].st.holds + res->threads[i].st.waits;
+	return n;
+}
+
+/* Close pid's window; drop it when it ran no Python of its own (the image
+ * an exec replaced right after a fork, e.g. multiprocessing's spawn: at
+ * most the hold inherited at the fork, cut by the exec). */
 static void end(struct children *c, pid_t pid, bool replaced)
 {
 	struct session *s = find_live(c, pid);
@@ -128,7 +138,7 @@ static void end(struct children *c, pid_t pid, bool replaced)
 	if (!s)
 		return;
 	session__end(s);
-	if (replaced && s->done && !s->res.counters[GS_C_ACQUIRES] && !s->res.counters[GS_C_PARTIAL_HOLDS]) {
+	if (replaced && s->done && !complete_holds(&s->res)) {
 		for (size_t i = 0; i < c->n; i++)
 			if (c->s[i] == s) {
 				memmove(&c->s[i], &c->s[i + 1], (c->n - i - 1) * sizeof(*c->s));

@@ -495,11 +495,14 @@ def case_pool_launch(ctx, method):
     check_gils(ctx, "", doc, n_sub=0)
     by_pid, total = check_tree(ctx, doc, ctx.interp)
     # the workers' own CPU time when their task returned: each is traced
-    # from its fork (or exec) to its exit, a few ms after the task's end
+    # from ~10-100 ms after its fork (or exec) to its exit, a few ms after
+    # the task's end. Known limit (README): now and then a switch-in is not
+    # seen and up to ~0.2 s of a worker's run counts as off-CPU (counted in
+    # lost.switch_out_off); the lower bound allows for both.
     truth = {}
     for pid, c in zip(info["workers"], info.get("worker_cpu_s") or []):
         if gs._num(c):
-            truth[pid] = (c * 0.95 - 0.1, c * 1.05 + 0.1,
+            truth[pid] = (c * 0.9 - 0.15, c * 1.05 + 0.1,
                           "the worker used %.2fs" % c)
     ctx.check("worker_cpu_s", len(truth), len(truth) == 2,
               "reported by mp_pool.py")
