@@ -358,9 +358,11 @@ def attach_bounds(used, window):
     a process with one busy thread that used `d` CPU seconds in the
     `elapsed` s around that window: at most all of it, at least what is
     left once it has had one CPU for all of the time outside the window
-    (slack: 0.05 s for /proc's clock ticks, 1% for clocks)."""
+    (slack: 0.05 s for /proc's clock ticks, 1% for clocks, and 8% of the
+    window for the known limit in the README: now and then a busy
+    worker's run shows as held off-CPU although /proc counts it running)."""
     d, elapsed = used
-    return (d - max(0.0, elapsed - window) - 0.05 - 0.01 * d, d + 0.05,
+    return (d - max(0.0, elapsed - window) - 0.05 - 0.01 * d - 0.08 * window, d + 0.05,
             "/proc %.2fs in %.2fs" % (d, elapsed))
 
 
