@@ -730,6 +730,50 @@ int BPF_KPROBE(gil_cond_call)
 	return 0;
 }
 
+/* A thread switched out that we believed off-CPU: its switch-in was not
+ * seen. The kernel's count of its CPU time says how long it has run since
+ * its last switch-out: that much of the time up to now becomes on-CPU (the
+ * run ends now; a single missed switch-in is the case this repairs). */
+static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __u64 now, __u64 exec)
+{
+	__u64 ran, since = t->since, move;
+	int off, on;
+
+	count(slot, GS_C_SWITCH_OUT_OFF, 1);
+	if (!t->exec_ns || exec <= t->exec_ns || now <= since)
+		return;
+	ran = exec - t->exec_ns;
+	if (ran < now - since) {
+		account(t, now - ran);           /* off-CPU until the run began */
+		t->oncpu = 1;
+		return;                          /* the caller accounts the run */
+	}
+	/* The run began before the current interval: it is on-CPU whole,
+	 * and the rest of the run moves from this state's off-CPU time. */
+	t->oncpu = 1;
+	off = tstate_of(t) + 1;
+	on = off - 1;
+	move = ran - (now - since);
+	if (off > 0 && off < GS_NR_TSTATES && on >= 0 && (on & 1) == 0) {
+		if (move > t->ns[off])
+			move = t->ns[off];
+		t->ns[off] -= move;
+		t->ns[on] += move;
+		if (off == GS_NOGIL_OFF && t->runnable_off)
+			t->runq_ns -= move < t->runq_ns ? move : t->runq_ns;
+		{
+			struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
+
+			if (c) {
+				if (t->gil == GS_GIL_HOLDING)
+					c->with_gil_ns += move;
+				else
+					c->without_gil_ns += move;
+			}
+		}
+	}
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
@@ -746,10 +790,13 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		tid = prev->pid;
 		t = thread_get(p, slot, tid, now, 1);
 		if (t) {
+			__u64 exec = BPF_CORE_READ(prev, se.sum_exec_runtime);
+
 			if (!t->oncpu)
-				count(slot, GS_C_SWITCH_OUT_OFF, 1);
+				missed_switch_in(t, slot, now, exec);
 			account(t, now);
 			t->oncpu = 0;
+			t->exec_ns = exec;
 			t->runnable_off = prev->__state == 0;   /* TASK_RUNNING: preempted */
 			emit_state(p, slot, tid, t, now);
 		}
@@ -896,6 +943,7 @@ int init_threads(struct bpf_iter__task *ctx)
 	t.since = p->init_ts;
 	t.slot = slot;
 	t.oncpu = task->on_cpu ? 1 : 0;
+	t.exec_ns = task->se.sum_exec_runtime;
 	t.cpu = task->thread_info.cpu;
 	if (holder) {
 		t.gil = GS_GIL_HOLDING;

@@ -47,6 +47,8 @@ struct gs_thread {
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
+	__u64 exec_ns;          /* the task's sum_exec_runtime at its last switch-out
+				   (0 unknown): repairs a switch-in not seen */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */
@@ -89,7 +91,8 @@ enum gs_counter {
 	GS_C_OTHER_GIL,         /* acquisitions of a sub-interpreter's own GIL */
 	GS_C_SUBGILS_FULL,      /* sub-interpreter GIL table full: its events dropped */
 	GS_C_SWITCH_OUT_OFF,    /* switch-out of a thread already off-CPU: a switch-in
-				   was not seen, its run counted as off-CPU */
+				   was not seen (its run is repaired from the task's
+				   CPU time) */
 	GS_C_SWITCH_IN_ON,      /* switch-in of a thread already on-CPU */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,

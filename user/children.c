@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "children.h"
 #include "proctree.h"
 
@@ -81,6 +82,15 @@ static pid_t parent_of(struct children *c, pid_t pid)
 	return proc_ppid(pid, &pp) ? 0 : pp;
 }
 
+static void retry_add(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
+{
+	for (size_t i = 0; i < c->nretry; i++)
+		if (c->retry[i].pid == pid)
+			return;
+	if (c->nretry < GS_CHILD_RETRIES)
+		c->retry[c->nretry++] = (struct child_event){ GS_PE_EXEC, pid, parent, ts };
+}
+
 static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 {
 	struct session *s, **v;
@@ -102,7 +112,11 @@ static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 	s->parent = parent;
 	e = session__begin(s, pid);
 	if (e) {
-		/* Not CPython (yet): an exec may still make it one. */
+		/* Not CPython (yet): right after an exec the dynamic loader
+		 * has not mapped libpython yet (try again for a while), and
+		 * a later exec may still make it one. */
+		if (e == -ENOEXEC && ts)
+			retry_add(c, pid, parent, ts);
 		skip(c, pid, parent, e == -ENOEXEC ? "not a CPython process" : s->err);
 		gs_note("child %d not traced: %s", (int)pid, s->err);
 		session__end(s);              /* frees its slot if it got one */
@@ -245,12 +259,50 @@ int children__start(struct children *c, pid_t root, const struct session_cfg *cf
 	return e;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Processes that were not CPython yet right after their fork or exec:
+ * tried again until GS_CHILD_RETRY_NS after the event. */
+static void retry_pending(struct children *c)
+{
+	size_t n = c->nretry;
+	struct child_event v[GS_CHILD_RETRIES];
+	uint64_t now = mono_ns();
+
+	memcpy(v, c->retry, n * sizeof(v[0]));
+	c->nretry = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct child_skip *k = skip_find(c, v[i].pid);
+
+		if (!k || find_live(c, v[i].pid) || strstr(k->reason, "(exited)"))
+			continue;                 /* traced meanwhile, or gone */
+		if (now - v[i].ts > GS_CHILD_RETRY_NS) {
+			gs_note("child %d: still not CPython %.0f ms after its exec", (int)v[i].pid,
+				(now - v[i].ts) / 1e6);
+			continue;
+		}
+		begin(c, v[i].pid, v[i].ppid, v[i].ts);   /* re-queues itself on failure */
+	}
+}
+
 int children__poll(struct children *c, int timeout_ms)
 {
 	int e = c->tree ? proctree__poll(c->tree, timeout_ms) : 0;
 
 	handle_pending(c);
+	retry_pending(c);
 	return e;
+}
+
+int children__retrying(const struct children *c)
+{
+	return c->nretry > 0;
 }
 
 int children__fd(const struct children *c)

@@ -23,6 +23,9 @@ struct child_event {
 	uint64_t ts;
 };
 
+#define GS_CHILD_RETRIES 64
+#define GS_CHILD_RETRY_NS 2000000000ull  /* how long after its exec a process may become CPython */
+
 struct children {
 	pid_t root;
 	const struct session_cfg *cfg;
@@ -34,12 +37,16 @@ struct children {
 	uint64_t preexec_dropped;  /* empty sessions of images replaced by exec */
 	struct child_event *pend;  /* events not handled yet */
 	size_t npend, cappend;
+	struct child_event retry[GS_CHILD_RETRIES]; /* not CPython yet after an exec */
+	size_t nretry;
 };
 
 int children__start(struct children *c, pid_t root, const struct session_cfg *cfg,
 		    char *err, size_t errlen);
 /* Handle pending process events; waits up to timeout_ms. */
 int children__poll(struct children *c, int timeout_ms);
+/* Processes to try again soon (not CPython yet right after an exec). */
+int children__retrying(const struct children *c);
 /* Readable (poll) when process events are pending; -1 if none. */
 int children__fd(const struct children *c);
 /* Close every open window (end of the recording). */

@@ -312,7 +312,8 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 
 		if (r->cfg.trace)
 			tracer__poll(r->tr, r->follow ? 0 : 100);   /* waits on the ring buffer */
-		n = poll(pfd, 2, r->cfg.trace ? (r->follow ? 50 : 0) : 200);
+		n = poll(pfd, 2, r->follow && children__retrying(&r->kids) ? 5 :
+				 r->cfg.trace ? (r->follow ? 50 : 0) : 200);
 		if (r->follow && (n <= 0 || pfd[1].revents))
 			children__poll(&r->kids, 0);
 		now = mono_ms();
