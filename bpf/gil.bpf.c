@@ -100,7 +100,7 @@ struct {
 	__type(value, __u64);
 } thist SEC(".maps");
 
-/* Sub-interpreters' own GILs (3.12+), by (slot << 48 | GIL address):
+/* Sub-interpreters' own GILs (3.12+), by gs_slot_key(slot, GIL address):
  * rare, so shared and updated with atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -139,7 +139,11 @@ static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 	__u32 idx = (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS + gs_hist_slot(ns);
 	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
 
-	if (c)
+	if (!c)
+		return;
+	if (single_tgid)        /* per-CPU: this CPU's own slot */
+		*c += 1;
+	else                    /* shared by every CPU (--children) */
 		__sync_fetch_and_add(c, 1);
 }
 
@@ -454,11 +458,6 @@ static __always_inline struct gs_subgil *subgil_get(__u32 slot, __u64 key)
 	return bpf_map_lookup_elem(&subgils, &key);
 }
 
-static __always_inline __u64 subgil_key(__u32 slot, __u64 gil)
-{
-	return ((__u64)slot << 48) | (gil & GS_FRAME_CODE_MASK);
-}
-
 static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 ns)
 {
 	__u32 b = gs_hist_slot(ns);
@@ -474,7 +473,7 @@ static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 n
 static __noinline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __u64 gil)
 {
 	__u64 now = bpf_ktime_get_ns(), d;
-	struct gs_subgil *g = subgil_get(slot, subgil_key(slot, gil));
+	struct gs_subgil *g = subgil_get(slot, gs_slot_key(slot, gil));
 	struct gs_thread *t;
 
 	if (!g || !(t = thread_get(p, slot, tid, now, 1)))
@@ -518,7 +517,7 @@ static __noinline void sub_contended(struct gs_proc *p, __u32 slot, __u32 tid, _
 static __noinline void sub_released(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
 					 int forced)
 {
-	__u64 now = bpf_ktime_get_ns(), d, key = subgil_key(slot, t->gil_addr);
+	__u64 now = bpf_ktime_get_ns(), d, key = gs_slot_key(slot, t->gil_addr);
 	struct gs_subgil *g = bpf_map_lookup_elem(&subgils, &key);
 
 	account(t, now);
@@ -781,7 +780,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	__u32 slot, tid;
 	struct gs_proc *p;
 	struct gs_thread *t;
-	__u64 now;
+	__u64 now = 0;          /* one instant for both sides of the switch */
 
 	/* An exiting thread's last switches come after its exit event (which
 	 * closed its accounting): not a thread to create again. */
@@ -790,7 +789,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		tid = prev->pid;
 		t = thread_get(p, slot, tid, now, 1);
 		if (t) {
-			__u64 exec = BPF_CORE_READ(prev, se.sum_exec_runtime);
+			__u64 exec = prev->se.sum_exec_runtime;
 
 			if (!t->oncpu)
 				missed_switch_in(t, slot, now, exec);
@@ -802,7 +801,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		}
 	}
 	if (!(next->flags & PF_EXITING) && (p = proc_get(next->tgid, &slot))) {
-		now = bpf_ktime_get_ns();
+		if (!now)
+			now = bpf_ktime_get_ns();
 		tid = next->pid;
 		t = thread_get(p, slot, tid, now, 0);
 		if (t) {

@@ -219,6 +219,15 @@ struct gs_trace_rec {
  * its descendants. Slots are reused once a process's report is read. */
 #define GS_MAX_PROCS 64
 
+/* Keys of per-process hash entries (code objects, sub-interpreter GILs):
+ * the process's slot above a user-space address (47 bits). */
+#define GS_ADDR_MASK ((1ull << 48) - 1)
+static inline __u64 gs_slot_key(__u32 slot, __u64 addr)
+{
+	return ((__u64)slot << 48) | (addr & GS_ADDR_MASK);
+}
+static inline __u32 gs_key_slot(__u64 key) { return (__u32)(key >> 48); }
+
 /* One traced process (ARRAY map "procs", index = slot): configuration
  * written by user space before its probes attach, then its GIL's state,
  * kept by BPF. */

@@ -85,7 +85,7 @@ static __always_inline void capture_code(__u32 slot, __u64 code)
 	__u32 zero = 0;
 	__u64 name, file, lt, n = 0, fp;
 	__s32 line = 0;
-	__u64 key = ((__u64)slot << 48) | code;   /* per process: spawned ones differ */
+	__u64 key = gs_slot_key(slot, code);   /* per process: spawned ones differ */
 
 	/* A freed code object's memory can hold a new one later (startup
 	 * code compiled from strings is freed early): the fingerprint tells

@@ -187,8 +187,10 @@ static void handle(struct children *c, int kind, pid_t pid, pid_t ppid, uint64_t
 			struct child_skip *k = skip_find(c, pid);
 
 			/* a process that never ran CPython stays listed as such */
-			if (k && !strcmp(k->reason, "not a CPython process"))
-				snprintf(k->reason, sizeof(k->reason), "not a CPython process (exited)");
+			if (k && !k->exited) {
+				k->exited = true;
+				strncat(k->reason, " (exited)", sizeof(k->reason) - strlen(k->reason) - 1);
+			}
 		}
 		break;
 	}
@@ -280,7 +282,7 @@ static void retry_pending(struct children *c)
 	for (size_t i = 0; i < n; i++) {
 		struct child_skip *k = skip_find(c, v[i].pid);
 
-		if (!k || find_live(c, v[i].pid) || strstr(k->reason, "(exited)"))
+		if (!k || k->exited || find_live(c, v[i].pid))
 			continue;                 /* traced meanwhile, or gone */
 		if (now - v[i].ts > GS_CHILD_RETRY_NS) {
 			gs_note("child %d: still not CPython %.0f ms after its exec", (int)v[i].pid,

@@ -6,6 +6,7 @@
 #ifndef GS_CHILDREN_H
 #define GS_CHILDREN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,6 +16,7 @@ struct child_skip {
 	pid_t pid, parent;
 	char comm[16];
 	char reason[160];
+	bool exited;               /* gone: not to be tried again */
 };
 
 struct child_event {

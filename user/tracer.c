@@ -626,11 +626,11 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
 	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
 	for (size_t i = 0; i < res->ncodes; i++)
-		if ((res->codes[i].addr >> 48) == (uint64_t)slot) {
+		if (gs_key_slot(res->codes[i].addr) == (uint32_t)slot) {
 			if (tr->multi)
 				bpf_map_delete_elem(bpf_map__fd(s->maps.codes), &res->codes[i].addr);
 			res->codes[n] = res->codes[i];
-			res->codes[n++].addr &= GS_FRAME_CODE_MASK;
+			res->codes[n++].addr &= GS_ADDR_MASK;
 		}
 	res->ncodes = n;
 	fd = bpf_map__fd(s->maps.stack_counts);
@@ -672,19 +672,19 @@ static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if ((key >> 48) != (uint64_t)slot)
+		if (gs_key_slot(key) != (uint32_t)slot)
 			continue;
 		if (!(v = realloc(res->subgils, (res->nsubgils + 1) * sizeof(*v))))
 			return;
 		res->subgils = v;
 		v = &res->subgils[res->nsubgils];
 		memset(v, 0, sizeof(*v));
-		v->addr = key & GS_FRAME_CODE_MASK;
+		v->addr = key & GS_ADDR_MASK;
 		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
 			res->nsubgils++;
 	}
 	for (size_t i = 0; tr->multi && i < res->nsubgils; i++) {
-		key = ((uint64_t)slot << 48) | res->subgils[i].addr;
+		key = gs_slot_key((uint32_t)slot, res->subgils[i].addr);
 		bpf_map_delete_elem(fd, &key);
 	}
 	for (size_t i = 0; i < res->nthreads; i++) {
@@ -749,13 +749,18 @@ static void read_live_threads(struct tracer *tr, int slot, const struct py_targe
 		bpf_map_delete_elem(fd, &res->threads[i].tid);
 }
 
-/* Zero a slot's counters, histograms and CPU times for its next process. */
-static void reset_slot(struct tracer *tr, int slot, uint64_t *zeros)
+/* Zero a slot's counters, histograms and CPU times for its next process
+ * (--children: histograms are a shared array then). */
+static void reset_slot(struct tracer *tr, int slot)
 {
 	struct gil_bpf *s = tr->skel;
-	__u32 k;
+	/* per-CPU values: the largest is struct gs_cpu */
+	struct gs_cpu *zeros = calloc(tr->ncpus, sizeof(*zeros));
 	__u64 zero = 0;
+	__u32 k;
 
+	if (!zeros)
+		return;
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++) {
 		k = (__u32)slot * GS_NR_COUNTERS + i;
 		bpf_map_update_elem(bpf_map__fd(s->maps.counters), &k, zeros, BPF_ANY);
@@ -766,6 +771,7 @@ static void reset_slot(struct tracer *tr, int slot, uint64_t *zeros)
 	}
 	k = (__u32)slot;
 	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
+	free(zeros);
 }
 
 struct detach_job {
@@ -857,11 +863,8 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		}
 		res->prog_stats = tr->stats_fd >= 0;
 	}
-	if (tr->multi) {
-		memset(vals, 0, tr->ncpus * sizeof(*vals));
-		memset(cvals, 0, tr->ncpus * sizeof(*cvals));
-		reset_slot(tr, slot, (uint64_t *)cvals);
-	}
+	if (tr->multi)
+		reset_slot(tr, slot);
 	/* This process's uprobes go in the background. */
 	if (sl->nlinks && (job = calloc(1, sizeof(*job)))) {
 		memcpy(job->links, sl->links, sl->nlinks * sizeof(sl->links[0]));

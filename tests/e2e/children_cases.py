@@ -649,10 +649,7 @@ def case_subinterp(ctx):
 def all_cases(Case, report_ok):
     """The cases, as run.py's Case objects."""
     def bind(fn):
-        def go(ctx):
-            ctx.report_ok = report_ok
-            return fn(ctx)
-        return go
+        return gs.with_report_ok(fn, report_ok)
 
     def case(name, fn, **kw):
         return Case(name, bind(fn), **kw)

@@ -428,10 +428,7 @@ def case_container_hostile(ctx):
 
 def all_cases(Case, report_ok):
     def bind(fn):
-        def go(ctx):
-            ctx.report_ok = report_ok
-            return fn(ctx)
-        return go
+        return gs.with_report_ok(fn, report_ok)
 
     return [
         Case("container attach", bind(case_container), versions=("3.11",),

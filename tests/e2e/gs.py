@@ -390,6 +390,15 @@ class Ctx(object):
         return run
 
 
+def with_report_ok(fn, report_ok):
+    """A case function of a case module, given run.py's report_ok (as
+    ctx.report_ok) before it runs."""
+    def go(ctx):
+        ctx.report_ok = report_ok
+        return fn(ctx)
+    return go
+
+
 def read_file(path):
     try:
         with open(path, errors="replace") as f:

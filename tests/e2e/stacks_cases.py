@@ -542,10 +542,7 @@ def all_cases(Case, report_ok):
     """The cases, as run.py's Case objects. `versions`: the interpreters a
     case runs on (run.py falls back to the newest one if none is there)."""
     def bind(fn):
-        def go(ctx):
-            ctx.report_ok = report_ok
-            return fn(ctx)
-        return go
+        return gs.with_report_ok(fn, report_ok)
 
     def case(name, fn, versions=None, **kw):
         return Case(name, bind(fn), versions=versions, **kw)

@@ -247,20 +247,28 @@ def proc_status_kb(pid, field):
     return None
 
 
-def prog_fd_stats(pid):
-    """{prog_id: (run_time_ns, run_cnt)} over pid's BPF program fds."""
-    out = {}
+def fdinfos(pid):
+    """The text of each of pid's /proc/PID/fdinfo entries (None when pid is
+    gone)."""
     d = "/proc/%d/fdinfo" % pid
     try:
         fds = os.listdir(d)
     except OSError:
-        return out
+        return None
+    out = []
     for fd in fds:
         try:
             with open(os.path.join(d, fd)) as f:
-                txt = f.read()
+                out.append(f.read())
         except OSError:
             continue
+    return out
+
+
+def prog_fd_stats(pid):
+    """{prog_id: (run_time_ns, run_cnt)} over pid's BPF program fds."""
+    out = {}
+    for txt in fdinfos(pid) or []:
         m = re.search(r"^prog_id:\s*(\d+)", txt, re.M)
         if not m:
             continue
@@ -320,17 +328,10 @@ def map_memlock(pid):
     """(maps, bytes) of the BPF maps pid holds: their memlock is fixed when
     they are created, whatever the number of events."""
     ids = {}
-    d = "/proc/%d/fdinfo" % pid
-    try:
-        fds = os.listdir(d)
-    except OSError:
+    texts = fdinfos(pid)
+    if texts is None:
         return None
-    for fd in fds:
-        try:
-            with open(os.path.join(d, fd)) as f:
-                txt = f.read()
-        except OSError:
-            continue
+    for txt in texts:
         m = re.search(r"^map_id:\s*(\d+)", txt, re.M)
         k = re.search(r"^memlock:\s*(\d+)", txt, re.M)
         if m and k:
