@@ -92,14 +92,6 @@ struct {
 	__type(value, __u64);
 } hists SEC(".maps");
 
-/* Per-thread wait histograms, sparse: only slots that occur are stored. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* (thread, slot) pairs; ~30 slots per busy thread */
-	__type(key, struct gs_thist_key);
-	__type(value, __u64);
-} thist SEC(".maps");
-
 /* Sub-interpreters' own GILs (3.12+), by gs_slot_key(slot, GIL address):
  * rare, so shared and updated with atomics. */
 struct {
@@ -145,20 +137,6 @@ static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 		*c += 1;
 	else                    /* shared by every CPU (--children) */
 		__sync_fetch_and_add(c, 1);
-}
-
-static __always_inline void thist_add(__u32 slot, __u32 tid, __u64 ns)
-{
-	struct gs_thist_key k = { .tid = tid, .bucket = gs_hist_slot(ns) };
-	__u64 one = 1, *c;
-
-	c = bpf_map_lookup_elem(&thist, &k);
-	if (c) {
-		*c += 1;
-		return;
-	}
-	if (bpf_map_update_elem(&thist, &k, &one, BPF_NOEXIST))
-		count(slot, GS_C_LOST_THIST_FULL, 1);
 }
 
 #include "pystack.bpf.h"
@@ -325,27 +303,49 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 	}
 }
 
+/* A new thread's entry is too large for the BPF stack: it is inserted from
+ * this template, whose invalid slot keeps other CPUs off it until
+ * thread_new() has filled it in. */
+#define GS_SLOT_NONE 0xffffffffu
+static const struct gs_thread thread_tmpl = { .slot = GS_SLOT_NONE };
+
+/* Insert tid's entry; NULL when the map is full or it exists already
+ * (*exists set). */
+static __always_inline struct gs_thread *thread_new(__u32 slot, __u32 tid, int *exists)
+{
+	int err = bpf_map_update_elem(&threads, &tid, &thread_tmpl, BPF_NOEXIST);
+
+	*exists = err == -EEXIST;
+	if (err) {
+		if (err == -E2BIG)
+			count(slot, GS_C_LOST_THREADS_FULL, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
 static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot, __u32 tid,
 						    __u64 now, int oncpu)
 {
-	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid), fresh = {};
+	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	int exists;
 
 	if (t)
 		return t->exited || t->slot != slot ? NULL : t;
+	t = thread_new(slot, tid, &exists);
+	if (!t) {
+		/* the init iterator created it meanwhile */
+		t = exists ? bpf_map_lookup_elem(&threads, &tid) : NULL;
+		return t && !t->exited && t->slot == slot ? t : NULL;
+	}
 	/* First sight of a thread: one that existed at attach (the seeding
 	 * iterator has not run yet) is accounted from the window start. */
-	fresh.since = p->seeded ? now : p->init_ts;
-	fresh.oncpu = oncpu;
-	fresh.cpu = bpf_get_smp_processor_id();
-	fresh.slot = slot;
-	/* -EEXIST: the init iterator created it meanwhile; only a full
-	 * map loses the thread. */
-	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == -E2BIG) {
-		count(slot, GS_C_LOST_THREADS_FULL, 1);
-		return NULL;
-	}
-	t = bpf_map_lookup_elem(&threads, &tid);
-	return t && !t->exited && t->slot == slot ? t : NULL;
+	t->since = p->seeded ? now : p->init_ts;
+	t->oncpu = oncpu;
+	t->cpu = bpf_get_smp_processor_id();
+	barrier();
+	t->slot = slot;
+	return t;
 }
 
 /* The calling thread, when its process is traced. */
@@ -411,7 +411,12 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 			t->wait_max_ns = d;
 		count(slot, GS_C_WAIT_NS, d);
 		hist_add(slot, GS_HIST_WAIT, d);
-		thist_add(slot, tid, d);
+		{
+			__u32 b = gs_thist_slot(d);
+
+			if (b < GS_THIST_SLOTS)
+				t->whist[b]++;   /* only this thread writes it */
+		}
 		if (__sync_fetch_and_add(&p->nwaiters, -1) == 1)
 			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
 		if (with_stacks) {
@@ -907,10 +912,10 @@ int init_threads(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	__u32 slot = seed_slot;
 	struct gs_proc *p = bpf_map_lookup_elem(&procs, &slot);
-	struct gs_thread t = {}, *old;
+	struct gs_thread *t, *old;
 	__u64 key, *ts;
 	__u32 tid;
-	int holder;
+	int holder, exists;
 
 	if (!task || !p || task->tgid != p->tgid)
 		return 0;
@@ -940,23 +945,28 @@ int init_threads(struct bpf_iter__task *ctx)
 		p->seeded = 1;
 		return 0;
 	}
-	t.since = p->init_ts;
-	t.slot = slot;
-	t.oncpu = task->on_cpu ? 1 : 0;
-	t.exec_ns = task->se.sum_exec_runtime;
-	t.cpu = task->thread_info.cpu;
+	t = thread_new(slot, tid, &exists);
+	if (!t) {
+		p->seeded = 1;
+		return 0;
+	}
+	t->since = p->init_ts;
+	t->oncpu = task->on_cpu ? 1 : 0;
+	t->exec_ns = task->se.sum_exec_runtime;
+	t->cpu = task->thread_info.cpu;
 	if (holder) {
-		t.gil = GS_GIL_HOLDING;
-		t.gil_since = p->init_ts;
-		t.hold_partial = 1;
-		t.implicit = init_implicit;
+		t->gil = GS_GIL_HOLDING;
+		t->gil_since = p->init_ts;
+		t->hold_partial = 1;
+		t->implicit = init_implicit;
 		p->gil_holder = tid;
 	}
 	if (ts)
-		t.tstate = *ts;
+		t->tstate = *ts;
+	barrier();
+	t->slot = slot;
 	/* A thread first seen here starts its trace track at the window start. */
-	if (!bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST))
-		emit_state(p, slot, tid, &t, p->init_ts);
+	emit_state(p, slot, tid, t, p->init_ts);
 	p->seeded = 1;
 	return 0;
 }

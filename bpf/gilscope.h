@@ -53,6 +53,8 @@ struct gs_thread {
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */
 	char comm[16];
+	__u32 whist[GS_THIST_SLOTS]; /* its complete waits (bpf/hist.h): in its own
+					entry, as a separate map cost a lookup per wait */
 };
 
 /* Per-CPU time the target's threads spent on each CPU (PERCPU_ARRAY, 1 slot). */
@@ -73,7 +75,6 @@ enum gs_counter {
 	GS_C_PARTIAL_HOLDS,
 	/* loss and oddity accounting: each one is shown in the report */
 	GS_C_LOST_THREADS_FULL, /* thread map full: a thread went untracked */
-	GS_C_LOST_THIST_FULL,   /* per-thread histogram map full */
 	GS_C_TAKE_RET_UNMATCHED,/* take_gil returned without a seen entry */
 	GS_C_DROP_UNMATCHED,    /* drop_gil by a thread not known to hold */
 	GS_C_DROP_WHILE_WAIT,   /* drop_gil inside take_gil (finalization path) */
@@ -113,12 +114,6 @@ struct gs_subgil {
  * shared/CPYTHON-INTERNALS.md section 2) */
 #define GS_GIL_COND_OFF 32
 #define GS_GIL_SWITCH_COND_OFF 120
-
-/* Per-thread wait histogram: sparse hash keyed by (tid, bucket). */
-struct gs_thist_key {
-	__u32 tid;
-	__u32 bucket;
-};
 
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6

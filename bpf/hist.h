@@ -61,4 +61,26 @@ static inline __u64 gs_hist_slot_width(unsigned int s)
 	return row == 0 ? 1 : (__u64)1 << (row - 1);
 }
 
+/* Per-thread wait histograms are coarser, to live in the thread's own map
+ * entry: a quarter octave per slot (8 fine slots, so a slot's midpoint is
+ * within 12% of any value in it), from 128 ns (shorter waits count in the
+ * first slot) to 2^36 ns = 69 s (longer ones in the last). */
+#define GS_THIST_SHIFT 3
+#define GS_THIST_FIRST 12 /* (fine slot of 128 ns) >> GS_THIST_SHIFT */
+#define GS_THIST_SLOTS 120
+
+static inline unsigned int gs_thist_slot(__u64 v)
+{
+	unsigned int c = gs_hist_slot(v) >> GS_THIST_SHIFT;
+
+	c = c < GS_THIST_FIRST ? 0 : c - GS_THIST_FIRST;
+	return c < GS_THIST_SLOTS ? c : GS_THIST_SLOTS - 1;
+}
+
+/* The first fine slot of coarse slot c. */
+static inline unsigned int gs_thist_fine(unsigned int c)
+{
+	return (c + GS_THIST_FIRST) << GS_THIST_SHIFT;
+}
+
 #endif /* GILSCOPE_HIST_H */

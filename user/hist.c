@@ -19,13 +19,12 @@ uint64_t hist_count(const uint64_t *slots)
 	return n;
 }
 
-double hist_quantile(const uint64_t *slots, double q)
+/* rank = ceil(q * count), 1-based, within [1, count]. */
+static uint64_t rank_of(uint64_t count, double q)
 {
-	uint64_t count = hist_count(slots), rank, seen = 0;
+	uint64_t rank;
 	double r;
 
-	if (!count)
-		return 0;
 	if (q < 0)
 		q = 0;
 	if (q > 1)
@@ -42,6 +41,16 @@ double hist_quantile(const uint64_t *slots, double q)
 		rank = 1;
 	if (rank > count)
 		rank = count;
+	return rank;
+}
+
+double hist_quantile(const uint64_t *slots, double q)
+{
+	uint64_t count = hist_count(slots), rank, seen = 0;
+
+	if (!count)
+		return 0;
+	rank = rank_of(count, q);
 	for (unsigned int s = 0; s < GS_HIST_SLOTS; s++) {
 		seen += slots[s];
 		if (seen >= rank)
@@ -66,4 +75,27 @@ void hist_summarize(const uint64_t *slots, struct hist_summary *out)
 			break;
 		}
 	}
+}
+
+double hist_thread_quantile(const uint32_t *slots, double q, uint64_t max)
+{
+	uint64_t count = 0, rank, seen = 0;
+	double lo, hi, mid;
+
+	for (unsigned int c = 0; c < GS_THIST_SLOTS; c++)
+		count += slots[c];
+	if (!count)
+		return 0;
+	rank = rank_of(count, q);
+	for (unsigned int c = 0; c < GS_THIST_SLOTS; c++) {
+		seen += slots[c];
+		if (seen < rank)
+			continue;
+		lo = c ? (double)gs_hist_slot_lo(gs_thist_fine(c)) : 0;
+		hi = c + 1 < GS_THIST_SLOTS ? (double)gs_hist_slot_lo(gs_thist_fine(c + 1)) : (double)max;
+		mid = (lo + hi) / 2;
+		/* never past the longest wait, which is known exactly */
+		return max && mid > (double)max ? (double)max : mid;
+	}
+	return 0;
 }

@@ -24,6 +24,11 @@ uint64_t hist_count(const uint64_t *slots);
  * ceil(q * count) (1-based, at least 1); 0 when the histogram is empty. */
 double hist_quantile(const uint64_t *slots, double q);
 
+/* Quantile q of a per-thread (coarse, GS_THIST_SLOTS) histogram: the
+ * midpoint of the slot holding rank ceil(q * count), capped at max (the
+ * largest value seen, 0 = unknown). */
+double hist_thread_quantile(const uint32_t *slots, double q, uint64_t max);
+
 /* count, p50/p90/p99 and max_seen_slot_hi in one call; all 0 when empty. */
 void hist_summarize(const uint64_t *slots, struct hist_summary *out);
 

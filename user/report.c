@@ -127,7 +127,6 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	}
 
 	lost(r, "threads_untracked", "threads not tracked (thread map full)", c[GS_C_LOST_THREADS_FULL], true);
-	lost(r, "thread_hist_full", "per-thread wait samples dropped (histogram map full)", c[GS_C_LOST_THIST_FULL], true);
 	lost(r, "bpf_prog_misses", "probe runs skipped by the kernel", res->prog_misses, true);
 	lost(r, "stacks_table_full", "stack weights dropped (stack table full)", c[GS_C_STACKS_FULL], true);
 	lost(r, "codes_table_full", "code objects not captured (table full)", c[GS_C_CODES_FULL], true);

@@ -419,76 +419,6 @@ static struct thread_rec *rec_add(struct gs_result *r)
 	return &r->threads[r->nthreads++];
 }
 
-/* The per-thread wait histograms, read in one pass of the sparse
- * (tid, slot) map and sorted by thread. */
-struct thist_entry {
-	struct gs_thist_key k;
-	uint64_t count;
-};
-
-struct thist_dump {
-	struct thist_entry *v;
-	size_t n;
-};
-
-static int thist_cmp(const void *a, const void *b)
-{
-	const struct thist_entry *x = a, *y = b;
-
-	if (x->k.tid != y->k.tid)
-		return x->k.tid < y->k.tid ? -1 : 1;
-	return x->k.bucket < y->k.bucket ? -1 : x->k.bucket > y->k.bucket;
-}
-
-static void thist_load(struct tracer *tr, struct thist_dump *d)
-{
-	int fd = bpf_map__fd(tr->skel->maps.thist);
-	struct gs_thist_key k, next, *prev = NULL;
-	size_t cap = 0;
-
-	d->v = NULL;
-	d->n = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (d->n == cap) {
-			struct thist_entry *v = realloc(d->v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-
-			if (!v)
-				break;
-			d->v = v;
-		}
-		d->v[d->n].k = k;
-		if (bpf_map_lookup_elem(fd, &k, &d->v[d->n].count) == 0)
-			d->n++;
-	}
-	qsort(d->v, d->n, sizeof(*d->v), thist_cmp);
-}
-
-/* p99 of thread tid's waits; with remove, its entries leave the map. */
-static double thist_p99(struct tracer *tr, const struct thist_dump *d, uint32_t tid, bool remove)
-{
-	static uint64_t slots[GS_HIST_SLOTS];
-	size_t lo = 0, hi = d->n;
-
-	while (lo < hi) { /* first entry of tid */
-		size_t mid = (lo + hi) / 2;
-
-		if (d->v[mid].k.tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memset(slots, 0, sizeof(slots));
-	for (size_t i = lo; i < d->n && d->v[i].k.tid == tid; i++) {
-		if (d->v[i].k.bucket < GS_HIST_SLOTS)
-			slots[d->v[i].k.bucket] += d->v[i].count;
-		if (remove)
-			bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.thist), &d->v[i].k);
-	}
-	return hist_quantile(slots, 0.99);
-}
-
 static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
 {
 	char path[64];
@@ -509,7 +439,6 @@ int tracer__harvest(struct tracer *tr)
 	int fd = bpf_map__fd(tr->skel->maps.threads);
 	uint32_t key, next, *prev = NULL, *gone = NULL;
 	size_t ngone = 0, cap = 0;
-	struct thist_dump th = {};
 	struct gs_thread st;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -526,8 +455,6 @@ int tracer__harvest(struct tracer *tr)
 		}
 		gone[ngone++] = key;
 	}
-	if (ngone)
-		thist_load(tr, &th);
 	for (size_t i = 0; i < ngone; i++) {
 		struct thread_rec *r;
 
@@ -539,10 +466,9 @@ int tracer__harvest(struct tracer *tr)
 		r->exited = true;
 		memcpy(r->name, st.comm, sizeof(r->name));
 		r->name[sizeof(r->name) - 1] = 0;
-		r->wait_p99_ns = thist_p99(tr, &th, gone[i], true);
+		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
 		bpf_map_delete_elem(fd, &gone[i]);
 	}
-	free(th.v);
 	free(gone);
 	return (int)ngone;
 }
@@ -701,11 +627,9 @@ static void read_live_threads(struct tracer *tr, int slot, const struct py_targe
 {
 	int fd = bpf_map__fd(tr->skel->maps.threads);
 	uint32_t key, next, *prev = NULL;
-	struct thist_dump th = {};
 	struct gs_thread st;
 	size_t first = res->nthreads;
 
-	thist_load(tr, &th);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct thread_rec *r;
 		uint64_t d;
@@ -741,9 +665,8 @@ static void read_live_threads(struct tracer *tr, int slot, const struct py_targe
 		memcpy(r->name, st.comm, sizeof(r->name));
 		read_task_comm(pt->pid, key, r->name, sizeof(r->name));
 		r->name[sizeof(r->name) - 1] = 0;
-		r->wait_p99_ns = thist_p99(tr, &th, key, tr->multi);
+		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
 	}
-	free(th.v);
 	/* --children: the slot's threads leave the map (the slot is reused) */
 	for (size_t i = first; tr->multi && i < res->nthreads; i++)
 		bpf_map_delete_elem(fd, &res->threads[i].tid);
