@@ -41,7 +41,7 @@ struct gs_thread {
 	__u8 implicit;          /* 3.6 before its GIL exists: runs Python alone,
 				   "holds" it unless asleep */
 	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
-	__u8 pad0;
+	__u8 forced_next;       /* its next release is forced (drop_gil_forced) */
 	__u32 slot;             /* its process's slot in "procs" */
 	__u32 pad1;
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
@@ -246,7 +246,9 @@ struct gs_proc {
 	__u32 seeded;               /* the init iterator has run */
 	__u32 gil_holder;           /* TID holding the GIL, 0 none/unknown */
 	__u32 gil_acquires;         /* an acquisition was seen */
-	__u32 pad;
+	__u32 forced_by_site;       /* config: a probe at the eval loop's calls
+				       marks forced releases (else drop_gil's
+				       return address is read) */
 	__s64 nwaiters;             /* threads in take_gil that found it taken */
 	__u64 contend_start;        /* when nwaiters last went 0 -> 1 */
 	__u64 hold_ring_next;

@@ -171,3 +171,35 @@ int callsites__find_text(const char *path, struct elf_file *ef, const char *call
 		return -ENOENT;
 	return callsites__find(path, ef, addr, size, callee, sites, max);
 }
+
+int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, const uint64_t *targets,
+			  int ntargets, uint64_t *sites, int max)
+{
+	unsigned char *code;
+	int n = 0, e;
+
+	if (size < 5)
+		return 0;      /* too short to hold a call */
+	if (size > (256u << 20))
+		return -EINVAL;
+	code = malloc(size);
+	if (!code)
+		return -ENOMEM;
+	e = elf_file__read(ef, addr, code, size);
+	for (uint64_t i = 0; !e && i + 5 <= size; i++) {
+		uint64_t to = addr + i + 5 + (int64_t)rel32(code + i + 1);
+
+		if (code[i] != 0xe8)
+			continue;
+		for (int k = 0; k < ntargets; k++) {
+			if (to != targets[k])
+				continue;
+			if (n < max)
+				sites[n] = addr + i;
+			n++;
+			break;
+		}
+	}
+	free(code);
+	return e ? e : n;
+}

@@ -27,4 +27,10 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 int callsites__find_text(const char *path, struct elf_file *ef, const char *callee,
 			 uint64_t *sites, int max);
 
+/* The `call rel32` instructions inside [addr, addr+size) of ef's code whose
+ * target is one of targets[] (link-time addresses of local functions).
+ * Returns how many (at most max stored), or -errno. */
+int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, const uint64_t *targets,
+			  int ntargets, uint64_t *sites, int max);
+
 #endif

@@ -93,6 +93,12 @@ static int scan_sym(const struct elf_sym *s, void *ctx)
 	 * (3.6-3.11, where the pending-calls handler is inlined into it),
 	 * the handler itself when it is out of line, and _Py_HandlePending
 	 * (3.12+). */
+	if (pt->ndrop_via < (int)(sizeof(pt->drop_via) / sizeof(pt->drop_via[0])) &&
+	    (name_is_or_clone(s->name, "_PyThreadState_Detach") ||
+	     name_is_or_clone(s->name, "_PyEval_ReleaseLock"))) {
+		pt->drop_via[pt->ndrop_via++] = s->addr;
+		return 0;
+	}
 	if (s->size && pt->nforced < GS_MAX_FORCED_RANGES &&
 	    (name_is_or_clone(s->name, "_PyEval_EvalFrameDefault") ||
 	     name_is_or_clone(s->name, "eval_frame_handle_pending") ||
@@ -253,6 +259,67 @@ static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
 	pt->strategy = "symbols+call-sites";
 }
 
+/* The calls in the forced ranges (the eval loop's drop-request path) to
+ * drop_gil, or in 3.13+ to _PyThreadState_Detach / _PyEval_ReleaseLock,
+ * which tail-jump to it: a probe there marks the thread's next release as
+ * forced, so drop_gil's entry probe need not read its return address from
+ * the user stack (~270 ns per release under an HTTP load). These are the
+ * calls whose return address the entry probe would find in the forced
+ * ranges, so both ways classify alike. Without any such call (drop_gil
+ * inlined into the eval loop), the entry probe keeps reading it. */
+static bool has_probe(const struct py_target *pt, enum probe_role role, uint64_t off)
+{
+	for (int i = 0; i < pt->nprobes; i++)
+		if (pt->probes[i].role == role && pt->probes[i].offset == off)
+			return true;
+	return false;
+}
+
+static void locate_forced_sites(struct py_target *pt, struct elf_file *ef)
+{
+	uint64_t targets[PT_MAX_PROBES], sites[8];
+	int nt = 0, nadd = 0, n0 = pt->nprobes;
+
+	if (getenv("GILSCOPE_NO_FORCED_SITES"))
+		return;
+	for (int i = 0; i < pt->nprobes; i++)
+		if (pt->probes[i].role == PROBE_DROP)
+			targets[nt++] = pt->probes[i].addr;
+	for (int i = 0; i < pt->ndrop_via && nt < PT_MAX_PROBES; i++)
+		targets[nt++] = pt->drop_via[i];
+	for (int r = 0; nt && r < pt->nforced; r++) {
+		uint64_t lo = pt->forced_lo[r] - pt->bias, size = pt->forced_hi[r] - pt->forced_lo[r];
+		int n = callsites__find_local(ef, lo, size, targets, nt, sites, 8);
+
+		if (n < 0 || n > 8)
+			goto none;   /* unreadable, or more than a drop path has */
+		for (int k = 0; k < n; k++) {
+			struct gil_probe *p;
+			uint64_t off;
+
+			if (pt->nprobes >= PT_MAX_PROBES || elf_file__vaddr_to_offset(ef, sites[k], &off))
+				goto none;
+			if (has_probe(pt, PROBE_FORCED, off))
+				continue;    /* overlapping ranges (a symbol and its alias) */
+			p = &pt->probes[pt->nprobes++];
+			memset(p, 0, sizeof(*p));
+			snprintf(p->object, sizeof(p->object), "%s", pt->runtime_obj);
+			snprintf(p->symbol, sizeof(p->symbol), "forced release call at 0x%llx",
+				 (unsigned long long)sites[k]);
+			p->offset = off;
+			p->role = PROBE_FORCED;
+			p->addr = sites[k];
+			nadd++;
+		}
+	}
+	if (nadd) {
+		pt->forced_sites = true;
+		return;
+	}
+none:
+	pt->nprobes = n0;
+}
+
 /* No symbols for take_gil/drop_gil (a stripped distribution build): probe
  * every call to pthread_cond_signal and pthread_cond_timedwait in the
  * runtime's code instead. The first argument names the condition
@@ -402,6 +469,7 @@ static int locate_debug(struct py_target *pt, struct elf_file *ef)
 		pt->nprobes = o;
 		inl = keyed_sites(pt, ef, 2);
 	}
+	locate_forced_sites(pt, ef);
 	pt->strategy = pt->call_sites ? "debug symbols+call-sites" : "debug symbols+gil-address call sites";
 	snprintf(pt->strategy_why, sizeof(pt->strategy_why),
 		 "take_gil/drop_gil from the debug file %s (found by %s); %d call(s) to the GIL's condition "
@@ -549,6 +617,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			 pt->runtime_obj);
 		if (!getenv("GILSCOPE_NO_CALL_SITES"))
 			locate_call_sites(pt, ef);
+		locate_forced_sites(pt, ef);
 		/* the main GIL's address: call-site probes ignore other GILs */
 		if (pt->call_sites)
 			keyed_addresses(pt);

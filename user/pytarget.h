@@ -19,6 +19,7 @@ enum probe_role {
 	PROBE_CONTENDED,   /* call pthread_cond_timedwait(cond) in take_gil: GIL was busy */
 	PROBE_COND_SIGNAL, /* any call to pthread_cond_signal: keyed on the GIL's address */
 	PROBE_COND_WAIT,   /* any call to pthread_cond_timedwait: keyed likewise */
+	PROBE_FORCED,      /* a call to drop_gil in the drop-request path: forced */
 };
 
 struct gil_probe {
@@ -47,6 +48,10 @@ struct py_target {
 	int nprobes;
 	uint64_t forced_lo[GS_MAX_FORCED_RANGES], forced_hi[GS_MAX_FORCED_RANGES];
 	int nforced;
+	uint64_t drop_via[2];        /* link-time addresses of functions that tail-jump
+					to drop_gil (3.13+: _PyThreadState_Detach...) */
+	int ndrop_via;
+	bool forced_sites;           /* PROBE_FORCED probes classify releases */
 	const char *strategy;        /* how probes were placed */
 	bool call_sites;             /* take_gil's call sites replace its uretprobe */
 	/* Address-keyed call sites (no take_gil/drop_gil symbols, or drop_gil

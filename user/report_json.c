@@ -103,7 +103,7 @@ static void target(struct json_writer *w, const struct gs_report *r)
 		kv_u(w, "offset", pt->probes[i].offset);
 		json_key(w, "role");
 		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended", "cond_signal",
-					      "cond_timedwait" }[pt->probes[i].role]);
+					      "cond_timedwait", "forced_call" }[pt->probes[i].role]);
 		json_key(w, "attached");
 		json_bool(w, !(pt->call_sites && pt->probes[i].role == PROBE_TAKE));
 		json_obj_end(w);

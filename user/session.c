@@ -34,6 +34,7 @@ static void explain_target(const struct py_target *pt)
 			"call to pthread_cond_timedwait(cond): GIL busy, wait starts (found by decoding take_gil)",
 			"call to pthread_cond_signal: a hold starts (switch_cond) or ends (cond), by the GIL's address",
 			"call to pthread_cond_timedwait: a wait starts when it is the GIL's cond",
+			"call in the drop-request path: the thread's next release is forced",
 		};
 
 		if (pt->call_sites && pt->probes[i].role == PROBE_TAKE)
@@ -49,7 +50,8 @@ static void explain_target(const struct py_target *pt)
 		     (unsigned long long)pt->gil_switch_cond_addr,
 		     pt->drop_req_addr || pt->drop_req_ptr_addr ? "flag read at each release"
 							    : "unknown for this version: releases count as voluntary");
-	gs_note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)", pt->nforced);
+	gs_note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)%s", pt->nforced,
+		pt->forced_sites ? ": probed at their calls to drop_gil" : ": by drop_gil's return address");
 }
 
 static uint64_t mono_us(void)

@@ -111,10 +111,10 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	 * time is most of a load. Descendants (--children) may run another
 	 * build: every GIL program is loaded then. */
 	if (!opts->multi) {
-		bool used[PROBE_COND_WAIT + 1] = {};
+		bool used[PROBE_FORCED + 1] = {};
 
 		for (int i = 0; i < pt->nprobes; i++)
-			if (pt->probes[i].role <= PROBE_COND_WAIT)
+			if (pt->probes[i].role <= PROBE_FORCED)
 				used[pt->probes[i].role] = true;
 		bpf_program__set_autoload(s->progs.take_gil_enter, used[PROBE_TAKE] && !pt->call_sites);
 		bpf_program__set_autoload(s->progs.take_gil_exit, used[PROBE_TAKE] && !pt->call_sites);
@@ -122,6 +122,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		bpf_program__set_autoload(s->progs.take_gil_contended, used[PROBE_CONTENDED]);
 		bpf_program__set_autoload(s->progs.drop_gil_enter, used[PROBE_DROP]);
 		bpf_program__set_autoload(s->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
+		bpf_program__set_autoload(s->progs.drop_gil_forced, used[PROBE_FORCED]);
 	}
 	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
 	/* Maps only the enabled outputs use stay minimal. */
@@ -254,6 +255,9 @@ static int attach_uprobes(struct tracer *tr, struct slot *sl, const struct py_ta
 		case PROBE_CONTENDED:
 			prog = tr->skel->progs.take_gil_contended;
 			break;
+		case PROBE_FORCED:
+			prog = tr->skel->progs.drop_gil_forced;
+			break;
 		default:
 			prog = tr->skel->progs.gil_cond_call;
 			break;
@@ -283,6 +287,7 @@ static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs
 		c->forced_lo[i] = pt->forced_lo[i];
 		c->forced_hi[i] = pt->forced_hi[i];
 	}
+	c->forced_by_site = pt->forced_sites;
 	c->gil_addr = pt->gil_addr;
 	c->gil_cond_addr = pt->gil_cond_addr;
 	c->gil_switch_cond_addr = pt->gil_switch_cond_addr;
