@@ -27,6 +27,7 @@ BUDGET = {                      # translated BPF instructions, default mode
     "drop_gil_enter": 890,
     "sched_switch": 790,        # + the missed-switch-in repair (rare path)
     "sched_process_exit": 330,
+    "drop_gil_forced": 300,     # marks a forced release (no user-stack read)
 }
 UNLOADED = ("take_gil_enter", "take_gil_exit", "gil_cond_call")  # call-site mode
 
@@ -59,7 +60,11 @@ def case_bpf_guard(ctx):
                   0.99 <= per <= 1.01, "1 +-1%")
     total = sum(get(progs, n, "runs") or 0 for n in
                 ("take_gil_enter", "take_gil_exit", "take_gil_acquired",
-                 "take_gil_contended", "drop_gil_enter"))
+                 "take_gil_contended", "drop_gil_enter", "drop_gil_forced"))
+    # A single thread is never asked to drop the GIL: the forced-release
+    # probe (at the eval loop's drop-request calls) must not run at all.
+    forced_runs = get(progs, "drop_gil_forced", "runs")
+    ctx.check("drop_gil_forced_runs", forced_runs, forced_runs == 0, "==0 (loaded, no forced drops)")
     per = total / float(holds) if holds else 0
     ctx.check("gil_probe_runs_per_cycle", "%.3f" % per,
               per <= (2.02 if sites else 3.03), "<=%d" % (2 if sites else 3))
