@@ -109,6 +109,13 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_run);
+} cpu_run SEC(".maps");
+
 /* [slot]: the process's time on this CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -303,6 +310,28 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 	}
 }
 
+/* The thread runs on this CPU now (the caller is its uprobe, switch-out or
+ * exit): apply its switch-in noted in cpu_run, closing its off-CPU interval
+ * at that instant. No note for it there: its switch-in was not seen
+ * (switch-out repairs that from its CPU time). A note newer than a thread
+ * already on-CPU: its switch-out was not seen. */
+static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
+{
+	__u32 zero = 0;
+	struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+
+	if (!r || r->tid != tid || r->ts <= t->since)
+		return;
+	if (t->oncpu) {
+		count(slot, GS_C_SWITCH_IN_ON, 1);
+		return;
+	}
+	account(t, r->ts);
+	t->oncpu = 1;
+	t->runnable_off = 0;
+	t->cpu = bpf_get_smp_processor_id();
+}
+
 /* A new thread's entry is too large for the BPF stack: it is inserted from
  * this template, whose invalid slot keeps other CPUs off it until
  * thread_new() has filled it in. */
@@ -330,8 +359,13 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	int exists;
 
-	if (t)
-		return t->exited || t->slot != slot ? NULL : t;
+	if (t) {
+		if (t->exited || t->slot != slot)
+			return NULL;
+		if (oncpu)      /* the thread running here: catch up its switch-in */
+			sync_in(t, slot, tid);
+		return t;
+	}
 	t = thread_new(slot, tid, &exists);
 	if (!t) {
 		/* the init iterator created it meanwhile */
@@ -339,8 +373,16 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 		return t && !t->exited && t->slot == slot ? t : NULL;
 	}
 	/* First sight of a thread: one that existed at attach (the seeding
-	 * iterator has not run yet) is accounted from the window start. */
+	 * iterator has not run yet) is accounted from the window start; one
+	 * seen first on the CPU it was switched in on, from that switch-in. */
 	t->since = p->seeded ? now : p->init_ts;
+	if (oncpu && p->seeded) {
+		__u32 zero = 0;
+		struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+
+		if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now)
+			t->since = r->ts;
+	}
 	t->oncpu = oncpu;
 	t->cpu = bpf_get_smp_processor_id();
 	barrier();
@@ -698,6 +740,8 @@ int BPF_KPROBE(drop_gil_enter)
 		bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
 		forced = is_forced(p, ret);
 	}
+	if (t)
+		sync_in(t, slot, tid);
 	if (t && t->gil_addr) {        /* releasing a sub-interpreter's own GIL */
 		sub_released(p, slot, tid, t, forced);
 		return 0;
@@ -834,6 +878,18 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (!now)
 			now = bpf_ktime_get_ns();
 		tid = next->pid;
+		if (!with_trace) {
+			/* noted only: the thread catches up at its next event */
+			__u32 zero = 0;
+			struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+
+			if (r) {
+				r->tid = tid;
+				r->ts = now;
+			}
+			return 0;
+		}
+		/* --trace: its state changes now, for the timeline */
 		t = thread_get(p, slot, tid, now, 0);
 		if (t) {
 			if (t->oncpu)
@@ -861,6 +917,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t || t->exited || t->slot != slot)
 		return 0;
+	sync_in(t, slot, tid);
 	now = bpf_ktime_get_ns();
 	account(t, now);
 	if (t->gil_addr) {

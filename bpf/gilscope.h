@@ -57,6 +57,16 @@ struct gs_thread {
 					entry, as a separate map cost a lookup per wait */
 };
 
+/* The last switch-in of a traced thread on this CPU (PERCPU_ARRAY, 1 entry).
+ * A switch-in is only noted here; the thread's own state catches up at its
+ * next event on this CPU (a uprobe, its switch-out, its exit), which saves
+ * a thread lookup per switch-in. tid 0: none yet. */
+struct gs_run {
+	__u32 tid;
+	__u32 pad;
+	__u64 ts;
+};
+
 /* Per-CPU time the target's threads spent on each CPU (PERCPU_ARRAY, 1 slot). */
 struct gs_cpu {
 	__u64 with_gil_ns;

@@ -48,7 +48,7 @@ struct prog_stat {
 	uint32_t insns;           /* translated instructions */
 };
 
-#define GS_NR_PROGS 9
+#define GS_NR_PROGS 10
 
 struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */

@@ -627,40 +627,79 @@ static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
 	}
 }
 
+/* Add [st->since, until) to the state the thread is in, as account() does
+ * in BPF. */
+static void close_interval(const struct tracer *tr, struct gs_result *res, struct gs_thread *st,
+			   uint64_t until)
+{
+	uint64_t d = until > st->since ? until - st->since : 0;
+	int ts = (st->gil == GS_GIL_HOLDING ? GS_HELD_ON :
+		  st->gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON) + (st->oncpu ? 0 : 1);
+
+	if (st->implicit && !st->oncpu && !st->runnable_off)
+		ts = GS_NOGIL_OFF;
+	st->ns[ts] += d;
+	if (ts == GS_NOGIL_OFF && st->runnable_off)
+		st->runq_ns += d;
+	if (st->oncpu && res->cpu && st->cpu < (uint32_t)tr->ncpus) {
+		if (st->gil == GS_GIL_HOLDING)
+			res->cpu[st->cpu].with_gil_ns += d;
+		else
+			res->cpu[st->cpu].without_gil_ns += d;
+	}
+	if (st->gil == GS_GIL_HOLDING && st->gil_addr)
+		st->sub_held_ns += d;
+	if (until > st->since)
+		st->since = until;
+}
+
+/* Each CPU's last switch-in note (struct gs_run), or NULL. */
+static struct gs_run *read_run_notes(const struct tracer *tr)
+{
+	struct gs_run *v = calloc((size_t)tr->ncpus, sizeof(*v));
+	uint32_t zero = 0;
+
+	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.cpu_run), &zero, v)) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A thread switched in since its last event is on-CPU from that switch-in
+ * (BPF only notes switch-ins; see struct gs_run). */
+static void apply_run_note(const struct tracer *tr, struct gs_result *res, const struct gs_run *runs,
+			   uint32_t tid, struct gs_thread *st)
+{
+	for (int c = 0; runs && !st->oncpu && c < tr->ncpus; c++) {
+		if (runs[c].tid != tid || runs[c].ts <= st->since || runs[c].ts > res->t1)
+			continue;
+		close_interval(tr, res, st, runs[c].ts);
+		st->oncpu = 1;
+		st->runnable_off = 0;
+		st->cpu = (uint32_t)c;
+	}
+}
+
 /* A slot's live threads: close their open interval at t1. */
 static void read_live_threads(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
 {
 	int fd = bpf_map__fd(tr->skel->maps.threads);
 	uint32_t key, next, *prev = NULL;
+	struct gs_run *runs = read_run_notes(tr);
 	struct gs_thread st;
 	size_t first = res->nthreads;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct thread_rec *r;
-		uint64_t d;
-		int ts;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &st) || st.slot != (uint32_t)slot || !(r = rec_add(res)))
 			continue;
-		d = res->t1 > st.since ? res->t1 - st.since : 0;
-		ts = (st.gil == GS_GIL_HOLDING ? GS_HELD_ON :
-		      st.gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON) + (st.oncpu ? 0 : 1);
-		if (st.implicit && !st.oncpu && !st.runnable_off)
-			ts = GS_NOGIL_OFF;
-		st.ns[ts] += d;
-		if (ts == GS_NOGIL_OFF && st.runnable_off)
-			st.runq_ns += d;
-		if (st.oncpu && res->cpu && st.cpu < (uint32_t)tr->ncpus) {
-			if (st.gil == GS_GIL_HOLDING)
-				res->cpu[st.cpu].with_gil_ns += d;
-			else
-				res->cpu[st.cpu].without_gil_ns += d;
-		}
-		if (st.gil == GS_GIL_HOLDING && st.gil_addr)
-			st.sub_held_ns += d;
-		else if (st.gil == GS_GIL_HOLDING)
+		apply_run_note(tr, res, runs, key, &st);
+		close_interval(tr, res, &st, res->t1);
+		if (st.gil == GS_GIL_HOLDING && !st.gil_addr)
 			res->inflight_hold_ns += res->t1 - st.gil_since;
 		if (st.gil == GS_GIL_WAITING && st.contended && !st.gil_addr)
 			res->inflight_cwait_ns += res->t1 - st.gil_since;
@@ -672,6 +711,7 @@ static void read_live_threads(struct tracer *tr, int slot, const struct py_targe
 		r->name[sizeof(r->name) - 1] = 0;
 		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
 	}
+	free(runs);
 	/* --children: the slot's threads leave the map (the slot is reused) */
 	for (size_t i = first; tr->multi && i < res->nthreads; i++)
 		bpf_map_delete_elem(fd, &res->threads[i].tid);
@@ -781,7 +821,8 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	{
 		const struct bpf_program *progs[GS_NR_PROGS] = {
 			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
-			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.gil_cond_call,
+			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.drop_gil_forced,
+			s->progs.gil_cond_call,
 			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
 		};
 
