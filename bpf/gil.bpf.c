@@ -315,6 +315,26 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
  * at that instant. No note for it there: its switch-in was not seen
  * (switch-out repairs that from its CPU time). A note newer than a thread
  * already on-CPU: its switch-out was not seen. */
+static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
+{
+	__u64 out;
+
+	count(slot, GS_C_SWITCH_IN_ON, 1);
+	/* The run we believed in began at on_since with exec_ns of CPU time
+	 * behind it; at this switch-in the task had run in_exec - exec_ns
+	 * since: its unseen switch-out came that long after on_since. */
+	if (!t->exec_ns || in_exec < t->exec_ns || !t->on_since)
+		return;          /* unknown: the whole gap stays on-CPU */
+	out = t->on_since + (in_exec - t->exec_ns);
+	if (out > in_ts)
+		out = in_ts;
+	account(t, out);
+	t->oncpu = 0;
+	t->runnable_off = 0;
+	account(t, in_ts);   /* off-CPU until this switch-in */
+	t->oncpu = 1;
+}
+
 static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 {
 	__u32 zero = 0;
@@ -323,12 +343,14 @@ static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 	if (!r || r->tid != tid || r->ts <= t->since)
 		return;
 	if (t->oncpu) {
-		count(slot, GS_C_SWITCH_IN_ON, 1);
-		return;
+		missed_switch_out(t, slot, r->ts, r->exec);
+	} else {
+		account(t, r->ts);
+		t->oncpu = 1;
+		t->runnable_off = 0;
 	}
-	account(t, r->ts);
-	t->oncpu = 1;
-	t->runnable_off = 0;
+	t->on_since = r->ts;
+	t->exec_ns = r->exec;
 	t->cpu = bpf_get_smp_processor_id();
 }
 
@@ -380,8 +402,11 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 		__u32 zero = 0;
 		struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
 
-		if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now)
+		if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
 			t->since = r->ts;
+			t->on_since = r->ts;
+			t->exec_ns = r->exec;
+		}
 	}
 	t->oncpu = oncpu;
 	t->cpu = bpf_get_smp_processor_id();
@@ -886,6 +911,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			if (r) {
 				r->tid = tid;
 				r->ts = now;
+				r->exec = next->se.sum_exec_runtime;
 			}
 			return 0;
 		}

@@ -48,7 +48,9 @@ struct gs_thread {
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
 	__u64 exec_ns;          /* the task's sum_exec_runtime at its last switch-out
-				   (0 unknown): repairs a switch-in not seen */
+				   or switch-in (0 unknown): repairs scheduler
+				   events not seen */
+	__u64 on_since;         /* start of its current run, when on-CPU */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 w_at_hold;        /* waiter-time integral when the hold began */
@@ -65,6 +67,7 @@ struct gs_run {
 	__u32 tid;
 	__u32 pad;
 	__u64 ts;
+	__u64 exec;             /* its sum_exec_runtime then */
 };
 
 /* Per-CPU time the target's threads spent on each CPU (PERCPU_ARRAY, 1 slot). */
@@ -104,7 +107,8 @@ enum gs_counter {
 	GS_C_SWITCH_OUT_OFF,    /* switch-out of a thread already off-CPU: a switch-in
 				   was not seen (its run is repaired from the task's
 				   CPU time) */
-	GS_C_SWITCH_IN_ON,      /* switch-in of a thread already on-CPU */
+	GS_C_SWITCH_IN_ON,      /* switch-in of a thread already on-CPU: a switch-out
+				   was not seen (repaired likewise) */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_NR_COUNTERS,
 };

@@ -210,6 +210,9 @@ static void body(struct json_writer *w, const struct gs_report *r)
 
 	target(w, r);
 	kv_d(w, "window_s", r->window_s);
+	/* CLOCK_MONOTONIC, to line the window up with other records */
+	kv_d(w, "window_start_mono_s", res->t0 / 1e9);
+	kv_d(w, "window_end_mono_s", res->t1 / 1e9);
 
 	json_key(w, "gil");
 	json_obj_begin(w);

@@ -563,11 +563,14 @@ def case_prefork_attach(ctx):
         return
     check_gils(ctx, "", doc, n_sub=0)
     by_pid, total = check_tree(ctx, doc, ctx.interp)
-    # The window began at t_end - window_s or earlier: a worker forked
-    # after that was forked after the attach. Leave it 1 s to run.
-    window = get(doc, "window_s")
-    after = sorted(p for p, t in forks.items()
-                   if t_end - window < t < t_end - 1.0)
+    # The report gives its window in CLOCK_MONOTONIC (gilscope exits
+    # later: its uprobes detach at ~0.1 s each). A worker forked inside it
+    # was forked after the attach. Leave it 1 s to run.
+    w0, w1 = get(doc, "window_start_mono_s"), get(doc, "window_end_mono_s")
+    ctx.check("window_mono", "%.2f..%.2f" % (w0, w1),
+              w0 < w1 <= t_end and abs((w1 - w0) - get(doc, "window_s")) < 0.01,
+              "ends before gilscope does, spans window_s")
+    after = sorted(p for p, t in forks.items() if w0 < t < w1 - 1.0)
     early = sorted(at_attach)
     ctx.check("setup", "%d at attach, %d forked after" % (len(early),
                                                            len(after)),

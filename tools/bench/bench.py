@@ -1400,6 +1400,15 @@ def report(b, cfg, R, elapsed):
                          % (spread, hits, bpf_ns, trap, add_us, serial_us, est_loss,
                             cfg["wrk_conns"], est_p99))
                 L.append("")
+                # The part no handler work can remove: the traps themselves.
+                floor = hits * trap / 1e3
+                L.append("The traps alone (%.1f hits x %.0f ns = %.1f µs per request, with no BPF "
+                         "program at all) are **%.1f%%** of a request: exact tracing at one probe "
+                         "hit per GIL event (wait start, GIL taken, GIL released) cannot go below "
+                         "that on this machine; the BPF programs add the other %.1f points."
+                         % (hits, trap, floor, floor / (serial_us + floor) * 100,
+                            est_loss - floor / (serial_us + floor) * 100))
+                L.append("")
             v1 = verdict_pct(loss, spread, est_loss, 3.0)
             v2 = verdict_pct(inc, spread99, est_p99, 5.0)
             L.append("gilscope: throughput loss %.1f%% (target <= 3%%: **%s**), p99 latency "
