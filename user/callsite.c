@@ -203,3 +203,44 @@ int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, con
 	free(code);
 	return e ? e : n;
 }
+
+int callsites__entry_skip(const unsigned char *code, size_t len, uint64_t addr)
+{
+	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	uint64_t next = addr + 4;
+
+	if (len < 8 || memcmp(code, endbr64, 4) != 0)
+		return 0;
+	/* Any branch back to the instruction after it (byte patterns: a false
+	 * match only keeps the probe at the entry, the safe side). */
+	for (size_t i = 4; i < len; i++) {
+		uint64_t at = addr + i;
+
+		if ((code[i] == 0xeb || (code[i] >= 0x70 && code[i] <= 0x7f)) && i + 2 <= len &&
+		    at + 2 + (int64_t)(int8_t)code[i + 1] == next)
+			return 0;
+		if ((code[i] == 0xe9 || code[i] == 0xe8) && i + 5 <= len &&
+		    at + 5 + (int64_t)rel32(code + i + 1) == next)
+			return 0;
+		if (code[i] == 0x0f && i + 6 <= len && code[i + 1] >= 0x80 && code[i + 1] <= 0x8f &&
+		    at + 6 + (int64_t)rel32(code + i + 2) == next)
+			return 0;
+	}
+	return 4;
+}
+
+int callsites__entry_probe(struct elf_file *ef, uint64_t addr, uint64_t size)
+{
+	unsigned char *code;
+	int skip = 0;
+
+	if (size < 8 || size > (16u << 20))
+		return 0;
+	code = malloc(size);
+	if (!code)
+		return 0;
+	if (elf_file__read(ef, addr, code, size) == 0)
+		skip = callsites__entry_skip(code, size, addr);
+	free(code);
+	return skip;
+}

@@ -54,6 +54,7 @@ struct py_target {
 	bool forced_sites;           /* PROBE_FORCED probes classify releases */
 	const char *strategy;        /* how probes were placed */
 	bool call_sites;             /* take_gil's call sites replace its uretprobe */
+	bool indirect_sites;         /* ...not used: they call through the GOT */
 	/* Address-keyed call sites (no take_gil/drop_gil symbols, or drop_gil
 	 * copies inlined where symbols cannot see them): */
 	bool keyed;

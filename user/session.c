@@ -44,7 +44,10 @@ static void explain_target(const struct py_target *pt)
 	}
 	gs_note("  strategy %s: %s", pt->strategy, pt->strategy_why);
 	if (!pt->call_sites && !pt->keyed)
-		gs_note("  take_gil's call sites were not found (or GILSCOPE_NO_CALL_SITES is set): using a uretprobe");
+		gs_note("  take_gil's call sites %s: using a uretprobe",
+			pt->indirect_sites ? "call through the GOT (-fno-plt), where a probe is single-stepped "
+					     "(~10 us a hit)"
+					   : "were not found (or GILSCOPE_NO_CALL_SITES is set)");
 	if (pt->keyed)
 		gs_note("  GIL at cond=0x%llx switch_cond=0x%llx; drop request %s", (unsigned long long)pt->gil_cond_addr,
 		     (unsigned long long)pt->gil_switch_cond_addr,

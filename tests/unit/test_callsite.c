@@ -57,8 +57,30 @@ static void check_lib(const char *path, const char *func, int expect_each)
 	elf_file__close(ef);
 }
 
+/* Entry probes step over endbr64, unless the function branches back to
+ * the instruction after it. */
+static void test_entry_skip(void)
+{
+	unsigned char plain[16] = { 0x41, 0x57, 0x41, 0x56, 0x55, 0x53, 0xc3 };      /* push..., ret */
+	unsigned char cet[16] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x57, 0x41, 0x56, 0xc3 };
+	unsigned char loop8[16] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x90, 0x75, 0xfc };  /* jne -> +4 */
+	unsigned char loop32[16] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x90,
+				     0x0f, 0x85, 0xf8, 0xff, 0xff, 0xff };             /* jne rel32 -> +4 */
+	unsigned char jmp32[16] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0xe9, 0xfa, 0xff, 0xff, 0xff };
+	unsigned char elsewhere[16] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x90, 0x75, 0xfd }; /* -> +5 */
+
+	CHECK(callsites__entry_skip(plain, sizeof(plain), 0x1000) == 0);
+	CHECK(callsites__entry_skip(cet, sizeof(cet), 0x1000) == 4);
+	CHECK(callsites__entry_skip(loop8, sizeof(loop8), 0x1000) == 0);
+	CHECK(callsites__entry_skip(loop32, sizeof(loop32), 0x1000) == 0);
+	CHECK(callsites__entry_skip(jmp32, sizeof(jmp32), 0x1000) == 0);
+	CHECK(callsites__entry_skip(elsewhere, sizeof(elsewhere), 0x1000) == 4);
+	CHECK(callsites__entry_skip(cet, 4, 0x1000) == 0);   /* too short to tell */
+}
+
 int main(void)
 {
+	test_entry_skip();
 	const char *dir = "/tmp/gs-test-callsite";
 	char cmd[512], so[256];
 
