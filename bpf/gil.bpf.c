@@ -81,6 +81,18 @@ struct {
 	__type(value, struct gs_thread);
 } threads SEC(".maps");
 
+/* Each traced thread's live state, in its task: found in a few loads from
+ * the task pointer (a hash lookup by TID cost ~80 ns more per event under
+ * load). The `threads` hash above is the collector's view: a thread's state
+ * is copied there when it exits, and for every live thread when the window
+ * closes (dump_threads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct gs_thread);
+} tstore SEC(".maps");
+
 /* Hold and wait histograms per process: [(slot * GS_NR_HISTS + kind) *
  * GS_HIST_SLOTS + bucket]. Per-CPU for one process; with --children user
  * space makes it a shared array (per-CPU would cost 30 KiB per process
@@ -360,26 +372,32 @@ static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 #define GS_SLOT_NONE 0xffffffffu
 static const struct gs_thread thread_tmpl = { .slot = GS_SLOT_NONE };
 
-/* Insert tid's entry; NULL when the map is full or it exists already
- * (*exists set). */
-static __always_inline struct gs_thread *thread_new(__u32 slot, __u32 tid, int *exists)
+static __always_inline struct gs_thread *thread_of(struct task_struct *task)
 {
-	int err = bpf_map_update_elem(&threads, &tid, &thread_tmpl, BPF_NOEXIST);
-
-	*exists = err == -EEXIST;
-	if (err) {
-		if (err == -E2BIG)
-			count(slot, GS_C_LOST_THREADS_FULL, 1);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	return bpf_task_storage_get(&tstore, task, 0, 0);
 }
 
-static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot, __u32 tid,
-						    __u64 now, int oncpu)
+/* task's entry, created from the template when it has none; *fresh when
+ * it is still to be filled in. NULL: no memory for it. */
+static __always_inline struct gs_thread *thread_new(__u32 slot, struct task_struct *task, int *fresh)
 {
-	struct gs_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	int exists;
+	struct gs_thread *t = bpf_task_storage_get(&tstore, task, (void *)&thread_tmpl,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!t) {
+		count(slot, GS_C_LOST_THREADS_FULL, 1);
+		return NULL;
+	}
+	*fresh = t->slot == GS_SLOT_NONE;
+	return t;
+}
+
+/* task (the thread running here when oncpu) of traced process slot. */
+static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot,
+						    struct task_struct *task, __u32 tid, __u64 now, int oncpu)
+{
+	struct gs_thread *t = thread_of(task);
+	int fresh;
 
 	if (t) {
 		if (t->exited || t->slot != slot)
@@ -388,12 +406,11 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 			sync_in(t, slot, tid);
 		return t;
 	}
-	t = thread_new(slot, tid, &exists);
-	if (!t) {
-		/* the init iterator created it meanwhile */
-		t = exists ? bpf_map_lookup_elem(&threads, &tid) : NULL;
-		return t && !t->exited && t->slot == slot ? t : NULL;
-	}
+	t = thread_new(slot, task, &fresh);
+	if (!t)
+		return NULL;
+	if (!fresh)             /* the init iterator created it meanwhile */
+		return !t->exited && t->slot == slot ? t : NULL;
 	/* First sight of a thread: one that existed at attach (the seeding
 	 * iterator has not run yet) is accounted from the window start; one
 	 * seen first on the CPU it was switched in on, from that switch-in. */
@@ -432,7 +449,7 @@ int BPF_KPROBE(take_gil_enter)
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!p || !(t = thread_get(p, slot, tid, now, 1)))
+	if (!p || !(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return 0;
 	account(t, now);
 	t->implicit = 0;           /* 3.6: the GIL exists from now on */
@@ -465,7 +482,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 	__u64 now = bpf_ktime_get_ns(), d;
 	struct gs_thread *t;
 
-	if (!(t = thread_get(p, slot, tid, now, 1)))
+	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return;
 	account(t, now);
 	/* A wait is a request that found the GIL taken; taking a free GIL
@@ -548,7 +565,7 @@ static __noinline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __
 	struct gs_subgil *g = subgil_get(slot, gs_slot_key(slot, gil));
 	struct gs_thread *t;
 
-	if (!g || !(t = thread_get(p, slot, tid, now, 1)))
+	if (!g || !(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return;
 	account(t, now);
 	if (t->gil == GS_GIL_WAITING && t->contended && t->gil_addr == gil) {
@@ -574,7 +591,7 @@ static __noinline void sub_contended(struct gs_proc *p, __u32 slot, __u32 tid, _
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!(t = thread_get(p, slot, tid, now, 1)))
+	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_WAITING && t->contended)
 		return;
@@ -638,7 +655,7 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
-	if (!(t = thread_get(p, slot, tid, now, 1)))
+	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_WAITING && t->contended)
 		return;
@@ -692,7 +709,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 {
 	__u64 now = bpf_ktime_get_ns(), d;
 
-	if (!t && !(t = thread_get(p, slot, tid, now, 1)))
+	if (!t && !(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return;
 	if (t->gil == GS_GIL_NONE && !p->gil_acquires && !p->gil_holder) {
 		/* No acquisition seen since attach and nobody credited with
@@ -750,7 +767,7 @@ int BPF_KPROBE(drop_gil_enter)
 
 	if (!p)
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
+	t = thread_of(bpf_get_current_task_btf());
 	if (t && (t->exited || t->slot != slot))
 		return 0;
 	if (p->forced_by_site) {
@@ -785,7 +802,7 @@ int BPF_KPROBE(drop_gil_forced)
 	struct gs_proc *p = current_proc(&slot, &tid);
 	struct gs_thread *t;
 
-	if (p && (t = thread_get(p, slot, tid, bpf_ktime_get_ns(), 1)))
+	if (p && (t = thread_get(p, slot, bpf_get_current_task_btf(), tid, bpf_ktime_get_ns(), 1)))
 		t->forced_next = 1;
 	return 0;
 }
@@ -886,7 +903,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	if (!(prev->flags & PF_EXITING) && (p = proc_get(prev->tgid, &slot))) {
 		now = bpf_ktime_get_ns();
 		tid = prev->pid;
-		t = thread_get(p, slot, tid, now, 1);
+		t = thread_get(p, slot, prev, tid, now, 1);
 		if (t) {
 			__u64 exec = prev->se.sum_exec_runtime;
 
@@ -916,7 +933,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			return 0;
 		}
 		/* --trace: its state changes now, for the timeline */
-		t = thread_get(p, slot, tid, now, 0);
+		t = thread_get(p, slot, next, tid, now, 0);
 		if (t) {
 			if (t->oncpu)
 				count(slot, GS_C_SWITCH_IN_ON, 1);
@@ -940,7 +957,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 
 	if (!p)
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
+	t = thread_of(p_task);
 	if (!t || t->exited || t->slot != slot)
 		return 0;
 	sync_in(t, slot, tid);
@@ -966,6 +983,9 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	t->oncpu = 0;
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p_task->comm);
 	t->exited = 1;
+	/* to the collector, which harvests exited threads from there */
+	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	emit(p, slot, tid, GS_TR_EXIT, 0, now);
 	return 0;
 }
@@ -982,7 +1002,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	if (!p)
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
+	t = thread_of(bpf_get_current_task_btf());
 	if (!t || t->exited || t->slot != slot)
 		return 0;
 	count(slot, GS_C_SAMPLES, 1);
@@ -1023,7 +1043,7 @@ int init_threads(struct bpf_iter__task *ctx)
 	struct gs_thread *t, *old;
 	__u64 key, *ts;
 	__u32 tid;
-	int holder, exists;
+	int holder, fresh;
 
 	if (!task || !p || task->tgid != p->tgid)
 		return 0;
@@ -1037,7 +1057,7 @@ int init_threads(struct bpf_iter__task *ctx)
 		key = task->thread.fsbase;
 		ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	}
-	old = bpf_map_lookup_elem(&threads, &tid);
+	old = thread_of(task);
 	if (old && old->slot == slot) {
 		/* Created by a switch since attach: it has run without any GIL
 		 * event, so the holder at attach still holds it. */
@@ -1053,8 +1073,8 @@ int init_threads(struct bpf_iter__task *ctx)
 		p->seeded = 1;
 		return 0;
 	}
-	t = thread_new(slot, tid, &exists);
-	if (!t) {
+	t = thread_new(slot, task, &fresh);
+	if (!t || !fresh) {    /* no memory, or created meanwhile */
 		p->seeded = 1;
 		return 0;
 	}
@@ -1076,5 +1096,30 @@ int init_threads(struct bpf_iter__task *ctx)
 	/* A thread first seen here starts its trace track at the window start. */
 	emit_state(p, slot, tid, t, p->init_ts);
 	p->seeded = 1;
+	return 0;
+}
+
+/* Set by user space before a run of dump_threads. */
+__u32 dump_slot = 0;
+
+/* Run by user space when a process's window closes: copies the state of
+ * each of its live threads into the `threads` hash, where the collector
+ * reads it. */
+SEC("iter/task")
+int dump_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 slot = dump_slot, tid;
+	struct gs_proc *p = bpf_map_lookup_elem(&procs, &slot);
+	struct gs_thread *t;
+
+	if (!task || !p || task->tgid != p->tgid)
+		return 0;
+	t = thread_of(task);
+	if (!t || t->slot != slot || t->exited)
+		return 0;
+	tid = task->pid;
+	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	return 0;
 }

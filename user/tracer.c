@@ -365,13 +365,32 @@ static void clear_map_u64(int fd)
 	}
 }
 
+/* One pass of a task iterator program over every task. */
+static int run_task_iter(struct bpf_program *prog)
+{
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	char buf[64];
+	int fd, e = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		e = -errno;
+	} else {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return e;
+}
+
 int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 		 const struct gil_snapshot *snap, char *err, size_t errlen)
 {
 	struct gil_bpf *s = tr->skel;
-	struct bpf_link *link;
-	char buf[64];
-	int fd, e = 0;
+	int e;
 
 	s->bss->seed_slot = (__u32)slot;
 	s->bss->init_holder_tid = 0;
@@ -392,18 +411,7 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
 		py_target__threads(pt, seed_tstate, tr);
-	link = bpf_program__attach_iter(s->progs.init_threads, NULL);
-	if (!link)
-		return gs_fail(err, errlen, -errno, "cannot create the task iterator: %s", strerror(errno));
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		e = -errno;
-	} else {
-		while (read(fd, buf, sizeof(buf)) > 0)
-			;
-		close(fd);
-	}
-	bpf_link__destroy(link);
+	e = run_task_iter(s->progs.init_threads);
 	if (e)
 		return gs_fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
 	return 0;
@@ -782,6 +790,9 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		s->bss->stopped = 1;
 	__sync_synchronize();
 	sl->acc.t1 = now_ns();
+	/* live threads' state, from their tasks into the threads hash */
+	s->bss->dump_slot = (__u32)slot;
+	run_task_iter(s->progs.dump_threads);
 	if (tr->rb)
 		ring_buffer__consume(tr->rb);
 	tracer__harvest(tr);

@@ -110,9 +110,14 @@ def case_cpu_threads(ctx, n, si):
     # The GIL is always wanted: it changes hands by a forced switch every
     # interval, however the release is classified (return address, or the
     # probe at the eval loop's drop-request call).
+    # Holds run past the interval by the hand-off's latency (mean hold
+    # ~1.1-1.25 intervals with 4 threads): a loose rate, and nearly every
+    # release forced.
     want = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / si
     ctx.check("forced_rate", "%d (%.0f windows of %gms)" % (forced, want, si * 1000),
-              0.8 * want <= forced <= 1.1 * want + 2, "window/interval -20%..+10%")
+              0.6 * want <= forced <= 1.1 * want + 2, "window/interval -40%..+10%")
+    share = forced / float(forced + vol) if forced + vol else 0
+    ctx.check("forced_share", "%.1f%%" % (share * 100), share >= 0.9, ">=90% of releases")
     ctx.check("par", "%.2f" % par, par <= 1.15, "<=1.15")
     ctx.check("verdict", verdict, verdict == "gil-bound", "gil-bound")
     ctx.check("threads_holding", len(holders), len(holders) >= n, ">=%d" % n)
