@@ -392,6 +392,18 @@ static __always_inline struct gs_thread *thread_new(__u32 slot, struct task_stru
 	return t;
 }
 
+/* An entry left by a window that has closed for this task: the image
+ * before its exec, or a process whose slot ended. It goes (a task is in
+ * one process at a time, and a process in one slot). False: the entry is
+ * still being filled in. */
+static __always_inline int thread_stale(const struct gs_thread *t, struct task_struct *task)
+{
+	if (t->slot == GS_SLOT_NONE)
+		return 0;
+	bpf_task_storage_delete(&tstore, task);
+	return 1;
+}
+
 /* task (the thread running here when oncpu) of traced process slot. */
 static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot,
 						    struct task_struct *task, __u32 tid, __u64 now, int oncpu)
@@ -399,13 +411,15 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	struct gs_thread *t = thread_of(task);
 	int fresh;
 
-	if (t) {
-		if (t->exited || t->slot != slot)
+	if (t && t->slot == slot) {
+		if (t->exited)
 			return NULL;
 		if (oncpu)      /* the thread running here: catch up its switch-in */
 			sync_in(t, slot, tid);
 		return t;
 	}
+	if (t && !thread_stale(t, task))
+		return NULL;    /* being filled in on another CPU */
 	t = thread_new(slot, task, &fresh);
 	if (!t)
 		return NULL;
@@ -1058,6 +1072,8 @@ int init_threads(struct bpf_iter__task *ctx)
 		ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	}
 	old = thread_of(task);
+	if (old && old->slot != slot && thread_stale(old, task))
+		old = NULL;
 	if (old && old->slot == slot) {
 		/* Created by a switch since attach: it has run without any GIL
 		 * event, so the holder at attach still holds it. */
@@ -1121,5 +1137,6 @@ int dump_threads(struct bpf_iter__task *ctx)
 	tid = task->pid;
 	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
+	bpf_task_storage_delete(&tstore, task);   /* the window is closed */
 	return 0;
 }
