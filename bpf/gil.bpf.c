@@ -76,7 +76,8 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* threads alive at once; user space harvests exited ones */
+	__uint(max_entries, 16384); /* exited threads until harvested, and the live
+				       ones copied at the window's end */
 	__type(key, __u32);
 	__type(value, struct gs_thread);
 } threads SEC(".maps");
@@ -287,6 +288,28 @@ static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
 	return cookie == 1 ? b : cookie == 2 ? c : a;
 }
 
+/* d ns of the thread's on-CPU time, to this CPU's figures for its process. */
+static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
+{
+	__u32 slot = t->slot;
+	struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
+
+	if (!c)
+		return;
+	if (t->gil == GS_GIL_HOLDING)
+		c->with_gil_ns += d;
+	else
+		c->without_gil_ns += d;
+}
+
+/* The last switch-in of a traced thread on this CPU (struct gs_run). */
+static __always_inline struct gs_run *cpu_note(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_run, &zero);
+}
+
 /* Close the thread's current interval at now. When it was on-CPU, the
  * caller runs on that same CPU (uprobe of the thread itself, its
  * switch-out, its exit), so the per-CPU slot is the right CPU. */
@@ -309,24 +332,12 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 		t->runq_ns += d;             /* preempted: wanted a CPU, not I/O */
 	if (t->gil_addr && t->gil == GS_GIL_HOLDING)
 		t->sub_held_ns += d;         /* a sub-interpreter's GIL, not the main one */
-	if (t->oncpu) {
-		__u32 slot = t->slot;
-		struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
-
-		if (c) {
-			if (t->gil == GS_GIL_HOLDING)
-				c->with_gil_ns += d;
-			else
-				c->without_gil_ns += d;
-		}
-	}
+	if (t->oncpu)
+		cpu_add(t, d);
 }
 
-/* The thread runs on this CPU now (the caller is its uprobe, switch-out or
- * exit): apply its switch-in noted in cpu_run, closing its off-CPU interval
- * at that instant. No note for it there: its switch-in was not seen
- * (switch-out repairs that from its CPU time). A note newer than a thread
- * already on-CPU: its switch-out was not seen. */
+/* A switch-in of a thread we believed on-CPU: its switch-out was not seen.
+ * Rare: out of line. */
 static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
 {
 	__u64 out;
@@ -347,10 +358,14 @@ static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 
 	t->oncpu = 1;
 }
 
+/* The thread runs on this CPU now (the caller is its uprobe, switch-out or
+ * exit): apply its switch-in noted in cpu_run, closing its off-CPU interval
+ * at that instant. No note for it there: its switch-in was not seen
+ * (switch-out repairs that from its CPU time). A note newer than a thread
+ * already on-CPU: its switch-out was not seen. */
 static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 {
-	__u32 zero = 0;
-	struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+	struct gs_run *r = cpu_note();
 
 	if (!r || r->tid != tid || r->ts <= t->since)
 		return;
@@ -430,8 +445,7 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	 * seen first on the CPU it was switched in on, from that switch-in. */
 	t->since = p->seeded ? now : p->init_ts;
 	if (oncpu && p->seeded) {
-		__u32 zero = 0;
-		struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+		struct gs_run *r = cpu_note();
 
 		if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
 			t->since = r->ts;
@@ -890,16 +904,7 @@ static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __
 		t->ns[on] += move;
 		if (off == GS_NOGIL_OFF && t->runnable_off)
 			t->runq_ns -= move < t->runq_ns ? move : t->runq_ns;
-		{
-			struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
-
-			if (c) {
-				if (t->gil == GS_GIL_HOLDING)
-					c->with_gil_ns += move;
-				else
-					c->without_gil_ns += move;
-			}
-		}
+		cpu_add(t, move);
 	}
 }
 
@@ -936,8 +941,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		tid = next->pid;
 		if (!with_trace) {
 			/* noted only: the thread catches up at its next event */
-			__u32 zero = 0;
-			struct gs_run *r = bpf_map_lookup_elem(&cpu_run, &zero);
+			struct gs_run *r = cpu_note();
 
 			if (r) {
 				r->tid = tid;

@@ -21,7 +21,9 @@ enum gs_tstate {
 
 enum gs_gil { GS_GIL_NONE = 0, GS_GIL_WAITING = 1, GS_GIL_HOLDING = 2 };
 
-/* Live per-thread state, keyed by TID in the "threads" hash map. */
+/* Per-thread state: live in the task's storage ("tstore"), copied by TID to
+ * the "threads" hash for the collector when the thread exits or the window
+ * closes. */
 struct gs_thread {
 	__u64 since;            /* start of the current (tstate) interval */
 	__u64 gil_since;        /* start of the current wait or hold */
@@ -87,7 +89,8 @@ enum gs_counter {
 	GS_C_PARTIAL_HOLD_NS,   /* hold time of holds that began before attach */
 	GS_C_PARTIAL_HOLDS,
 	/* loss and oddity accounting: each one is shown in the report */
-	GS_C_LOST_THREADS_FULL, /* thread map full: a thread went untracked */
+	GS_C_LOST_THREADS_FULL, /* no memory for a thread's state, or the threads
+				   hash full: a thread went untracked */
 	GS_C_TAKE_RET_UNMATCHED,/* take_gil returned without a seen entry */
 	GS_C_DROP_UNMATCHED,    /* drop_gil by a thread not known to hold */
 	GS_C_DROP_WHILE_WAIT,   /* drop_gil inside take_gil (finalization path) */

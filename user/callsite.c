@@ -90,6 +90,18 @@ static int plt_stub(Elf *elf, uint64_t slot, uint64_t *stub)
 	return -ENOENT;
 }
 
+/* size bytes of ef's code at addr, malloc'd; NULL if unreadable. */
+static unsigned char *read_code(struct elf_file *ef, uint64_t addr, uint64_t size)
+{
+	unsigned char *code = malloc(size);
+
+	if (code && elf_file__read(ef, addr, code, size) != 0) {
+		free(code);
+		code = NULL;
+	}
+	return code;
+}
+
 int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64_t size,
 		    const char *callee, uint64_t *sites, int max)
 {
@@ -116,11 +128,10 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 	close(fd);
 	if (e)
 		return e;
-	code = malloc(size);
+	code = read_code(ef, addr, size);
 	if (!code)
-		return -ENOMEM;
-	e = elf_file__read(ef, addr, code, size);
-	for (uint64_t i = 0; !e && i + 5 <= size; i++) {
+		return -EIO;
+	for (uint64_t i = 0; i + 5 <= size; i++) {
 		uint64_t at = addr + i;
 
 		if (code[i] == 0xe8 && stub && at + 5 + (int64_t)rel32(code + i + 1) == stub) {
@@ -135,7 +146,7 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 		}
 	}
 	free(code);
-	return e ? e : n;
+	return n;
 }
 
 int callsites__find_text(const char *path, struct elf_file *ef, const char *callee,
@@ -176,21 +187,21 @@ int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, con
 			  int ntargets, uint64_t *sites, int max)
 {
 	unsigned char *code;
-	int n = 0, e;
+	int n = 0;
 
 	if (size < 5)
 		return 0;      /* too short to hold a call */
 	if (size > (256u << 20))
 		return -EINVAL;
-	code = malloc(size);
+	code = read_code(ef, addr, size);
 	if (!code)
-		return -ENOMEM;
-	e = elf_file__read(ef, addr, code, size);
-	for (uint64_t i = 0; !e && i + 5 <= size; i++) {
-		uint64_t to = addr + i + 5 + (int64_t)rel32(code + i + 1);
+		return -EIO;
+	for (uint64_t i = 0; i + 5 <= size; i++) {
+		uint64_t to;
 
 		if (code[i] != 0xe8)
 			continue;
+		to = addr + i + 5 + (int64_t)rel32(code + i + 1);
 		for (int k = 0; k < ntargets; k++) {
 			if (to != targets[k])
 				continue;
@@ -201,7 +212,7 @@ int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, con
 		}
 	}
 	free(code);
-	return e ? e : n;
+	return n;
 }
 
 int callsites__entry_skip(const unsigned char *code, size_t len, uint64_t addr)
@@ -232,15 +243,11 @@ int callsites__entry_skip(const unsigned char *code, size_t len, uint64_t addr)
 int callsites__entry_probe(struct elf_file *ef, uint64_t addr, uint64_t size)
 {
 	unsigned char *code;
-	int skip = 0;
+	int skip;
 
-	if (size < 8 || size > (16u << 20))
+	if (size < 8 || size > (16u << 20) || !(code = read_code(ef, addr, size)))
 		return 0;
-	code = malloc(size);
-	if (!code)
-		return 0;
-	if (elf_file__read(ef, addr, code, size) == 0)
-		skip = callsites__entry_skip(code, size, addr);
+	skip = callsites__entry_skip(code, size, addr);
 	free(code);
 	return skip;
 }

@@ -89,16 +89,17 @@ static int scan_sym(const struct elf_sym *s, void *ctx)
 		p->size = s->size;
 		return 0;
 	}
-	/* Code that drops the GIL only on a drop request: the eval loop
-	 * (3.6-3.11, where the pending-calls handler is inlined into it),
-	 * the handler itself when it is out of line, and _Py_HandlePending
-	 * (3.12+). */
+	/* 3.13+: what the drop-request path calls to reach drop_gil */
 	if (pt->ndrop_via < (int)(sizeof(pt->drop_via) / sizeof(pt->drop_via[0])) &&
 	    (name_is_or_clone(s->name, "_PyThreadState_Detach") ||
 	     name_is_or_clone(s->name, "_PyEval_ReleaseLock"))) {
 		pt->drop_via[pt->ndrop_via++] = s->addr;
 		return 0;
 	}
+	/* Code that drops the GIL only on a drop request: the eval loop
+	 * (3.6-3.11, where the pending-calls handler is inlined into it),
+	 * the handler itself when it is out of line, and _Py_HandlePending
+	 * (3.12+). */
 	if (s->size && pt->nforced < GS_MAX_FORCED_RANGES &&
 	    (name_is_or_clone(s->name, "_PyEval_EvalFrameDefault") ||
 	     name_is_or_clone(s->name, "eval_frame_handle_pending") ||
@@ -239,7 +240,6 @@ static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
 			continue;
 		for (int k = 0; k < 2; k++) {
 			uint64_t site, off;
-
 			unsigned char op = 0;
 
 			if (callsites__find(pt->open_path, ef, p->addr, p->size, callee[k], &site, 1) != 1 ||
@@ -288,14 +288,6 @@ static void place_entry_probes(struct py_target *pt, struct elf_file *ef)
 	}
 }
 
-/* The calls in the forced ranges (the eval loop's drop-request path) to
- * drop_gil, or in 3.13+ to _PyThreadState_Detach / _PyEval_ReleaseLock,
- * which tail-jump to it: a probe there marks the thread's next release as
- * forced, so drop_gil's entry probe need not read its return address from
- * the user stack (~270 ns per release under an HTTP load). These are the
- * calls whose return address the entry probe would find in the forced
- * ranges, so both ways classify alike. Without any such call (drop_gil
- * inlined into the eval loop), the entry probe keeps reading it. */
 static bool has_probe(const struct py_target *pt, enum probe_role role, uint64_t off)
 {
 	for (int i = 0; i < pt->nprobes; i++)
@@ -304,6 +296,14 @@ static bool has_probe(const struct py_target *pt, enum probe_role role, uint64_t
 	return false;
 }
 
+/* The calls in the forced ranges (the eval loop's drop-request path) to
+ * drop_gil, or in 3.13+ to _PyThreadState_Detach / _PyEval_ReleaseLock,
+ * which tail-jump to it: a probe there marks the thread's next release as
+ * forced, so drop_gil's entry probe need not read its return address from
+ * the user stack (~270 ns per release under an HTTP load). These are the
+ * calls whose return address the entry probe would find in the forced
+ * ranges, so both ways classify alike. Without any such call (drop_gil
+ * inlined into the eval loop), the entry probe keeps reading it. */
 static void locate_forced_sites(struct py_target *pt, struct elf_file *ef)
 {
 	uint64_t targets[PT_MAX_PROBES], sites[8];

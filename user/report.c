@@ -126,7 +126,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->cpu[i].busy_pct = r->cpu[i].with_gil_pct + r->cpu[i].without_gil_pct;
 	}
 
-	lost(r, "threads_untracked", "threads not tracked (thread map full)", c[GS_C_LOST_THREADS_FULL], true);
+	lost(r, "threads_untracked", "threads not tracked (no memory for their state, or thread map full)", c[GS_C_LOST_THREADS_FULL], true);
 	lost(r, "bpf_prog_misses", "probe runs skipped by the kernel", res->prog_misses, true);
 	lost(r, "stacks_table_full", "stack weights dropped (stack table full)", c[GS_C_STACKS_FULL], true);
 	lost(r, "codes_table_full", "code objects not captured (table full)", c[GS_C_CODES_FULL], true);
