@@ -469,6 +469,16 @@ static __always_inline struct gs_proc *current_proc(__u32 *slot, __u32 *tid)
 	return proc_get(id >> 32, slot);
 }
 
+/* The Python stack a wait starts on. A thread runs no Python between a
+ * release and its next take, so the stack walked at that release is still
+ * its stack, unless it comes back with another thread state. */
+static __always_inline __u64 wait_stack_of(const struct gs_proc *p, __u32 slot, const struct gs_thread *t)
+{
+	if (t->rel_tstate && t->rel_tstate == t->tstate)
+		return t->rel_stack;
+	return walk_stack(p, slot, t->tstate);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(take_gil_enter)
 {
@@ -498,7 +508,7 @@ int BPF_KPROBE(take_gil_enter)
 
 		if (ts)
 			t->tstate = ts;
-		t->wait_stack = walk_stack(p, slot, t->tstate);
+		t->wait_stack = wait_stack_of(p, slot, t);
 	}
 	emit_state(p, slot, tid, t, now);
 	return 0;
@@ -542,6 +552,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 	t->implicit = 0;
 	t->contended = 0;
 	t->gil_addr = 0;
+	t->rel_tstate = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_since = now;
 	t->hold_partial = 0;
@@ -607,6 +618,7 @@ static __noinline void sub_acquired(struct gs_proc *p, __u32 slot, __u32 tid, __
 	count(slot, GS_C_OTHER_GIL, 1);
 	t->implicit = 0;
 	t->contended = 0;
+	t->rel_tstate = 0;
 	t->gil = GS_GIL_HOLDING;
 	t->gil_addr = gil;
 	t->gil_since = now;
@@ -693,7 +705,7 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 		t->gil_addr = 0;
 		t->gil_since = now;
 		if (with_stacks)
-			t->wait_stack = walk_stack(p, slot, t->tstate);
+			t->wait_stack = wait_stack_of(p, slot, t);
 	}
 	t->implicit = 0;
 	t->contended = 1;
@@ -765,7 +777,9 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 		if (with_stacks) {
 			if (tstate)
 				t->tstate = tstate;
-			hold_ring_put(p, t->gil_since, now, walk_stack(p, slot, t->tstate), tid);
+			t->rel_stack = walk_stack(p, slot, t->tstate);
+			t->rel_tstate = t->tstate;
+			hold_ring_put(p, t->gil_since, now, t->rel_stack, tid);
 		}
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* 3.9+: take_gil drops the GIL again when the runtime is

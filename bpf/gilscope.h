@@ -55,7 +55,10 @@ struct gs_thread {
 	__u64 on_since;         /* start of its current run, when on-CPU */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
-	__u64 w_at_hold;        /* waiter-time integral when the hold began */
+	__u64 rel_stack;        /* stack walked at its last release... */
+	__u64 rel_tstate;       /* ...of this tstate; 0 once it has taken the
+				   GIL again (no Python ran in between: a wait
+				   starts on that same stack) */
 	char comm[16];
 	__u32 whist[GS_THIST_SLOTS]; /* its complete waits (bpf/hist.h): in its own
 					entry, as a separate map cost a lookup per wait */
@@ -113,6 +116,8 @@ enum gs_counter {
 	GS_C_SWITCH_IN_ON,      /* switch-in of a thread already on-CPU: a switch-out
 				   was not seen (repaired likewise) */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
+	GS_C_WALK_RACED,        /* a stack walk preempted by another on its CPU:
+				   dropped (its frames may be mixed) */
 	GS_NR_COUNTERS,
 };
 
@@ -141,6 +146,7 @@ struct gs_subgil {
  * user-space addresses fit in 47 bits. */
 #define GS_MAX_FRAMES 64
 #define GS_FRAME_CODE_MASK ((1ull << 48) - 1)
+#define GS_FRAME_READ 128       /* most of a frame a walk reads (one read a frame) */
 
 struct gs_pystack {
 	__u32 depth;
@@ -195,6 +201,9 @@ struct gs_pyoff {
 	__u32 f_owner;          /* ~0 when frames carry no owner */
 	__u32 owner_skip;       /* skip frames with owner >= this */
 	__u32 exec_tag_mask;    /* bits to clear in f_executable (3.14 tags) */
+	__u32 frame_span;       /* bytes from a frame's start that hold every field
+				   above: read at once, <= GS_FRAME_READ */
+	__u32 pad;
 	__u64 code_type;        /* &PyCode_Type in the target, 0 = don't check */
 	__u32 co_code;          /* co_code_adaptive, or co_code (PyBytes) */
 	__u32 co_firstlineno, co_filename, co_name, co_qualname, co_linetable;

@@ -13,11 +13,19 @@
 const volatile struct gs_pyoff pyoff = {};
 const volatile __u32 max_depth = GS_MAX_FRAMES;
 
+/* The stack being walked, per CPU. A walk preempted by another on the same
+ * CPU (uprobe programs are preemptible) finds `gen` moved on: its frames
+ * may be mixed with the other's, and it is dropped. */
+struct gs_walk_scratch {
+	struct gs_pystack st;
+	__u64 gen;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gs_pystack);
+	__type(value, struct gs_walk_scratch);
 } stack_scratch SEC(".maps");
 
 struct {
@@ -26,6 +34,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct gs_code);
 } code_scratch SEC(".maps");
+
+/* One frame's bytes as read (GS_FRAME_READ, and room for a field at the
+ * largest masked offset). On the walker's own stack: uprobe programs are
+ * preemptible, and another walk on this CPU would overwrite a per-CPU
+ * buffer between the read and its use. */
+struct gs_frame_buf {
+	__u8 b[GS_FRAME_READ + 8];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -124,18 +140,28 @@ static __always_inline void capture_code(__u32 slot, __u64 code)
 		count(slot, GS_C_CODES_FULL, 1);
 }
 
-/* Byte offset of the frame's current instruction in its bytecode. */
-static __always_inline __u64 frame_offset(__u64 frame, __u64 code)
+/* A field of the frame read into buf, at offset off (from pyoff). */
+static __always_inline __u64 fb_u64(const struct gs_frame_buf *f, __u32 off)
 {
-	__s32 lasti = 0;
+	return *(const __u64 *)&f->b[off & (GS_FRAME_READ - 1)];
+}
+
+static __always_inline __s32 fb_s32(const struct gs_frame_buf *f, __u32 off)
+{
+	return *(const __s32 *)&f->b[off & (GS_FRAME_READ - 1)];
+}
+
+/* Byte offset of the frame's current instruction in its bytecode. */
+static __always_inline __u64 frame_offset(const struct gs_frame_buf *f, __u64 code)
+{
+	__s32 lasti;
 	__u64 p;
 
 	if (pyoff.pos_kind == 2) {               /* 3.11+: pointer into the code */
-		p = rd_ptr(frame + pyoff.f_pos);
-		p -= code + pyoff.co_code;
+		p = fb_u64(f, pyoff.f_pos) - (code + pyoff.co_code);
 		return p < 0xffff ? p : 0xffff;
 	}
-	bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + pyoff.f_pos));
+	lasti = fb_s32(f, pyoff.f_pos);
 	if (lasti < 0)
 		return 0;
 	if (pyoff.pos_kind == 1)                 /* 3.10 counts code units */
@@ -157,19 +183,20 @@ struct walk_ctx {
 static long walk_step(__u32 i, void *arg)
 {
 	struct walk_ctx *w = arg;
+	struct gs_frame_buf fb, *f = &fb;
 	__u64 frame = w->frame, code, type, packed;
-	__u8 owner;
+	__u32 n = pyoff.frame_span;
 
-	if (!frame)
+	/* One read a frame: its fields are all within its first frame_span
+	 * bytes (a read per field cost ~4x as much). */
+	if (n > GS_FRAME_READ)
+		n = GS_FRAME_READ;
+	if (!frame || !n || bpf_probe_read_user(f->b, n, (void *)frame))
 		return 1;
-	w->frame = rd_ptr(frame + pyoff.f_back);
-	code = rd_ptr(frame + pyoff.f_code) & ~(__u64)pyoff.exec_tag_mask;
-	if (pyoff.f_owner != (__u32)~0) {
-		owner = 0;
-		bpf_probe_read_user(&owner, 1, (void *)(frame + pyoff.f_owner));
-		if (owner >= pyoff.owner_skip)
-			return 0;               /* C-stack shim / entry frame */
-	}
+	w->frame = fb_u64(f, pyoff.f_back);
+	code = fb_u64(f, pyoff.f_code) & ~(__u64)pyoff.exec_tag_mask;
+	if (pyoff.f_owner != (__u32)~0 && f->b[pyoff.f_owner & (GS_FRAME_READ - 1)] >= pyoff.owner_skip)
+		return 0;                       /* C-stack shim / entry frame */
 	if (!code)
 		return 0;
 	if (w->code_type) {                     /* 3.13+: entry frames hold None */
@@ -181,7 +208,7 @@ static long walk_step(__u32 i, void *arg)
 		w->st->truncated = 1;
 		return 1;
 	}
-	packed = (frame_offset(frame, code) << 48) | (code & GS_FRAME_CODE_MASK);
+	packed = (frame_offset(f, code) << 48) | (code & GS_FRAME_CODE_MASK);
 	w->st->frames[w->depth & (GS_MAX_FRAMES - 1)] = packed;
 	w->h = (w->h ^ packed) * 1099511628211ull;
 	w->depth++;
@@ -203,14 +230,18 @@ static long capture_step(__u32 i, void *arg)
 static __always_inline __u64 walk_stack(const struct gs_proc *p, __u32 slot, __u64 tstate)
 {
 	struct walk_ctx w = { .h = 14695981039346656037ull ^ slot, .slot = slot, .code_type = p->code_type };
+	struct gs_walk_scratch *ws;
 	__u32 zero = 0;
-	__u64 h;
+	__u64 h, gen;
+	long err;
 
 	if (!tstate || !pyoff.minor || !p->can_walk)
 		return 0;
-	w.st = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!w.st)
+	ws = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!ws)
 		return 0;
+	gen = ++ws->gen;
+	w.st = &ws->st;
 	w.frame = rd_ptr(tstate + pyoff.ts_frame);
 	if (pyoff.cframe_current != (__u32)~0 && w.frame)
 		w.frame = rd_ptr(w.frame + pyoff.cframe_current);
@@ -223,15 +254,29 @@ static __always_inline __u64 walk_stack(const struct gs_proc *p, __u32 slot, __u
 	h = w.h ^ w.depth;
 	if (w.st->truncated)
 		count(slot, GS_C_TRUNCATED, 1);
+	/* The id comes from this walk's own reads: a known stack needs
+	 * nothing from the shared scratch. A new one is stored from it, and
+	 * only if no other walk on this CPU has run since this one began. */
 	if (bpf_map_lookup_elem(&stacks, &h))
 		return h;
-	if (bpf_map_update_elem(&stacks, &h, w.st, BPF_NOEXIST) == -E2BIG) {
+	if (ws->gen != gen)
+		goto raced;
+	err = bpf_map_update_elem(&stacks, &h, w.st, BPF_NOEXIST);
+	if (err == -E2BIG) {
 		count(slot, GS_C_STACKS_FULL, 1);
 		return 0;
+	}
+	if (ws->gen != gen) {
+		if (!err)
+			bpf_map_delete_elem(&stacks, &h);
+		goto raced;
 	}
 	/* First sighting: capture its code objects. */
 	bpf_loop(GS_MAX_FRAMES, capture_step, &w, 0);
 	return h;
+raced:
+	count(slot, GS_C_WALK_RACED, 1);
+	return 0;
 }
 
 static __always_inline void stack_add(__u32 slot, __u64 stack, __u32 tid, __u32 view, __u64 w)

@@ -143,7 +143,30 @@ static const struct gs_pyoff stack_table[] = {
 	  .str_ascii_data = 40, .str_compact_data = 56 },
 };
 
-int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyoff *out)
+static uint32_t span_of(uint32_t off, uint32_t size)
+{
+	return off == NONE32 ? 0 : off + size;
+}
+
+/* The walk reads each frame once: the bytes from its start up to the end of
+ * the last field it needs. */
+static int set_frame_span(struct gs_pyoff *o)
+{
+	uint32_t n = span_of(o->f_back, 8), m;
+
+	if ((m = span_of(o->f_code, 8)) > n)
+		n = m;
+	if ((m = span_of(o->f_pos, o->pos_kind == 2 ? 8 : 4)) > n)
+		n = m;
+	if ((m = span_of(o->f_owner, 1)) > n)
+		n = m;
+	if (n > GS_FRAME_READ)
+		return -ENOTSUP;
+	o->frame_span = n;
+	return 0;
+}
+
+static int stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyoff *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (minor >= 13) {
@@ -178,6 +201,13 @@ int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyof
 			return 0;
 		}
 	return -ENOTSUP;
+}
+
+int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyoff *out)
+{
+	int err = stack_offsets(minor, d, out);
+
+	return err ? err : set_frame_span(out);
 }
 
 int py_tstate_arg(int minor, const char *symbol)

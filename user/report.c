@@ -134,6 +134,8 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "trace_records", "trace records dropped (ring buffer full)", c[GS_C_TRACE_LOST], true);
 	lost(r, "samples_without_tstate", "CPU samples of threads with no known thread state", c[GS_C_NO_TSTATE], true);
 	lost(r, "samples_without_stack", "CPU samples with no readable Python frame", c[GS_C_STACK_ERR], false);
+	lost(r, "stack_walks_raced", "stack walks preempted by another walk on their CPU (dropped: weight goes unattributed)",
+	     c[GS_C_WALK_RACED], true);
 	lost(r, "code_addresses_reused", "code objects replaced at a reused address (older stacks may show the newer name)",
 	     c[GS_C_CODE_REUSED], false);
 	lost(r, "other_gil_acquisitions", "acquisitions of a sub-interpreter's own GIL (3.12+; under GILS, not in the main GIL's figures)",
