@@ -7,6 +7,7 @@
 #include <string.h>
 #include "check.h"
 #include "elf.h"
+#include "gilscope.h"
 #include "pyoffsets.h"
 
 static void put64(unsigned char *b, size_t off, uint64_t v)
@@ -73,10 +74,41 @@ static void table(void)
 	CHECK(py_layout__get(11)->ident == TID_NATIVE);
 }
 
+/* A stack walk reads each frame once: frame_span must cover every field it
+ * uses, and a layout that cannot be read in one GS_FRAME_READ is refused. */
+static void frame_span(void)
+{
+	struct py_debug_offsets d = {};
+	struct gs_pyoff o;
+
+	for (int m = 6; m <= 12; m++) {
+		CHECK_MSG(py_stack_offsets(m, NULL, &o) == 0, "3.%d", m);
+		CHECK_MSG(o.frame_span >= o.f_back + 8 && o.frame_span >= o.f_code + 8, "3.%d", m);
+		CHECK_MSG(o.frame_span >= o.f_pos + (o.pos_kind == 2 ? 8 : 4), "3.%d", m);
+		CHECK_MSG(o.f_owner == ~0u || o.frame_span > o.f_owner, "3.%d", m);
+		CHECK_MSG(o.frame_span <= GS_FRAME_READ, "3.%d", m);
+	}
+	CHECK(py_stack_offsets(6, NULL, &o) == 0);
+	CHECK_U64(o.frame_span, 124);           /* f_lasti (int) at 120 */
+	CHECK(py_stack_offsets(11, NULL, &o) == 0);
+	CHECK_U64(o.frame_span, 70);            /* owner (char) at 69 */
+	/* 3.13 from _Py_DebugOffsets: the last field decides */
+	d.frame_previous = 8;
+	d.frame_executable = 0;
+	d.frame_instr_ptr = 56;
+	d.frame_owner = 74;
+	CHECK(py_stack_offsets(13, &d, &o) == 0);
+	CHECK_U64(o.frame_span, 75);
+	d.frame_owner = GS_FRAME_READ;          /* beyond one read: no walking */
+	CHECK(py_stack_offsets(13, &d, &o) == -ENOTSUP);
+	CHECK(py_stack_offsets(13, NULL, &o) == -ENOTSUP);
+}
+
 int main(void)
 {
 	synthetic();
 	real_313();
 	table();
+	frame_span();
 	return check_summary("test_pyoffsets");
 }
