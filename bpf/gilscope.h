@@ -268,13 +268,16 @@ struct gs_proc {
 	__u32 can_walk;             /* stacks walk with the object's pyoff */
 	__u64 code_type;            /* &PyCode_Type (3.13+), 0 = don't check */
 	__u64 init_ts;              /* window start, CLOCK_MONOTONIC ns */
-	/* state */
-	__u32 seeded;               /* the init iterator has run */
-	__u32 gil_holder;           /* TID holding the GIL, 0 none/unknown */
-	__u32 gil_acquires;         /* an acquisition was seen */
 	__u32 forced_by_site;       /* config: a probe at the eval loop's calls
 				       marks forced releases (else drop_gil's
 				       return address is read) */
+	__u32 seeded;               /* the init iterator has run */
+	/* state every GIL hand-off writes, a cache line (or more) away: the
+	 * CPU taking the GIL does not also miss on the configuration read
+	 * by every event */
+	__u64 pad_line[8];
+	__u32 gil_holder;           /* TID holding the GIL, 0 none/unknown */
+	__u32 gil_acquires;         /* an acquisition was seen */
 	__s64 nwaiters;             /* threads in take_gil that found it taken */
 	__u64 contend_start;        /* when nwaiters last went 0 -> 1 */
 	__u64 hold_ring_next;
