@@ -419,6 +419,30 @@ static __always_inline int thread_stale(const struct gs_thread *t, struct task_s
 	return 1;
 }
 
+/* First sight of a thread: fill in its fresh entry. One that existed at
+ * attach (the seeding iterator has not run yet) is accounted from the
+ * window start; one created since, from now. Seen on the CPU it was
+ * switched in on (the scheduler tracepoint is live from the window start):
+ * on-CPU from that switch-in, and off-CPU before it when it existed at
+ * attach. Without such a note it has run since the window began. Rare:
+ * out of line. */
+static __noinline void thread_fill(const struct gs_proc *p, struct gs_thread *t, __u32 tid, __u64 now,
+				   int oncpu)
+{
+	struct gs_run *r = oncpu ? cpu_note() : NULL;
+
+	t->since = p->seeded ? now : p->init_ts;
+	t->oncpu = oncpu;
+	if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
+		if (!p->seeded)
+			t->ns[GS_NOGIL_OFF] = r->ts - p->init_ts;
+		t->since = r->ts;
+		t->on_since = r->ts;
+		t->exec_ns = r->exec;
+	}
+	t->cpu = bpf_get_smp_processor_id();
+}
+
 /* task (the thread running here when oncpu) of traced process slot. */
 static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot,
 						    struct task_struct *task, __u32 tid, __u64 now, int oncpu)
@@ -440,23 +464,9 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 		return NULL;
 	if (!fresh)             /* the init iterator created it meanwhile */
 		return !t->exited && t->slot == slot ? t : NULL;
-	/* First sight of a thread: one that existed at attach (the seeding
-	 * iterator has not run yet) is accounted from the window start; one
-	 * seen first on the CPU it was switched in on, from that switch-in. */
-	t->since = p->seeded ? now : p->init_ts;
-	if (oncpu && p->seeded) {
-		struct gs_run *r = cpu_note();
-
-		if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
-			t->since = r->ts;
-			t->on_since = r->ts;
-			t->exec_ns = r->exec;
-		}
-	}
-	t->oncpu = oncpu;
-	t->cpu = bpf_get_smp_processor_id();
+	thread_fill(p, t, tid, now, oncpu);
 	barrier();
-	t->slot = slot;
+	t->slot = slot;         /* filled in: other CPUs may use it */
 	return t;
 }
 

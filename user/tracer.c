@@ -200,7 +200,8 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 
 /* Scheduler tracepoints and the sampler: once per object, for every
  * process it traces. */
-static int attach_global(struct tracer *tr, const struct py_target *pt, char *err, size_t errlen)
+/* The scheduler tracepoints, once for every process. */
+static int attach_sched(struct tracer *tr, char *err, size_t errlen)
 {
 	struct bpf_link *l;
 
@@ -212,8 +213,6 @@ static int attach_global(struct tracer *tr, const struct py_target *pt, char *er
 	if (!(l = bpf_program__attach(tr->skel->progs.sched_process_exit)))
 		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
 	tr->glinks[tr->nglinks++] = l;
-	if (tr->opts.sample_hz > 0 && pt->can_walk)
-		return attach_sampling(tr, err, errlen);
 	return 0;
 }
 
@@ -325,10 +324,14 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 	/* The window opens as the first probe goes in. */
 	cfg.init_ts = now_ns();
 	sl->acc.t0 = cfg.init_ts;
+	/* The scheduler tracepoints go in first: a thread first seen by a
+	 * uprobe before the seeding iterator has run was off-CPU until its
+	 * switch-in noted since the window opened (or on-CPU throughout). */
 	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
-	    (e = attach_uprobes(tr, sl, pt, err, errlen)) ||
 	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
-	    (e = attach_global(tr, pt, err, errlen))) {
+	    (e = attach_sched(tr, err, errlen)) ||
+	    (e = attach_uprobes(tr, sl, pt, err, errlen)) ||
+	    (tr->opts.sample_hz > 0 && pt->can_walk && !tr->nperf && (e = attach_sampling(tr, err, errlen)))) {
 		if (!err[0])
 			gs_fail(err, errlen, e, "cannot set up the BPF maps: %s", strerror(-e));
 		if (tr->multi)

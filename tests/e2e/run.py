@@ -205,6 +205,56 @@ def case_single_cpu(ctx):
                        True))
 
 
+def thread_cpu_ns(pid):
+    """The kernel's CPU time of each thread of pid (schedstat), ns."""
+    out = {}
+    base = "/proc/%d/task" % pid
+    for tid in os.listdir(base):
+        try:
+            with open("%s/%s/schedstat" % (base, tid)) as f:
+                out[int(tid)] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def case_sleepers(ctx):
+    """Threads asleep but for a wake-up every 20 ms: gilscope's on-CPU time
+    of each must not exceed the kernel's count over a longer interval
+    (read before the attach and after the report). A thread first seen
+    while the probes go in (before the seeding pass) was once counted
+    on-CPU since the window opened. Stacks on: their sampling makes the
+    attach longest."""
+    w = ctx.workload("sleepers.py", 8, 20, 0)
+    time.sleep(0.2)
+    before = thread_cpu_ns(w.pid)
+    doc = attach(ctx, w, d=2, extra=["--folded", ctx.path("stacks.folded")])
+    after = thread_cpu_ns(w.pid)
+    if doc is None:
+        return
+    worst, seen, ours_sum, kern_sum = None, 0, 0.0, 0.0
+    for t in get(doc, "threads", default=[]):
+        tid = t["tid"]
+        if tid not in before or tid not in after:
+            continue
+        seen += 1
+        kern = (after[tid] - before[tid]) / 1e9
+        ours = t["held_s"] + t["native_s"] + t["wait_oncpu_s"]
+        ours_sum += ours
+        kern_sum += kern
+        excess = ours - kern
+        if worst is None or excess > worst[0]:
+            worst = (excess, tid, ours, kern)
+    ctx.check("threads", seen, seen == 9, "==9 (8 sleepers + main)")
+    if worst:
+        # 2 ms: the kernel's count of a running thread lags by up to a tick
+        ctx.check("on_cpu_vs_kernel",
+                  "worst tid %d: %.1f ms vs %.1f ms" % (worst[1], worst[2] * 1e3, worst[3] * 1e3),
+                  worst[0] <= 0.002, "<= kernel's + 2 ms, every thread")
+        ctx.checks.append(("total %.1f ms vs kernel %.1f ms" % (ours_sum * 1e3, kern_sum * 1e3),
+                           True))
+
+
 def case_exit_soon(ctx):
     w = ctx.workload("exit_soon.py", 2.5)
     t0 = time.monotonic()
@@ -530,6 +580,7 @@ def all_cases(py27):
         Case("zlib_threads n=2", case_zlib_threads, retries=1),
         Case("single_cpu attach", case_single_cpu),
         Case("exit_soon", case_exit_soon),
+        Case("sleepers on-CPU vs kernel", case_sleepers, retries=1),
         Case("launch args+exit_code", case_launch_args),
         Case("launch exit_signal", case_launch_signal),
         Case("xcheck bpftrace", lambda c: case_xcheck(c, "call-sites"), budget=240),
