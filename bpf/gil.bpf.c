@@ -697,9 +697,10 @@ int BPF_KPROBE(take_gil_acquired)
 	return 0;
 }
 
-/* At take_gil's call to pthread_cond_timedwait(&gil->cond): the GIL was
- * taken when this thread asked for it. Hit once per wait-loop round (every
- * switch interval); only the first starts the wait. */
+/* take_gil found the GIL taken when this thread asked for it: at its wait
+ * loop's entry (once a wait), or at its call to pthread_cond_timedwait
+ * (once per round of the loop, every switch interval: only the first
+ * starts the wait). */
 static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 tid)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -724,15 +725,36 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 	emit_state(p, slot, tid, t, now);
 }
 
+/* The GIL's cond for take_gil_contended (cookie: GS_WAIT_ENTRY_*). */
+static __always_inline __u64 contended_cond(struct pt_regs *ctx, const struct gs_proc *p)
+{
+	__u64 ck = bpf_get_attach_cookie(ctx), r;
+	__u64 r15 = ctx->r15, r14 = ctx->r14, r13 = ctx->r13, r12 = ctx->r12, bp = ctx->bp, bx = ctx->bx;
+	__u32 i = (ck >> 8) & 0xff;
+
+	if (!ck)                        /* at the timedwait call: its argument */
+		return PT_REGS_PARM1(ctx);
+	if (!(ck & GS_WAIT_ENTRY_REG))  /* one GIL */
+		return p->gil_cond_addr;
+	/* Load all six first: a load through a computed ctx pointer is
+	 * rejected by the verifier (as in tstate_arg). */
+	asm volatile("" : "+r"(r15), "+r"(r14), "+r"(r13), "+r"(r12), "+r"(bp), "+r"(bx));
+	r = i == 0 ? r15 : i == 1 ? r14 : i == 2 ? r13 : i == 3 ? r12 : i == 4 ? bp : bx;
+	return r + (__s64)(__s32)(ck >> 32) + GS_GIL_COND_OFF;
+}
+
+/* take_gil found the GIL busy: at its wait loop's entry (once a wait) or at
+ * its call to pthread_cond_timedwait (every round of the loop). */
 SEC("uprobe")
 int BPF_KPROBE(take_gil_contended)
 {
 	__u32 slot, tid;
 	struct gs_proc *p = current_proc(&slot, &tid);
-	__u64 cv = PT_REGS_PARM1(ctx);
+	__u64 cv;
 
 	if (!p)
 		return 0;
+	cv = contended_cond(ctx, p);
 	if (p->gil_cond_addr && cv != p->gil_cond_addr) {
 		if (p->track_subgils)
 			sub_contended(p, slot, tid, cv - GS_GIL_COND_OFF);

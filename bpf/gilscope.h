@@ -134,8 +134,17 @@ struct gs_subgil {
 #define GS_MAX_SUBGILS 64
 /* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
  * shared/CPYTHON-INTERNALS.md section 2) */
+#define GS_GIL_LOCKED_OFF 16
 #define GS_GIL_COND_OFF 32
 #define GS_GIL_SWITCH_COND_OFF 120
+
+/* Attach cookie of take_gil_contended at the wait loop's entry (user/
+ * waitloop.h); 0 at the pthread_cond_timedwait call (its first argument is
+ * the GIL's cond). REG: the GIL is a callee-saved register (bits 8-15, in
+ * pt_regs order from r15: r15 r14 r13 r12 bp bx) plus a displacement (bits
+ * 32-63, signed). ONE: the process has one GIL (3.6-3.11). */
+#define GS_WAIT_ENTRY_REG 1ull
+#define GS_WAIT_ENTRY_ONE 2ull
 
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6

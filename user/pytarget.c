@@ -21,6 +21,7 @@
 #include "errmsg.h"
 #include "procmaps.h"
 #include "pyoffsets.h"
+#include "waitloop.h"
 #include "pytarget.h"
 
 static const char *base_name(const char *p)
@@ -221,6 +222,30 @@ static int locate_version(struct py_target *pt, struct elf_file *ef)
 	return 0;
 }
 
+/* The contended probe at the wait loop's entry instead of its timedwait
+ * call, when the code has the shape (user/waitloop.h): hit once a wait,
+ * not every round. The cookie tells BPF where the GIL is. */
+static void wait_entry(const struct py_target *pt, struct elf_file *ef, const struct gil_probe *take,
+		       uint64_t wait_call, struct gil_probe *out)
+{
+	struct waitloop wl;
+	uint64_t off;
+
+	if (getenv("GILSCOPE_NO_WAIT_ENTRY") || waitloop__locate(ef, take->addr, take->size, wait_call, &wl) ||
+	    elf_file__vaddr_to_offset(ef, wl.entry, &off) || wl.disp < INT32_MIN || wl.disp > INT32_MAX)
+		return;
+	if (pt->minor < 12)             /* one GIL per process */
+		out->cookie = GS_WAIT_ENTRY_ONE;
+	else if (wl.reg != WL_STATIC)   /* which GIL: the loop reads it through a register */
+		out->cookie = GS_WAIT_ENTRY_REG | (uint64_t)wl.reg << 8 |
+			      (uint64_t)(uint32_t)(int32_t)(wl.disp - GS_GIL_LOCKED_OFF) << 32;
+	else
+		return;
+	out->offset = off;
+	snprintf(out->symbol, sizeof(out->symbol), "%s+0x%llx", take->symbol,
+		 (unsigned long long)(wl.entry - take->addr));
+}
+
 /* Every take_gil body must call pthread_cond_signal exactly once (the
  * switch_cond hand-off, right after it set locked = 1) and
  * pthread_cond_timedwait exactly once (the wait loop); then those two call
@@ -254,10 +279,14 @@ static void locate_call_sites(struct py_target *pt, struct elf_file *ef)
 				return;
 			}
 			extra[nextra] = *p;
-			snprintf(extra[nextra].symbol, sizeof(extra[nextra].symbol), "%s+0x%llx", p->symbol,
-				 (unsigned long long)(site - p->addr));
-			extra[nextra].offset = off;
 			extra[nextra].role = k == 0 ? PROBE_ACQUIRED : PROBE_CONTENDED;
+			if (k == 1)
+				wait_entry(pt, ef, p, site, &extra[nextra]);
+			if (!extra[nextra].cookie) {
+				snprintf(extra[nextra].symbol, sizeof(extra[nextra].symbol), "%s+0x%llx", p->symbol,
+					 (unsigned long long)(site - p->addr));
+				extra[nextra].offset = off;
+			}
 			nextra++;
 		}
 	}

@@ -16,7 +16,8 @@ enum probe_role {
 	PROBE_TAKE,        /* take_gil entry (+ uretprobe when no call sites) */
 	PROBE_DROP,        /* drop_gil entry */
 	PROBE_ACQUIRED,    /* call pthread_cond_signal(switch_cond) in take_gil: GIL taken */
-	PROBE_CONTENDED,   /* call pthread_cond_timedwait(cond) in take_gil: GIL was busy */
+	PROBE_CONTENDED,   /* take_gil found the GIL busy: its wait loop's entry, or
+			      its call pthread_cond_timedwait(cond) (every round) */
 	PROBE_COND_SIGNAL, /* any call to pthread_cond_signal: keyed on the GIL's address */
 	PROBE_COND_WAIT,   /* any call to pthread_cond_timedwait: keyed likewise */
 	PROBE_FORCED,      /* a call to drop_gil in the drop-request path: forced */
@@ -29,6 +30,8 @@ struct gil_probe {
 	enum probe_role role;
 	int tstate_arg;          /* argument index of PyThreadState* */
 	uint64_t addr, size;     /* the symbol (link-time) */
+	uint64_t cookie;         /* PROBE_CONTENDED at the wait loop's entry: where
+				    the GIL is (GS_WAIT_ENTRY_*); 0 at the call */
 };
 
 #define PT_MAX_PROBES 64

@@ -37,10 +37,14 @@ static void explain_target(const struct py_target *pt)
 			"call in the drop-request path: the thread's next release is forced",
 		};
 
-		if (pt->call_sites && pt->probes[i].role == PROBE_TAKE)
+		const struct gil_probe *p = &pt->probes[i];
+
+		if (pt->call_sites && p->role == PROBE_TAKE)
 			continue;
-		gs_note("  probe %s at file offset 0x%llx: %s", pt->probes[i].symbol,
-		     (unsigned long long)pt->probes[i].offset, why[pt->probes[i].role]);
+		gs_note("  probe %s at file offset 0x%llx: %s", p->symbol, (unsigned long long)p->offset,
+			p->role == PROBE_CONTENDED && p->cookie ?
+			"the padding nop before take_gil's wait loop, run once a wait: GIL busy, wait starts "
+			"(found by decoding take_gil; its pthread_cond_timedwait call runs every round)" : why[p->role]);
 	}
 	gs_note("  strategy %s: %s", pt->strategy, pt->strategy_why);
 	if (!pt->call_sites && !pt->keyed)

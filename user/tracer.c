@@ -262,8 +262,8 @@ static int attach_uprobes(struct tracer *tr, struct slot *sl, const struct py_ta
 			break;
 		}
 		uo.retprobe = false;
-		uo.bpf_cookie = p->role == PROBE_COND_SIGNAL ? 1 : p->role == PROBE_COND_WAIT ? 2
-												: (__u64)p->tstate_arg;
+		uo.bpf_cookie = p->role == PROBE_COND_SIGNAL ? 1 : p->role == PROBE_COND_WAIT ? 2 :
+				p->role == PROBE_CONTENDED ? p->cookie : (__u64)p->tstate_arg;
 		e = slot_link(sl, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path, p->offset, &uo));
 		if (!e && p->role == PROBE_TAKE) {
 			uo.retprobe = true;
