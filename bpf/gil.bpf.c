@@ -206,15 +206,17 @@ static __always_inline void hold_ring_put(struct gs_proc *p, __u64 start, __u64 
 	p->hold_ring_next = n + 1;
 }
 
-/* Charge the wait [ws, we] to the holds it overlapped. */
+/* Charge the wait [ws, we] to the holds it overlapped. The ring holds them
+ * in the order they ended (the GIL serializes them): read from the newest
+ * back to the first that ended before the wait began. */
 static __always_inline void blame(struct gs_proc *p, __u32 slot, __u64 ws, __u64 we)
 {
-	__u64 seq, start, end, stack, lo, hi;
+	__u64 seq, start, end, stack, lo, hi, n = p->hold_ring_next;
 	__u32 tid;
 	int i;
 
-	for (i = 0; i < GS_HOLD_RING; i++) {
-		struct gs_hold_rec *r = &p->hold_ring[i];
+	for (i = 0; i < GS_HOLD_RING && i < n; i++) {
+		struct gs_hold_rec *r = &p->hold_ring[(n - 1 - i) & (GS_HOLD_RING - 1)];
 
 		seq = r->seq;
 		if (!seq || (seq & 1))
@@ -227,6 +229,8 @@ static __always_inline void blame(struct gs_proc *p, __u32 slot, __u64 ws, __u64
 		barrier();
 		if (r->seq != seq)
 			continue;           /* rewritten under us */
+		if (end <= ws)
+			break;              /* it and all older ones ended before */
 		lo = start > ws ? start : ws;
 		hi = end < we ? end : we;
 		if (hi > lo)
@@ -1126,8 +1130,22 @@ int init_threads(struct bpf_iter__task *ctx)
 		old = NULL;
 	if (old && old->slot == slot) {
 		/* Created by a switch since attach: it has run without any GIL
-		 * event, so the holder at attach still holds it. */
+		 * event, so the holder at attach still holds it, and has held
+		 * it all along: the time accounted so far, when its GIL state
+		 * was not known, was held. */
 		if (holder && old->gil == GS_GIL_NONE) {
+			__u64 on = __sync_lock_test_and_set(&old->ns[GS_NOGIL_ON], 0);
+			struct gs_cpu *c = bpf_map_lookup_percpu_elem(&cpus, &slot, old->cpu);
+
+			__sync_fetch_and_add(&old->ns[GS_HELD_ON], on);
+			__sync_fetch_and_add(&old->ns[GS_HELD_OFF], __sync_lock_test_and_set(&old->ns[GS_NOGIL_OFF], 0));
+			old->runq_ns = 0;           /* a part of GS_NOGIL_OFF, moved */
+			if (c) {                    /* on the CPU it ran on last (most likely all of it) */
+				if (on > c->without_gil_ns)
+					on = c->without_gil_ns;
+				__sync_fetch_and_add(&c->without_gil_ns, -on);
+				__sync_fetch_and_add(&c->with_gil_ns, on);
+			}
 			old->gil = GS_GIL_HOLDING;
 			old->gil_since = p->init_ts;
 			old->hold_partial = 1;
