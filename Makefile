@@ -16,7 +16,7 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
              -DGS_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -iquote user -MMD -MP
-LDLIBS    += -lbpf -lelf -lz -lcapstone
+LDLIBS    += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -MMD -MP
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

@@ -1,10 +1,55 @@
 // SPDX-License-Identifier: MIT
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "elf.h"
 #include "waitloop.h"
+
+/* Capstone, loaded only while a function is decoded: linked in, its
+ * relocated tables would stay resident (~4.9 MiB of RSS for the whole
+ * recording). Only the major version these headers describe will do (the
+ * structures change between majors); without it, no wait-loop entry is
+ * found and the probe stays on the call. */
+static struct {
+	void *lib;
+	unsigned int (*version)(int *, int *);
+	cs_err (*open)(cs_arch, cs_mode, csh *);
+	cs_err (*option)(csh, cs_opt_type, size_t);
+	size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
+	bool (*group)(csh, const cs_insn *, unsigned int);
+	void (*free)(cs_insn *, size_t);
+	cs_err (*close)(csh *);
+} cs;
+
+static int cs_load(void)
+{
+	char name[32];
+	int major = 0, minor = 0;
+
+	snprintf(name, sizeof(name), "libcapstone.so.%d", CS_API_MAJOR);
+	if (!(cs.lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+		return -ENOENT;
+	if (!(cs.version = dlsym(cs.lib, "cs_version")) || !(cs.open = dlsym(cs.lib, "cs_open")) ||
+	    !(cs.option = dlsym(cs.lib, "cs_option")) || !(cs.disasm = dlsym(cs.lib, "cs_disasm")) ||
+	    !(cs.group = dlsym(cs.lib, "cs_insn_group")) || !(cs.free = dlsym(cs.lib, "cs_free")) ||
+	    !(cs.close = dlsym(cs.lib, "cs_close")) || (cs.version(&major, &minor), major != CS_API_MAJOR)) {
+		dlclose(cs.lib);
+		cs.lib = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void cs_unload(void)
+{
+	dlclose(cs.lib);
+	cs.lib = NULL;
+}
+
+#define cs_insn_group(h, in, g) cs.group(h, in, g)
 
 static bool is_branch(csh h, const cs_insn *in)
 {
@@ -113,14 +158,19 @@ int waitloop__find(const unsigned char *code, size_t len, uint64_t addr, uint64_
 	csh h;
 	int e;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+	if (cs_load())
+		return -ENOENT;
+	if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+		cs_unload();
 		return -ENOMEM;
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	n = cs_disasm(h, code, len, addr, 0, &in);
+	}
+	cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	n = cs.disasm(h, code, len, addr, 0, &in);
 	e = n ? find(h, in, n, addr, wait_call, out) : -ENOENT;
 	if (n)
-		cs_free(in, n);
-	cs_close(&h);
+		cs.free(in, n);
+	cs.close(&h);
+	cs_unload();
 	return e;
 }
 
