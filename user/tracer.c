@@ -198,9 +198,8 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 	return 0;
 }
 
-/* Scheduler tracepoints and the sampler: once per object, for every
- * process it traces. */
-/* The scheduler tracepoints, once for every process. */
+/* The scheduler tracepoints: once per object, for every process it
+ * traces. */
 static int attach_sched(struct tracer *tr, char *err, size_t errlen)
 {
 	struct bpf_link *l;
