@@ -732,8 +732,7 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 /* The GIL's cond for take_gil_contended (cookie: GS_WAIT_ENTRY_*). */
 static __always_inline __u64 contended_cond(struct pt_regs *ctx, const struct gs_proc *p)
 {
-	__u64 ck = bpf_get_attach_cookie(ctx), r;
-	__u64 r15 = ctx->r15, r14 = ctx->r14, r13 = ctx->r13, r12 = ctx->r12, bp = ctx->bp, bx = ctx->bx;
+	__u64 ck = bpf_get_attach_cookie(ctx), r15, r14, r13, r12, bp, bx, r;
 	__u32 i = (ck >> 8) & 0xff;
 
 	if (!ck)                        /* at the timedwait call: its argument */
@@ -742,6 +741,7 @@ static __always_inline __u64 contended_cond(struct pt_regs *ctx, const struct gs
 		return p->gil_cond_addr;
 	/* Load all six first: a load through a computed ctx pointer is
 	 * rejected by the verifier (as in tstate_arg). */
+	r15 = ctx->r15, r14 = ctx->r14, r13 = ctx->r13, r12 = ctx->r12, bp = ctx->bp, bx = ctx->bx;
 	asm volatile("" : "+r"(r15), "+r"(r14), "+r"(r13), "+r"(r12), "+r"(bp), "+r"(bx));
 	r = i == 0 ? r15 : i == 1 ? r14 : i == 2 ? r13 : i == 3 ? r12 : i == 4 ? bp : bx;
 	return r + (__s64)(__s32)(ck >> 32) + GS_GIL_COND_OFF;

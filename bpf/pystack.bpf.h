@@ -271,8 +271,11 @@ static __always_inline __u64 walk_stack(const struct gs_proc *p, __u32 slot, __u
 			bpf_map_delete_elem(&stacks, &h);
 		goto raced;
 	}
-	/* First sighting: capture its code objects. */
-	bpf_loop(GS_MAX_FRAMES, capture_step, &w, 0);
+	/* First sighting: capture its code objects, from the stored copy (a
+	 * walk preempting this one would rewrite the scratch meanwhile). */
+	w.st = bpf_map_lookup_elem(&stacks, &h);
+	if (w.st)
+		bpf_loop(GS_MAX_FRAMES, capture_step, &w, 0);
 	return h;
 raced:
 	count(slot, GS_C_WALK_RACED, 1);

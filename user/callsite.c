@@ -90,18 +90,6 @@ static int plt_stub(Elf *elf, uint64_t slot, uint64_t *stub)
 	return -ENOENT;
 }
 
-/* size bytes of ef's code at addr, malloc'd; NULL if unreadable. */
-static unsigned char *read_code(struct elf_file *ef, uint64_t addr, uint64_t size)
-{
-	unsigned char *code = malloc(size);
-
-	if (code && elf_file__read(ef, addr, code, size) != 0) {
-		free(code);
-		code = NULL;
-	}
-	return code;
-}
-
 int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64_t size,
 		    const char *callee, uint64_t *sites, int max)
 {
@@ -128,7 +116,7 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 	close(fd);
 	if (e)
 		return e;
-	code = read_code(ef, addr, size);
+	code = elf_file__read_alloc(ef, addr, size);
 	if (!code)
 		return -EIO;
 	for (uint64_t i = 0; i + 5 <= size; i++) {
@@ -193,7 +181,7 @@ int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, con
 		return 0;      /* too short to hold a call */
 	if (size > (256u << 20))
 		return -EINVAL;
-	code = read_code(ef, addr, size);
+	code = elf_file__read_alloc(ef, addr, size);
 	if (!code)
 		return -EIO;
 	for (uint64_t i = 0; i + 5 <= size; i++) {
@@ -245,7 +233,7 @@ int callsites__entry_probe(struct elf_file *ef, uint64_t addr, uint64_t size)
 	unsigned char *code;
 	int skip;
 
-	if (size < 8 || size > (16u << 20) || !(code = read_code(ef, addr, size)))
+	if (size < 8 || size > (16u << 20) || !(code = elf_file__read_alloc(ef, addr, size)))
 		return 0;
 	skip = callsites__entry_skip(code, size, addr);
 	free(code);

@@ -76,6 +76,17 @@ int elf_file__read(const struct elf_file *ef, uint64_t vaddr, void *buf,
 	return 0;
 }
 
+unsigned char *elf_file__read_alloc(const struct elf_file *ef, uint64_t vaddr, size_t len)
+{
+	unsigned char *buf = malloc(len);
+
+	if (buf && elf_file__read(ef, vaddr, buf, len) != 0) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct sym_ent *x = a, *y = b;

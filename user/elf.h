@@ -45,6 +45,10 @@ int elf_file__vaddr_to_offset(const struct elf_file *ef, uint64_t vaddr,
 int elf_file__read(const struct elf_file *ef, uint64_t vaddr, void *buf,
 		   size_t len);
 
+/* The same into a malloc'd buffer of len bytes (code to decode); NULL when
+ * unreadable or out of memory. */
+unsigned char *elf_file__read_alloc(const struct elf_file *ef, uint64_t vaddr, size_t len);
+
 /* Does name match base with only compiler clone suffixes, i.e.
  * ^base(\.[A-Za-z_]+\.[0-9]+)*$ ? ".cold" (and any suffix without a number,
  * e.g. ".part" alone) does not match.

@@ -775,7 +775,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	struct gs_proc proc = {};
 	struct detach_job *job;
 	__u32 tgid = (__u32)sl->pid, k;
-	int fd;
+	int fd, e;
 
 	if (!vals || !cvals) {
 		free(vals);
@@ -794,7 +794,9 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	sl->acc.t1 = now_ns();
 	/* live threads' state, from their tasks into the threads hash */
 	s->bss->dump_slot = (__u32)slot;
-	run_task_iter(s->progs.dump_threads);
+	if ((e = run_task_iter(s->progs.dump_threads)))
+		fprintf(stderr, "gilscope: PID %d: cannot read the live threads' state (task iterator: %s): "
+			"the report has only the threads that exited\n", sl->pid, strerror(-e));
 	if (tr->rb)
 		ring_buffer__consume(tr->rb);
 	tracer__harvest(tr);

@@ -180,9 +180,9 @@ int waitloop__locate(struct elf_file *ef, uint64_t addr, uint64_t size, uint64_t
 	unsigned char *code;
 	int e;
 
-	if (!size || size > (1u << 20) || !(code = malloc(size)))
+	if (!size || size > (1u << 20) || !(code = elf_file__read_alloc(ef, addr, size)))
 		return -ENOENT;
-	e = elf_file__read(ef, addr, code, size) ? -EIO : waitloop__find(code, size, addr, wait_call, out);
+	e = waitloop__find(code, size, addr, wait_call, out);
 	free(code);
 	return e;
 }
