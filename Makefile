@@ -37,7 +37,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps demo test unit e2e vmlinux install bench
+.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor
 
 all: gilscope
 
@@ -94,8 +94,28 @@ test:
 	$(MAKE) unit
 	$(MAKE) e2e
 
-bench: gilscope
-	./tools/bench/run.sh
+# The benchmark's trap floor: empty uprobes at gilscope's probe sites
+# (tools/bench/floor.c). bench.py finds it through GILSCOPE_BENCH_FLOOR
+# (default .output/bench/floor, built with `make bench-floor` when missing).
+FLOOR     := $(OUTPUT)/bench/floor
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/floor.bpf.o: tools/bench/floor.bpf.c vmlinux/vmlinux.h | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(FLOOR): tools/bench/floor.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
+
+bench-floor: $(FLOOR)
+
+bench: gilscope $(FLOOR)
+	GILSCOPE_BENCH_FLOOR=$(abspath $(FLOOR)) ./tools/bench/run.sh
+
+-include $(wildcard $(OUTPUT)/bench/*.d)
 
 install: gilscope
 	install -D -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
