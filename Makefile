@@ -112,8 +112,10 @@ $(FLOOR): tools/bench/floor.c $(OUTPUT)/bench/floor.skel.h
 
 bench-floor: $(FLOOR)
 
+# The raw results stay in $(OUTPUT)/bench/last.pkl: the report can be
+# written again from them (tools/bench/bench.py --report FILE).
 bench: gilscope $(FLOOR)
-	GILSCOPE_BENCH_FLOOR=$(abspath $(FLOOR)) ./tools/bench/run.sh
+	GILSCOPE_BENCH_FLOOR=$(abspath $(FLOOR)) ./tools/bench/run.sh --dump $(OUTPUT)/bench/last.pkl
 
 -include $(wildcard $(OUTPUT)/bench/*.d)
 
