@@ -483,6 +483,17 @@ static __always_inline struct gs_proc *current_proc(__u32 *slot, __u32 *tid)
 	return proc_get(id >> 32, slot);
 }
 
+/* current_proc for a uprobe program: each run is a trap the traced
+ * process paid for, counted for the report's tracing cost. */
+static __always_inline struct gs_proc *probe_proc(__u32 *slot, __u32 *tid)
+{
+	struct gs_proc *p = current_proc(slot, tid);
+
+	if (p)
+		count(*slot, GS_C_PROBE_HITS, 1);
+	return p;
+}
+
 /* The Python stack a wait starts on. A thread runs no Python between a
  * release and its next take, so the stack walked at that release is still
  * its stack, unless it comes back with another thread state. */
@@ -497,7 +508,7 @@ SEC("uprobe")
 int BPF_KPROBE(take_gil_enter)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	__u64 now = bpf_ktime_get_ns();
 	struct gs_thread *t;
 
@@ -580,7 +591,7 @@ SEC("uretprobe")
 int BPF_KRETPROBE(take_gil_exit)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 
 	if (p)
 		on_acquired(p, slot, tid);
@@ -684,7 +695,7 @@ SEC("uprobe")
 int BPF_KPROBE(take_gil_acquired)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
 
 	if (!p)
@@ -753,7 +764,7 @@ SEC("uprobe")
 int BPF_KPROBE(take_gil_contended)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	__u64 cv;
 
 	if (!p)
@@ -838,7 +849,7 @@ SEC("uprobe")
 int BPF_KPROBE(drop_gil_enter)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	struct gs_thread *t;
 	__u64 ret = 0;
 	int forced;
@@ -877,7 +888,7 @@ SEC("uprobe")
 int BPF_KPROBE(drop_gil_forced)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	struct gs_thread *t;
 
 	if (p && (t = thread_get(p, slot, bpf_get_current_task_btf(), tid, bpf_ktime_get_ns(), 1)))
@@ -907,7 +918,7 @@ SEC("uprobe")
 int BPF_KPROBE(gil_cond_call)
 {
 	__u32 slot, tid;
-	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_proc *p = probe_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
 
 	if (!p)
@@ -956,6 +967,14 @@ static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __
 			t->runq_ns -= move < t->runq_ns ? move : t->runq_ns;
 		cpu_add(t, move);
 	}
+}
+
+/* Does nothing: attached by user/trapcost.c to a nop in gilscope itself,
+ * to time what one uprobe trap costs on this machine. */
+SEC("uprobe")
+int BPF_KPROBE(trap_probe)
+{
+	return 0;
 }
 
 SEC("tp_btf/sched_switch")

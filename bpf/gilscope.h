@@ -118,6 +118,8 @@ enum gs_counter {
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */
 	GS_C_WALK_RACED,        /* a stack walk preempted by another on its CPU:
 				   dropped (its frames may be mixed) */
+	GS_C_PROBE_HITS,        /* runs of the uprobe programs: the traps the
+				   target paid for being traced */
 	GS_NR_COUNTERS,
 };
 

@@ -618,6 +618,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s%s\n", r.root.pt.pid, r.root.pt.version,
 		r.follow ? " and its descendants" : "", o.duration > 0 ? "" : "; Ctrl-C to stop");
+	/* The target is traced: our own trap timing no longer delays it. */
+	tracer__time_trap(r.tr);
 	pidfd = pidfd_open(r.root.pt.pid);
 	poll_loop(&r, pidfd, &ls);
 	if (ls.launched && ls.exited && waitpid(r.root.pt.pid, &status, 0) == r.root.pt.pid) {

@@ -73,6 +73,11 @@ struct gs_report {
 	int ngils;
 	struct cpu_stats *cpu;      /* [res->ncpus] */
 	unsigned live_threads, busy_threads;
+	/* What being traced cost the target: its uprobe hits, each at least
+	 * one trap's price on this machine (res->trap_ns). */
+	uint64_t probe_hits;
+	double probe_hits_per_s, hits_per_acquire;
+	double cost_cpu_pct;        /* % of one CPU, a floor; < 0 not known */
 	struct lost_item lost[GS_MAX_LOST];
 	int nlost;
 	uint64_t lost_events;       /* sum of the is_loss items */

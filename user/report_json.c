@@ -257,6 +257,23 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	json_key(w, "text"); json_str(w, r->verdict.text);
 	json_obj_end(w);
 
+	json_key(w, "cost");
+	json_obj_begin(w);
+	kv_u(w, "probe_hits", r->probe_hits);
+	json_key(w, "probe_hits_per_s"); json_double(w, r->probe_hits_per_s);
+	json_key(w, "hits_per_acquire"); json_double(w, r->hits_per_acquire);
+	json_key(w, "trap_ns");
+	if (res->trap_ns > 0)
+		json_double(w, res->trap_ns);
+	else
+		json_null(w);
+	json_key(w, "min_cpu_pct");
+	if (r->cost_cpu_pct >= 0)
+		json_double(w, r->cost_cpu_pct);
+	else
+		json_null(w);
+	json_obj_end(w);
+
 	json_key(w, "bpf");
 	json_obj_begin(w);
 	json_key(w, "stats_enabled"); json_bool(w, res->prog_stats);

@@ -34,6 +34,19 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0;
 }
 
+/* The observer's share: what the probes took from the traced threads. */
+static void print_cost(const struct gs_report *r, FILE *f)
+{
+	fprintf(f, "\nTRACING COST: %llu probe hits (%.0f/s, %.2f per GIL acquisition)",
+		(unsigned long long)r->probe_hits, r->probe_hits_per_s, r->hits_per_acquire);
+	if (r->cost_cpu_pct >= 0)
+		fprintf(f, " at >= %.2f us each (a uprobe trap on this machine, timed at start):\n"
+			   "  >= %.2f%% of one CPU taken from the traced threads, plus gilscope's BPF programs\n",
+			r->res->trap_ns / 1e3, r->cost_cpu_pct);
+	else
+		fprintf(f, ";\n  the price of a trap could not be timed on this machine\n");
+}
+
 #define TOP_STACKS 5
 
 static void print_top_stacks(const struct stack_report *sr, FILE *f)
@@ -196,6 +209,8 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		print_top_stacks(r->stacks, f);
 
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
+
+	print_cost(r, f);
 
 	fprintf(f, "\nLOST: %llu event(s)", (unsigned long long)r->lost_events);
 	for (int i = 0, n = 0; i < r->nlost; i++)

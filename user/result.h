@@ -63,6 +63,7 @@ struct gs_result {
 	uint64_t prog_misses;         /* BPF program runs the kernel skipped */
 	struct prog_stat progs[GS_NR_PROGS];
 	bool prog_stats;              /* run counts/times were collected */
+	double trap_ns;               /* one uprobe trap on this machine, -1 unknown */
 	int interval_us;              /* switch interval at the end, -1 unknown */
 	int init_locked;              /* GIL state read at attach */
 	uint32_t init_holder;         /* TID credited with the GIL at attach, 0 none */

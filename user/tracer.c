@@ -13,6 +13,7 @@
 #include "errmsg.h"
 #include "hist_stats.h"
 #include "reaper.h"
+#include "trapcost.h"
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@ struct tracer {
 	struct ring_buffer *rb;
 	int stats_fd;           /* BPF_ENABLE_STATS: run counts while open */
 	int ncpus;
+	double trap_ns;         /* tracer__time_trap; -1 not timed */
 };
 
 static uint64_t now_ns(void)
@@ -80,6 +82,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		return -ENOMEM;
 	tr->opts = *opts;
 	tr->stats_fd = -1;
+	tr->trap_ns = -1;
 	tr->ncpus = libbpf_num_possible_cpus();
 	tr->multi = opts->multi;
 	tr->nslots = opts->multi ? GS_MAX_PROCS : 1;
@@ -846,6 +849,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			res->prog_misses += res->progs[i].misses;
 		}
 		res->prog_stats = tr->stats_fd >= 0;
+	res->trap_ns = tr->trap_ns;
 	}
 	if (tr->multi)
 		reset_slot(tr, slot);
@@ -860,6 +864,12 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	free(vals);
 	free(cvals);
 	return 0;
+}
+
+void tracer__time_trap(struct tracer *tr)
+{
+	if (tr)
+		tr->trap_ns = trapcost__measure(tr->skel->progs.trap_probe);
 }
 
 void tracer__free(struct tracer *tr)

@@ -46,6 +46,9 @@ int tracer__harvest(struct tracer *tr);
 /* End a slot's window: close its in-flight intervals, fill res, free the
  * slot (its uprobes detach in the background). */
 int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res);
+/* Time one uprobe trap on this machine (user/trapcost.h), for the
+ * report's tracing cost; every later tracer__end passes it on. */
+void tracer__time_trap(struct tracer *tr);
 void tracer__free(struct tracer *tr);
 
 #endif

@@ -626,6 +626,24 @@ def validate_report(doc, pid=None, interp=None, launched=None):
         bad.append("verdict.text is empty")
     lost = need(doc, "lost", "dict", "") or {}
     need(lost, "events", "int", "lost", 0)
+
+    # Tracing cost: every completed hold ended at a drop_gil hit; the CPU
+    # share is hits x trap price over the window (null when not timed).
+    cost = need(doc, "cost", "dict", "") or {}
+    hits = need(cost, "probe_hits", "int", "cost", 0)
+    need(cost, "probe_hits_per_s", "num", "cost", 0)
+    need(cost, "hits_per_acquire", "num", "cost", 0)
+    holds = get(doc, "gil", "hold", "count")
+    if hits is not None and _int(holds) and hits < holds:
+        bad.append("cost.probe_hits=%d < gil.hold.count=%d" % (hits, holds))
+    trap, share = cost.get("trap_ns"), cost.get("min_cpu_pct")
+    if cost and (trap is None) != (share is None):
+        bad.append("cost.trap_ns=%r but cost.min_cpu_pct=%r" % (trap, share))
+    if trap is not None and need(cost, "trap_ns", "num", "cost", 1) is not None and \
+            need(cost, "min_cpu_pct", "num", "cost", 0) is not None and \
+            None not in (hits, window) and window > 0 and \
+            not _close(share, 100.0 * hits * trap / 1e9 / window, 0.01, 1e-6):
+        bad.append("cost.min_cpu_pct=%r != probe_hits x trap_ns / window_s" % share)
     return bad
 
 

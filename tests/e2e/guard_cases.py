@@ -81,6 +81,14 @@ def case_bpf_guard(ctx):
         loaded = [n for n in UNLOADED if n in progs]
         ctx.check("unused_programs_loaded", ",".join(loaded) or "none",
                   not loaded, "none")
+    # The report's tracing cost counts the same runs the kernel does (the
+    # uprobe programs that found the process; none ran for another).
+    hits = get(doc, "cost", "probe_hits") or 0
+    ctx.check("cost_probe_hits", "%d vs %d runs" % (hits, total),
+              total > 0 and abs(hits - total) <= 0.005 * total, "= uprobe runs +-0.5%")
+    trap = get(doc, "cost", "trap_ns")
+    ctx.check("cost_trap_ns", trap, trap is not None and 20 <= trap <= 100000,
+              "timed, 20 ns..100 us")
     ns = [get(progs, n, "run_ns") or 0 for n in gil_progs]
     ctx.checks.append(("handler_ns_per_cycle=%.0f (info, not checked)"
                        % (sum(ns) / float(holds or 1)), True))
