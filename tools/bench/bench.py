@@ -1065,7 +1065,9 @@ def verdict_pct(measured, spread, est, limit):
             return "met (measured)"
         return ("NOT met as measured (%.2f%%), within this run's noise (spread %.0f points)"
                 % (measured, spread) if spread > 2 * abs(measured) else "NOT met")
-    noisy = spread > 2 * abs(measured)
+    # A tracer cannot speed its target up: a slowdown below -limit is the
+    # machine's drift between rounds, however tight the rounds look.
+    noisy = spread > 2 * abs(measured) or measured < -limit
     if est >= limit:
         if measured < limit and noisy:
             return ("NOT met by the event-count estimate (%.2f%%); the direct measurement "
