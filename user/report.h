@@ -98,6 +98,9 @@ struct family_report {
 	int busy_processes;             /* on-CPU >= 0.2 cores each */
 	double window_s;                /* the target's window */
 	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
+	uint64_t probe_hits;            /* every process's uprobe hits */
+	double cost_cpu_pct;            /* their trap price, % of one CPU over the
+					   target's window (a floor); < 0 not known */
 	int ncpus;
 	struct cpu_stats *cpu;          /* [ncpus], shares of the target's window */
 	struct verdict verdict;

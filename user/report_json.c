@@ -324,6 +324,12 @@ static void family(struct json_writer *w, const struct family_report *f)
 	kv_d(w, "with_gil_s", f->with_gil_s);
 	kv_d(w, "without_gil_s", f->without_gil_s);
 	kv_d(w, "parallelism", f->parallelism);
+	kv_u(w, "probe_hits", f->probe_hits);
+	json_key(w, "min_cpu_pct");
+	if (f->cost_cpu_pct >= 0)
+		json_double(w, f->cost_cpu_pct);
+	else
+		json_null(w);
 	cpus(w, f->cpu, f->ncpus);
 	/* how the processes spread over the CPUs */
 	json_key(w, "per_cpu_processes");

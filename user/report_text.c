@@ -117,6 +117,10 @@ static void print_family(const struct gs_report *root, FILE *f)
 	}
 	fprintf(f, "  %d process(es) traced, on-CPU %.3f s (%.3f s with a GIL, %.3f s without): parallelism %.2f\n",
 		fr->processes, fr->on_cpu_s, fr->with_gil_s, fr->without_gil_s, fr->parallelism);
+	fprintf(f, "  tracing cost: %llu probe hits in all", (unsigned long long)fr->probe_hits);
+	if (fr->cost_cpu_pct >= 0)
+		fprintf(f, ", >= %.2f%% of one CPU taken from the traced processes' threads", fr->cost_cpu_pct);
+	fprintf(f, "\n");
 	if (fr->lost || fr->preexec_dropped)
 		fprintf(f, "  %llu process(es) lost (tree map or event buffer full); %llu empty image(s) replaced by exec "
 			   "right after fork not shown\n",

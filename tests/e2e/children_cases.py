@@ -275,6 +275,10 @@ def check_tree(ctx, doc, interp):
         if not (gs._num(v) and gs._close(v, want, 0.02, 0.01)):
             bad.append("total.%s=%r, sum over the %d reports=%.4f"
                        % (k, v, len(reports), want))
+    hits = get(total, "probe_hits")
+    want = sum(get(r, "cost", "probe_hits", default=0) or 0 for r in reports)
+    if hits != want:
+        bad.append("total.probe_hits=%r, sum over the %d reports=%d" % (hits, len(reports), want))
     on, par = get(total, "on_cpu_s"), get(total, "parallelism")
     if not gs._num(par):
         bad.append("total.parallelism=%r" % par)

@@ -68,6 +68,25 @@ int main(void)
 	CHECK_MSG(t && strstr(t, "could not be timed"), "%s", t ? t : "(null)");
 	gs_report__free(&r);
 
+	/* --children: the hits of every process, priced over the target's window */
+	{
+		struct gs_result kres;
+		struct gs_report kid = {};
+		struct family_report fam = {};
+
+		fill(&res, 800.0);
+		fill(&kres, 800.0);
+		kres.counters[GS_C_PROBE_HITS] = 250000;
+		CHECK(gs_report__build(&r, &pt, &res, NULL) == 0);
+		CHECK(gs_report__build(&kid, &pt, &kres, NULL) == 0);
+		CHECK(family_report__build(&fam, &r, &kid, 1) == 0);
+		CHECK_U64(fam.probe_hits, 1250000);
+		CHECK_MSG(near(fam.cost_cpu_pct, 50.0), "%f", fam.cost_cpu_pct);
+		family_report__free(&fam);
+		gs_report__free(&kid);
+		gs_report__free(&r);
+	}
+
 	/* no acquisition seen: no ratio, no division by zero */
 	fill(&res, 800.0);
 	res.counters[GS_C_ACQUIRES] = 0;
