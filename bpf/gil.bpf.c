@@ -824,9 +824,18 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 		if (with_stacks) {
 			if (tstate)
 				t->tstate = tstate;
-			t->rel_stack = walk_stack(p, slot, t->tstate);
-			t->rel_tstate = t->tstate;
-			hold_ring_put(p, t->gil_since, now, t->rel_stack, tid);
+			/* Blame charges a wait to the holds it overlapped, and a
+			 * hold that overlapped a wait ends with its waiter counted
+			 * (nwaiters rises when a wait starts): only such a hold
+			 * needs its stack. Skipped, the thread's next wait walks
+			 * its own stack. */
+			if (p->nwaiters > 0) {
+				t->rel_stack = walk_stack(p, slot, t->tstate);
+				t->rel_tstate = t->tstate;
+				hold_ring_put(p, t->gil_since, now, t->rel_stack, tid);
+			} else {
+				t->rel_tstate = 0;
+			}
 		}
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* 3.9+: take_gil drops the GIL again when the runtime is
