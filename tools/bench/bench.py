@@ -1164,7 +1164,7 @@ def report(b, cfg, R, elapsed):
              "round), with their range as a noise indicator." % (cfg["rounds"], cfg["http_rounds"]))
     L.append("- Conditions: `untraced`; `gilscope` = `gilscope record -p PID --json F`; "
              "`gilscope-stacks` = the same plus `--folded F` (Python stacks walked in BPF at "
-             "every wait start and GIL drop, plus CPU sampling at 199 Hz); `bpftrace` = the "
+             "every wait start and every GIL drop made while a thread waits, plus CPU sampling at 199 Hz); `bpftrace` = the "
              "naive full script: uprobe + uretprobe on take_gil, uprobe on drop_gil, "
              "`-p PID` and a `pid` filter, `@wait[tid] = hist(nsecs - @wait_from[tid])` on "
              "take_gil's return and `@hold[tid] = hist(nsecs - @acq[tid])` on drop_gil (the "
