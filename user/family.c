@@ -62,13 +62,10 @@ int family_report__build(struct family_report *f, const struct gs_report *root,
 	f->cpu = calloc(f->ncpus > 0 ? f->ncpus : 1, sizeof(*f->cpu));
 	if (!f->cpu)
 		return -ENOMEM;
-	f->cost_cpu_pct = rr->trap_ns > 0 && win > 0 ? 0 : -1;
 	for (size_t i = 0; i <= nkids; i++) {
 		const struct gs_report *r = i ? &kids[i - 1] : root;
 
 		f->probe_hits += r->probe_hits;
-		if (f->cost_cpu_pct >= 0)
-			f->cost_cpu_pct += 100.0 * (r->probe_hits * rr->trap_ns / NS) / win;
 		f->on_cpu_s += r->on_cpu_s;
 		f->with_gil_s += r->with_gil_s;
 		f->without_gil_s += r->without_gil_s;
@@ -81,6 +78,8 @@ int family_report__build(struct family_report *f, const struct gs_report *root,
 	for (int c = 0; c < f->ncpus; c++)
 		f->cpu[c].busy_pct = f->cpu[c].with_gil_pct + f->cpu[c].without_gil_pct;
 	f->parallelism = win > 0 ? f->on_cpu_s / win : 0;
+	/* one tracer, one trap price, over the target's window */
+	f->cost_cpu_pct = gs_trap_cpu_pct(f->probe_hits, rr->trap_ns, win);
 	verdict(f, root);
 	return 0;
 }

@@ -115,12 +115,9 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	r->forced = c[GS_C_FORCED];
 	r->voluntary = c[GS_C_VOLUNTARY];
 	r->probe_hits = c[GS_C_PROBE_HITS];
-	r->cost_cpu_pct = -1;
-	if (win > 0) {
+	r->cost_cpu_pct = gs_trap_cpu_pct(r->probe_hits, res->trap_ns, win);
+	if (win > 0)
 		r->probe_hits_per_s = r->probe_hits / win;
-		if (res->trap_ns > 0)
-			r->cost_cpu_pct = 100.0 * (r->probe_hits * res->trap_ns / NS) / win;
-	}
 	if (c[GS_C_ACQUIRES])
 		r->hits_per_acquire = (double)r->probe_hits / c[GS_C_ACQUIRES];
 

@@ -106,6 +106,13 @@ struct family_report {
 	struct verdict verdict;
 };
 
+/* The CPU share (% of one CPU) that hits traps of trap_ns took over a
+ * window of win s; -1 when the trap price is not known. */
+static inline double gs_trap_cpu_pct(uint64_t hits, double trap_ns, double win)
+{
+	return trap_ns > 0 && win > 0 ? 100.0 * (hits * trap_ns / 1e9) / win : -1;
+}
+
 int family_report__build(struct family_report *f, const struct gs_report *root,
 			 const struct gs_report *kids, size_t nkids);
 void family_report__free(struct family_report *f);

@@ -20,6 +20,16 @@ static void kv_u(struct json_writer *w, const char *k, uint64_t v)
 	json_uint(w, v);
 }
 
+/* A figure that may not be known: null then. */
+static void kv_d_known(struct json_writer *w, const char *k, double v, bool known)
+{
+	json_key(w, k);
+	if (known)
+		json_double(w, v);
+	else
+		json_null(w);
+}
+
 static void dist(struct json_writer *w, const char *k, const struct dist_stats *d)
 {
 	json_key(w, k);
@@ -262,16 +272,8 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_u(w, "probe_hits", r->probe_hits);
 	json_key(w, "probe_hits_per_s"); json_double(w, r->probe_hits_per_s);
 	json_key(w, "hits_per_acquire"); json_double(w, r->hits_per_acquire);
-	json_key(w, "trap_ns");
-	if (res->trap_ns > 0)
-		json_double(w, res->trap_ns);
-	else
-		json_null(w);
-	json_key(w, "min_cpu_pct");
-	if (r->cost_cpu_pct >= 0)
-		json_double(w, r->cost_cpu_pct);
-	else
-		json_null(w);
+	kv_d_known(w, "trap_ns", res->trap_ns, res->trap_ns > 0);
+	kv_d_known(w, "min_cpu_pct", r->cost_cpu_pct, r->cost_cpu_pct >= 0);
 	json_obj_end(w);
 
 	json_key(w, "bpf");
@@ -325,11 +327,7 @@ static void family(struct json_writer *w, const struct family_report *f)
 	kv_d(w, "without_gil_s", f->without_gil_s);
 	kv_d(w, "parallelism", f->parallelism);
 	kv_u(w, "probe_hits", f->probe_hits);
-	json_key(w, "min_cpu_pct");
-	if (f->cost_cpu_pct >= 0)
-		json_double(w, f->cost_cpu_pct);
-	else
-		json_null(w);
+	kv_d_known(w, "min_cpu_pct", f->cost_cpu_pct, f->cost_cpu_pct >= 0);
 	cpus(w, f->cpu, f->ncpus);
 	/* how the processes spread over the CPUs */
 	json_key(w, "per_cpu_processes");

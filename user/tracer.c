@@ -849,8 +849,8 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			res->prog_misses += res->progs[i].misses;
 		}
 		res->prog_stats = tr->stats_fd >= 0;
-	res->trap_ns = tr->trap_ns;
 	}
+	res->trap_ns = tr->trap_ns;
 	if (tr->multi)
 		reset_slot(tr, slot);
 	/* This process's uprobes go in the background. */
