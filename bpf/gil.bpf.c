@@ -539,6 +539,25 @@ int BPF_KPROBE(take_gil_enter)
 	return 0;
 }
 
+/* A release that left threads waiting ends at the next acquisition, by
+ * whichever thread: the GIL was free while wanted for that long (the
+ * woken waiter's way to a CPU, or a newcomer's race with it). */
+static __always_inline void handoff_end(struct gs_proc *p, __u32 slot, __u64 now)
+{
+	__u64 since = p->free_since;
+
+	if (!since)
+		return;
+	p->free_since = 0;
+	if (now <= since)
+		return;
+	count(slot, GS_C_HANDOFFS, 1);
+	count(slot, GS_C_HANDOFF_NS, now - since);
+	hist_add(slot, GS_HIST_HANDOFF, now - since);
+	if (now - since > p->handoff_max_ns)
+		p->handoff_max_ns = now - since;
+}
+
 /* The GIL is now this thread's: ends its wait, starts its hold. */
 static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid)
 {
@@ -574,6 +593,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		count(slot, GS_C_TAKE_RET_UNMATCHED, 1);
 	}
 	count(slot, GS_C_ACQUIRES, 1);
+	handoff_end(p, slot, now);
 	t->implicit = 0;
 	t->contended = 0;
 	t->gil_addr = 0;
@@ -615,7 +635,7 @@ static __always_inline void subgil_hist(struct gs_subgil *g, __u32 kind, __u64 n
 {
 	__u32 b = gs_hist_slot(ns);
 
-	if (kind < GS_NR_HISTS && b < GS_HIST_SLOTS)
+	if (kind <= GS_HIST_WAIT && b < GS_HIST_SLOTS)
 		__sync_fetch_and_add(&g->hist[kind][b], 1);
 }
 
@@ -819,6 +839,8 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			hist_add(slot, GS_HIST_HOLD, d);
 		}
 		count(slot, forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
+		if (p->nwaiters > 0)
+			p->free_since = now;   /* a hand-off: until the next acquisition */
 		if (forced)
 			emit(p, slot, tid, GS_TR_FORCED, 0, now);
 		if (with_stacks) {
@@ -841,8 +863,10 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 		/* 3.9+: take_gil drops the GIL again when the runtime is
 		 * finalizing, then the thread exits. */
 		count(slot, GS_C_DROP_WHILE_WAIT, 1);
-		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1)
+		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1) {
 			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
+			handoff_end(p, slot, now);   /* nobody wants it any more */
+		}
 		t->contended = 0;
 	} else {
 		count(slot, GS_C_DROP_UNMATCHED, 1);
@@ -1064,8 +1088,10 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	} else if (t->gil == GS_GIL_WAITING) {
 		/* take_gil never returned: the thread exited inside it. */
 		count(slot, GS_C_EXITED_WAITING, 1);
-		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1)
+		if (t->contended && __sync_fetch_and_add(&p->nwaiters, -1) == 1) {
 			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
+			handoff_end(p, slot, now);   /* nobody wants it any more */
+		}
 	} else if (t->gil == GS_GIL_HOLDING) {
 		count(slot, GS_C_EXITED_HOLDING, 1);
 		count(slot, GS_C_PARTIAL_HOLDS, 1);

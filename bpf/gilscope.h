@@ -120,10 +120,14 @@ enum gs_counter {
 				   dropped (its frames may be mixed) */
 	GS_C_PROBE_HITS,        /* runs of the uprobe programs: the traps the
 				   target paid for being traced */
+	GS_C_HANDOFFS,          /* releases while >= 1 thread waited (hand-offs) */
+	GS_C_HANDOFF_NS,        /* time from such a release to the next acquisition:
+				   the GIL free while wanted */
 	GS_NR_COUNTERS,
 };
 
-enum gs_hist { GS_HIST_HOLD = 0, GS_HIST_WAIT, GS_NR_HISTS };
+/* GS_HIST_HANDOFF: release with waiters -> next acquisition (main GIL only) */
+enum gs_hist { GS_HIST_HOLD = 0, GS_HIST_WAIT, GS_HIST_HANDOFF, GS_NR_HISTS };
 
 /* A sub-interpreter's own GIL (3.12+), keyed by its address in the
  * "subgils" map. Several CPUs update it: plain counters use atomics. */
@@ -131,7 +135,7 @@ struct gs_subgil {
 	__u64 holds, hold_ns, hold_max_ns;
 	__u64 waits, wait_ns, wait_max_ns;
 	__u64 forced, voluntary;
-	__u64 hist[GS_NR_HISTS][GS_HIST_SLOTS];
+	__u64 hist[GS_HIST_WAIT + 1][GS_HIST_SLOTS];   /* holds and waits */
 };
 #define GS_MAX_SUBGILS 64
 /* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
@@ -291,6 +295,9 @@ struct gs_proc {
 	__u32 gil_acquires;         /* an acquisition was seen */
 	__s64 nwaiters;             /* threads in take_gil that found it taken */
 	__u64 contend_start;        /* when nwaiters last went 0 -> 1 */
+	__u64 free_since;           /* a release with waiters, until the next
+				       acquisition (0: none pending) */
+	__u64 handoff_max_ns;       /* longest such hand-off */
 	__u64 hold_ring_next;
 	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };

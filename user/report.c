@@ -110,6 +110,11 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	if (r->contended_pct > 100) r->contended_pct = 100;
 	dist(&r->hold, res->hist[GS_HIST_HOLD], c[GS_C_HOLD_NS], hold_max);
 	dist(&r->wait, res->hist[GS_HIST_WAIT], c[GS_C_WAIT_NS], wait_max);
+	dist(&r->handoff, res->hist[GS_HIST_HANDOFF], c[GS_C_HANDOFF_NS], res->handoff_max_ns);
+	if (win > 0)
+		r->handoff_pct = 100.0 * (c[GS_C_HANDOFF_NS] / NS) / win;
+	if (r->handoff_pct > 100)
+		r->handoff_pct = 100;
 	r->partial_holds = c[GS_C_PARTIAL_HOLDS] + (res->inflight_hold_ns ? 1 : 0);
 	r->partial_hold_s = (c[GS_C_PARTIAL_HOLD_NS] + res->inflight_hold_ns) / NS;
 	r->forced = c[GS_C_FORCED];

@@ -62,6 +62,10 @@ struct gs_report {
 	double window_s;
 	double held_pct, contended_pct, avg_waiters;
 	struct dist_stats hold, wait;
+	/* hand-offs: a release that left threads waiting, to the next
+	 * acquisition; handoff_pct: the GIL free while wanted */
+	struct dist_stats handoff;
+	double handoff_pct;
 	uint64_t partial_holds;
 	double partial_hold_s;
 	uint64_t forced, voluntary;

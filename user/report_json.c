@@ -236,6 +236,8 @@ static void body(struct json_writer *w, const struct gs_report *r)
 		json_null(w);
 	dist(w, "hold", &r->hold);
 	dist(w, "wait", &r->wait);
+	dist(w, "handoff", &r->handoff);
+	kv_d(w, "handoff_pct", r->handoff_pct);
 	json_key(w, "partial_holds");
 	json_obj_begin(w);
 	kv_u(w, "count", r->partial_holds);

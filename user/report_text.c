@@ -24,7 +24,7 @@ static void dist_row(FILE *f, const char *name, const struct dist_stats *d)
 {
 	char b[6][24];
 
-	fprintf(f, "  %-6s %9llu %9s %9s %9s %9s %9s %9s\n", name, (unsigned long long)d->count,
+	fprintf(f, "  %-8s %9llu %9s %9s %9s %9s %9s %9s\n", name, (unsigned long long)d->count,
 		dur(b[0], 24, d->total_s * 1e6), dur(b[1], 24, d->mean_us), dur(b[2], 24, d->p50_us),
 		dur(b[3], 24, d->p90_us), dur(b[4], 24, d->p99_us), dur(b[5], 24, d->max_us));
 }
@@ -157,14 +157,18 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		r->held_pct, r->contended_pct, r->avg_waiters);
 	if (res->interval_us >= 0)
 		fprintf(f, "  switch interval %.3f ms\n", res->interval_us / 1e3);
-	fprintf(f, "  %-6s %9s %9s %9s %9s %9s %9s %9s\n", "", "count", "total", "mean", "p50", "p90", "p99", "max");
+	fprintf(f, "  %-8s %9s %9s %9s %9s %9s %9s %9s\n", "", "count", "total", "mean", "p50", "p90", "p99", "max");
 	dist_row(f, "holds", &r->hold);
 	dist_row(f, "waits", &r->wait);
+	dist_row(f, "handoffs", &r->handoff);
 	if (r->partial_holds)
 		fprintf(f, "  + %llu hold(s) cut by the window edges, %.3f s (in held %%, not in the table)\n",
 			(unsigned long long)r->partial_holds, r->partial_hold_s);
 	fprintf(f, "  releases: %llu forced (%.0f%%, a waiter's switch request), %llu voluntary (I/O, sleep, C code)\n",
 		(unsigned long long)r->forced, pct(r->forced, rel), (unsigned long long)r->voluntary);
+	fprintf(f, "  handoffs: %llu releases left threads waiting (%.0f%%); the GIL then stayed free until the next\n"
+		   "  acquisition, %.1f%% of the window in all (a woken waiter's way back to a CPU)\n",
+		(unsigned long long)r->handoff.count, pct(r->handoff.count, rel), r->handoff_pct);
 
 	if (r->ngils > 1) {
 		fprintf(f, "\nGILS (the main interpreter's, then each sub-interpreter's own)\n");

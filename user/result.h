@@ -56,6 +56,7 @@ struct gs_result {
 	uint64_t hist[GS_NR_HISTS][GS_HIST_SLOTS];
 	uint64_t inflight_hold_ns;    /* holds still open at t1 */
 	uint64_t inflight_cwait_ns;   /* contended waits still open at t1 */
+	uint64_t handoff_max_ns;      /* longest hand-off of the main GIL */
 	int ncpus;
 	struct gs_cpu *cpu;           /* [ncpus] */
 	struct thread_rec *threads;

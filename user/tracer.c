@@ -832,9 +832,14 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	read_live_threads(tr, slot, pt, res);
 	res->gil_addr = pt->gil_addr;
 	read_subgils(tr, slot, res);
-	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0 && proc.nwaiters > 0 &&
-	    res->t1 > proc.contend_start)
-		res->counters[GS_C_CONTENDED_NS] += res->t1 - proc.contend_start;
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0) {
+		if (proc.nwaiters > 0 && res->t1 > proc.contend_start)
+			res->counters[GS_C_CONTENDED_NS] += res->t1 - proc.contend_start;
+		/* a hand-off still open: its time so far (not a count) */
+		if (proc.free_since && res->t1 > proc.free_since)
+			res->counters[GS_C_HANDOFF_NS] += res->t1 - proc.free_since;
+		res->handoff_max_ns = proc.handoff_max_ns;
+	}
 	read_stacks(tr, slot, res);
 	{
 		const struct bpf_program *progs[GS_NR_PROGS] = {

@@ -2,8 +2,23 @@
 /* Name the case a process is in, in the words of the users' rules of thumb
  * (shared/seeds/), with the figures that decided it. The thresholds are
  * judgement calls; each comment says which claim it tests. */
+#include <stdarg.h>
 #include <stdio.h>
 #include "report.h"
+
+/* Append to v->text at n (what snprintf returned so far); the new n. */
+static int append(struct verdict *v, int n, const char *fmt, ...)
+{
+	va_list ap;
+	int m;
+
+	if (n < 0 || (size_t)n >= sizeof(v->text))
+		return n;
+	va_start(ap, fmt);
+	m = vsnprintf(v->text + n, sizeof(v->text) - n, fmt, ap);
+	va_end(ap);
+	return m < 0 ? n : n + m;
+}
 
 void gs_verdict(const struct gs_report *r, struct verdict *v)
 {
@@ -20,6 +35,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double thread_s = r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s;
 	double runq_share = thread_s > 0 ? r->runq_s / thread_s : 0;
 	double blocked_share = thread_s > 0 ? (r->offcpu_s - r->runq_s) / thread_s : 0;
+	double wait_share = thread_s > 0 ? r->wait_s / thread_s : 0;
 	int n = 0;
 
 	if (r->pt && r->pt->free_threaded) {
@@ -54,24 +70,43 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	 * releasing the GIL. */
 	if (held_total / win > 0.2 && held_off_share >= 0.25) {
 		v->kind = "oversubscribed";
-		n = snprintf(v->text, sizeof(v->text),
-			     "GIL holders were off-CPU for %.0f%% of the hold time (%.2f s of %.2f s): the holder was "
-			     "preempted or blocked while every waiter waited. Reduce runnable threads/processes to the "
-			     "number of cores, or release the GIL around blocking native calls.",
-			     100 * held_off_share, r->held_offcpu_s, held_total);
-		(void)n;
+		snprintf(v->text, sizeof(v->text),
+			 "GIL holders were off-CPU for %.0f%% of the hold time (%.2f s of %.2f s): the holder was "
+			 "preempted or blocked while every waiter waited. Reduce runnable threads/processes to the "
+			 "number of cores, or release the GIL around blocking native calls.",
+			 100 * held_off_share, r->held_offcpu_s, held_total);
 		return;
 	}
 	/* "CPU-bound threads time-slice the GIL every 5 ms": held almost
-	 * always, someone always waiting, one core's worth of work. */
-	if (r->held_pct >= 70 && r->contended_pct >= 50 && busy <= 1.3) {
+	 * always, someone always waiting, one core's worth of work. The GIL
+	 * is as busy while it passes from a release to a waiter that must
+	 * first get a CPU (a hand-off): that time is wanted, not free. */
+	if ((r->held_pct >= 70 || (r->held_pct + r->handoff_pct >= 70 && r->handoff_pct >= 10)) &&
+	    r->contended_pct >= 50 && busy <= 1.3) {
 		v->kind = "gil-bound";
-		snprintf(v->text, sizeof(v->text),
-			 "CPU-bound Python threads time-slice the GIL: it is held %.0f%% of the time and contended %.0f%% "
-			 "(%.2f waiters on average), %.0f%% of releases are forced switches, and threads together use %.2f "
-			 "cores. Threads cannot run this Python code in parallel: use processes (multiprocessing, "
-			 "ProcessPoolExecutor) or move the hot loop into native code that releases the GIL.",
-			 r->held_pct, r->contended_pct, r->avg_waiters, 100 * forced_share, busy);
+		if (forced_share >= 0.3)
+			n = snprintf(v->text, sizeof(v->text),
+				     "CPU-bound Python threads time-slice the GIL: it is held %.0f%% of the time and "
+				     "contended %.0f%% (%.2f waiters on average), %.0f%% of releases are forced switches, "
+				     "and threads together use %.2f cores.",
+				     r->held_pct, r->contended_pct, r->avg_waiters, 100 * forced_share, busy);
+		else
+			n = snprintf(v->text, sizeof(v->text),
+				     "Python threads queue for the GIL: it is held %.0f%% of the time and contended %.0f%% "
+				     "(%.2f waiters on average), and threads spent %.0f%% of their time waiting for it. "
+				     "They release it themselves (I/O, sleep, C calls; %.0f%% forced), and %.0f%% of "
+				     "releases left a waiter to take over: their Python runs one thread at a time, %.2f "
+				     "cores in all.",
+				     r->held_pct, r->contended_pct, r->avg_waiters, 100 * wait_share,
+				     100 * forced_share, releases > 0 ? 100 * r->handoff.count / releases : 0, busy);
+		if (r->handoff_pct >= 10)
+			n = append(v, n, " Hand-offs take %.0f%% of the window besides: after a release the GIL stays "
+				   "free %.0f us on average until the woken waiter gets a CPU, so fewer busy threads "
+				   "or processes on these cores would shorten them.",
+				   r->handoff_pct, r->handoff.mean_us);
+		append(v, n, " Threads cannot run this Python code in parallel: use processes (multiprocessing, "
+		       "ProcessPoolExecutor, several server workers) or move the hot loop into native code that "
+		       "releases the GIL.");
 		return;
 	}
 	/* "zlib, NumPy and I/O release the GIL": threads run at once with
@@ -83,10 +118,9 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 			 "the GIL and threads use %.2f cores at once. Threads are the right tool here; more threads help "
 			 "up to the number of cores.",
 			 100 * nogil_share, busy);
-		if (runq_share >= 0.25 && n > 0 && (size_t)n < sizeof(v->text))
-			snprintf(v->text + n, sizeof(v->text) - n,
-				 " They also waited %.0f%% of their time for a CPU: more runnable threads than cores.",
-				 100 * runq_share);
+		if (runq_share >= 0.25)
+			append(v, n, " They also waited %.0f%% of their time for a CPU: more runnable threads than cores.",
+			       100 * runq_share);
 		return;
 	}
 	/* Runnable threads without a CPU: the machine (or this process) has

@@ -550,7 +550,8 @@ def validate_report(doc, pid=None, interp=None, launched=None):
         need(gil, "switch_interval_us", "num", "gil", 0)
     elif isinstance(gil, dict) and "switch_interval_us" not in gil:
         bad.append("missing gil.switch_interval_us")
-    for kind in ("hold", "wait"):
+    need(gil, "handoff_pct", "num", "gil", 0, 100)
+    for kind in ("hold", "wait", "handoff"):
         h = need(gil, kind, "dict", "gil") or {}
         w = "gil." + kind
         cnt = need(h, "count", "int", w, 0)
@@ -571,8 +572,22 @@ def validate_report(doc, pid=None, interp=None, launched=None):
                 bad.append("%s.mean_us=%s but total_s/count=%.1fus"
                            % (w, mean, tot * 1e6 / cnt))
     rel = need(gil, "releases", "dict", "gil") or {}
-    need(rel, "forced", "int", "gil.releases", 0)
-    need(rel, "voluntary", "int", "gil.releases", 0)
+    forced = need(rel, "forced", "int", "gil.releases", 0)
+    vol = need(rel, "voluntary", "int", "gil.releases", 0)
+    # A hand-off starts at a release that left threads waiting and lasts
+    # until the next acquisition: one per release at most, and only while
+    # someone waits, so inside the contended time; and a contended instant
+    # has the GIL held or in a hand-off (but for the probes' own races).
+    hc = get(gil, "handoff", "count")
+    hp, cp, held = (gil.get(k) if isinstance(gil, dict) else None
+                    for k in ("handoff_pct", "contended_pct", "held_pct"))
+    if None not in (hc, forced, vol) and hc > forced + vol:
+        bad.append("gil.handoff.count=%d > releases=%d" % (hc, forced + vol))
+    if None not in (hp, cp) and hp > cp * 1.02 + 1:
+        bad.append("gil.handoff_pct=%.2f > contended_pct=%.2f" % (hp, cp))
+    if None not in (hp, cp, held) and held + hp < cp - 3:
+        bad.append("gil.held_pct+handoff_pct=%.2f < contended_pct=%.2f"
+                   % (held + hp, cp))
 
     cpu = need(doc, "cpu", "dict", "") or {}
     on = need(cpu, "on_cpu_s", "num", "cpu", 0)

@@ -126,7 +126,8 @@ def case_cpu_threads(ctx, n, si):
 
 
 def duty_mark(w, stats, seq, timeout=5.0):
-    """SIGUSR1 the duty workload and read the interval it reports."""
+    """SIGUSR1 a marking workload (duty.py, queue.py) and read the
+    interval it reports."""
     w.signal(signal.SIGUSR1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +139,7 @@ def duty_mark(w, stats, seq, timeout=5.0):
         except (OSError, ValueError):
             pass
         time.sleep(0.02)
-    raise CaseError("duty.py wrote no stats #%d within %.0fs; stderr:\n%s"
+    raise CaseError("the workload wrote no stats #%d within %.0fs; stderr:\n%s"
                     % (seq, timeout, gs.tail(w.stderr())))
 
 
@@ -160,6 +161,41 @@ def case_duty(ctx, busy_ms, sleep_ms):
               "nominal %.0f%%±5" % nominal)
     ctx.checks.append(("cycles=%d verdict=%s" % (truth["cycles"],
                        get(doc, "verdict", "kind")), True))
+
+
+def case_queue(ctx, n, busy_ms, sleep_ms):
+    """Threads queueing for the GIL between sleeps (a loaded server's
+    pattern): holds are the workload's own bursts, every release is
+    voluntary and leaves a waiter (more Python than a core can run)."""
+    stats = ctx.path("queue.json")
+    w = ctx.workload("queue.py", n, busy_ms, sleep_ms, 0, stats)
+    time.sleep(0.3)
+    duty_mark(w, stats, 1)
+    doc = attach(ctx, w)
+    truth = duty_mark(w, stats, 2)
+    if doc is None:
+        return
+    g = get(doc, "gil")
+    rel = g["releases"]["forced"] + g["releases"]["voluntary"]
+    p50 = g["hold"]["p50_us"] / 1000.0
+    ctx.check("hold_p50", "%.3fms" % p50,
+              abs(p50 - truth["burst_p50_ms"]) <= 0.1 * truth["burst_p50_ms"],
+              "burst p50 %.3fms+-10%%" % truth["burst_p50_ms"])
+    # holds/s: the bursts, plus the main thread's 20 wake-ups a second
+    rate = g["hold"]["count"] / get(doc, "window_s")
+    ctx.check("holds_per_s", "%.0f" % rate,
+              abs(rate - 20 - truth["bursts_per_s"]) <= 0.1 * truth["bursts_per_s"] + 5,
+              "bursts %.0f/s+20+-10%%" % truth["bursts_per_s"])
+    ctx.check("forced", g["releases"]["forced"],
+              g["releases"]["forced"] <= 0.02 * rel, "<=2% (1 s switch interval)")
+    ctx.check("handoffs", g["handoff"]["count"], g["handoff"]["count"] >= 0.8 * rel,
+              ">=80%% of %d releases" % rel)
+    ctx.check("held+handoff", "%.1f%%" % (g["held_pct"] + g["handoff_pct"]),
+              g["held_pct"] + g["handoff_pct"] >= 90, ">=90% (GIL always wanted)")
+    verdict = get(doc, "verdict", "kind")
+    text = get(doc, "verdict", "text") or ""
+    ctx.check("verdict", verdict, verdict == "gil-bound" and "queue for the GIL" in text,
+              "gil-bound, queueing")
 
 
 def case_io_threads(ctx):
@@ -575,6 +611,7 @@ def all_cases(py27):
     for a, b in ((30, 20), (10, 40)):
         cases.append(Case("duty %d/%dms (%d%%)" % (a, b, 100 * a // (a + b)),
                           lambda c, a=a, b=b: case_duty(c, a, b), retries=1))
+    cases.append(Case("queue n=4 2ms/1ms", lambda c: case_queue(c, 4, 2, 1), retries=1))
     cases += [
         Case("io_threads n=4", case_io_threads, retries=1),
         Case("zlib_threads n=2", case_zlib_threads, retries=1),

@@ -14,13 +14,23 @@ static struct gs_report base(double win)
 	return r;
 }
 
+static struct verdict v;
+
 static const char *kind(struct gs_report r)
 {
-	static struct verdict v;
-
 	gs_verdict(&r, &v);
 	CHECK_MSG(strlen(v.text) > 20, "text '%s'", v.text);
 	return v.kind;
+}
+
+static void has(const char *what)
+{
+	CHECK_MSG(strstr(v.text, what) != NULL, "'%s' not in '%s'", what, v.text);
+}
+
+static void lacks(const char *what)
+{
+	CHECK_MSG(strstr(v.text, what) == NULL, "'%s' in '%s'", what, v.text);
 }
 
 int main(void)
@@ -32,6 +42,34 @@ int main(void)
 	r.held_s = 1.96; r.held_pct = 98; r.contended_pct = 97; r.on_cpu_s = 2.02;
 	r.with_gil_s = 1.96; r.without_gil_s = 0.06; r.wait_s = 5.9; r.forced = 390; r.voluntary = 2;
 	CHECK_STR(kind(r), "gil-bound");
+	has("time-slice");
+	lacks("Hand-offs");
+
+	/* threads that queue: Python bursts between sleeps, every release
+	 * voluntary and handed to a waiter */
+	r = base(2);
+	r.held_s = 1.95; r.held_pct = 97.5; r.contended_pct = 99; r.avg_waiters = 2.6; r.on_cpu_s = 2;
+	r.with_gil_s = 1.95; r.without_gil_s = 0.05; r.wait_s = 4; r.offcpu_s = 2; r.voluntary = 1000;
+	r.handoff.count = 990; r.handoff.mean_us = 40; r.handoff_pct = 2;
+	CHECK_STR(kind(r), "gil-bound");
+	has("queue for the GIL");
+	has("99% of releases left a waiter");
+	has("50% of their time waiting");   /* 4 of 8 thread-seconds */
+	lacks("Hand-offs");
+
+	/* a loaded server on busy cores: the GIL held half the time, and
+	 * free for a quarter while woken waiters wait for a CPU */
+	r = base(4);
+	r.held_s = 2.1; r.held_pct = 53; r.contended_pct = 77; r.avg_waiters = 10; r.on_cpu_s = 3.4;
+	r.with_gil_s = 2.1; r.without_gil_s = 1.3; r.wait_s = 41; r.offcpu_s = 12; r.voluntary = 39000;
+	r.handoff.count = 39000; r.handoff.mean_us = 24.5; r.handoff_pct = 24;
+	CHECK_STR(kind(r), "gil-bound");
+	has("queue for the GIL");
+	has("Hand-offs take 24% of the window");
+	has("free 24 us on average");
+	/* the same without the hand-off gaps: not GIL-bound by that rule */
+	r.handoff_pct = 5;
+	CHECK(strcmp(kind(r), "gil-bound") != 0);
 
 	/* zlib threads: two cores, GIL mostly free */
 	r = base(2);
