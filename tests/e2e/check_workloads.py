@@ -201,6 +201,23 @@ def check_duty(ctx, busy, sleep):
     gs.kill_group(w.p)
 
 
+def check_queue(ctx, n, busy, sleep):
+    """Bursts of busy ms, one at a time (the GIL): about 1000/busy a second
+    when n threads want more than one core."""
+    stats = ctx.path("queue.json")
+    w = ctx.workload("gil_queue.py", n, busy, sleep, 0, stats)
+    from run import duty_mark
+    duty_mark(w, stats, 1)
+    time.sleep(2)
+    s = duty_mark(w, stats, 2)
+    p50 = s["burst_p50_ms"] or 0
+    ctx.check("queue burst p50", "%.2fms" % p50, abs(p50 - busy) <= 0.1 * busy,
+              "%dms+-10%%" % busy)
+    ctx.check("queue bursts/s", "%.0f" % s["bursts_per_s"],
+              s["bursts_per_s"] >= 0.85 * 1000.0 / busy, ">=%.0f" % (0.85 * 1000.0 / busy))
+    gs.kill_group(w.p)
+
+
 def check_exit_soon(ctx):
     t0 = time.monotonic()
     w = ctx.workload("exit_soon.py", 1.5)
@@ -314,6 +331,7 @@ def main(interps, py27):
             check_cpu(ctx, "sleepers.py", (8, 20, 0), 9, 0, 0.1)
             check_duty(ctx, 30, 20)
             check_duty(ctx, 10, 40)
+            check_queue(ctx, 4, 2, 1)
             check_exit_soon(ctx)
             check_args_echo(ctx)
             check_finite_work(ctx, bt)

@@ -126,7 +126,7 @@ def case_cpu_threads(ctx, n, si):
 
 
 def duty_mark(w, stats, seq, timeout=5.0):
-    """SIGUSR1 a marking workload (duty.py, queue.py) and read the
+    """SIGUSR1 a marking workload (duty.py, gil_queue.py) and read the
     interval it reports."""
     w.signal(signal.SIGUSR1)
     deadline = time.monotonic() + timeout
@@ -168,7 +168,7 @@ def case_queue(ctx, n, busy_ms, sleep_ms):
     pattern): holds are the workload's own bursts, every release is
     voluntary and leaves a waiter (more Python than a core can run)."""
     stats = ctx.path("queue.json")
-    w = ctx.workload("queue.py", n, busy_ms, sleep_ms, 0, stats)
+    w = ctx.workload("gil_queue.py", n, busy_ms, sleep_ms, 0, stats)
     time.sleep(0.3)
     duty_mark(w, stats, 1)
     doc = attach(ctx, w)

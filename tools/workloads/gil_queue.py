@@ -4,7 +4,7 @@ for SLEEP_MS in time.sleep (releasing it), over and over. With more
 Python work than one core can run (THREADS * BUSY_MS > BUSY_MS + SLEEP_MS)
 the GIL is always wanted: every release leaves a waiter to take over.
 
-usage: queue.py THREADS BUSY_MS SLEEP_MS DURATION_S [STATS_FILE]
+usage: gil_queue.py THREADS BUSY_MS SLEEP_MS DURATION_S [STATS_FILE]
 
 The switch interval is raised to 1 s so that every release is voluntary
 (at the sleep): no waiter waits that long here. The ground truth is
@@ -109,7 +109,7 @@ def main():
     for t in threads:
         t.join()
     snap = stats.mark()
-    sys.stderr.write("queue.py: %d threads, last interval %d bursts, p50 %s ms\n"
+    sys.stderr.write("gil_queue.py: %d threads, last interval %d bursts, p50 %s ms\n"
                      % (n, snap["bursts"], snap["burst_p50_ms"]))
 
 
