@@ -551,9 +551,8 @@ static __always_inline void handoff_end(struct gs_proc *p, __u32 slot, __u64 now
 	p->free_since = 0;
 	if (now <= since)
 		return;
-	count(slot, GS_C_HANDOFFS, 1);
 	count(slot, GS_C_HANDOFF_NS, now - since);
-	hist_add(slot, GS_HIST_HANDOFF, now - since);
+	hist_add(slot, GS_HIST_HANDOFF, now - since);   /* and their count */
 	if (now - since > p->handoff_max_ns)
 		p->handoff_max_ns = now - since;
 }

@@ -120,9 +120,9 @@ enum gs_counter {
 				   dropped (its frames may be mixed) */
 	GS_C_PROBE_HITS,        /* runs of the uprobe programs: the traps the
 				   target paid for being traced */
-	GS_C_HANDOFFS,          /* releases while >= 1 thread waited (hand-offs) */
-	GS_C_HANDOFF_NS,        /* time from such a release to the next acquisition:
-				   the GIL free while wanted */
+	GS_C_HANDOFF_NS,        /* hand-offs: time from a release that left threads
+				   waiting to the next acquisition, the GIL free
+				   while wanted (their count: GS_HIST_HANDOFF) */
 	GS_NR_COUNTERS,
 };
 
