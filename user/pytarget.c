@@ -607,6 +607,11 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 		if (e == -ENOENT)
 			return gs_fail(err, errlen, -ESRCH, "PID %d (%s) is a kernel thread or a zombie, not a CPython process",
 				    pid, pt->comm);
+		if (e == -EACCES || e == -EPERM)
+			return gs_fail(err, errlen, e, "cannot inspect PID %d (%s): the kernel denies gilscope ptrace "
+				       "access to it (/proc/%d/exe: %s); it needs CAP_SYS_PTRACE in the target's user "
+				       "namespace, and no LSM or Yama policy forbidding it", pid, pt->comm, pid,
+				       strerror(-e));
 		return gs_fail(err, errlen, e, "cannot read /proc/%d/exe: %s", pid, strerror(-e));
 	}
 	pt->exe[n] = 0;

@@ -534,6 +534,15 @@ def case_unprivileged(ctx):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def case_no_ptrace(ctx):
+    # Root without CAP_SYS_PTRACE cannot inspect a root process that has
+    # it (the kernel's ptrace access check): say so, in one line.
+    w = ctx.workload("idle.py", 0)
+    run = ctx.run_gilscope(["record", "-p", w.pid, "-d", 1], timeout=20,
+                           prefix=["setpriv", "--bounding-set=-sys_ptrace"])
+    one_line(ctx, run, 2, must=r"ptrace access.*CAP_SYS_PTRACE")
+
+
 def stop_by_signal(ctx, sig):
     w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
     jp = ctx.path("report.json")
@@ -629,6 +638,7 @@ def all_cases(py27):
         Case("not python", case_not_python, per_interp=False),
         Case("python 2.7", lambda c: case_python2(c, py27), per_interp=False),
         Case("unprivileged", case_unprivileged, per_interp=False),
+        Case("no ptrace access", case_no_ptrace, per_interp=False),
         Case("stop on SIGINT", case_sigint, per_interp=False),
         Case("stop on SIGTERM", case_sigterm, per_interp=False),
         Case("json to stdout", case_json_stdout, per_interp=False),
