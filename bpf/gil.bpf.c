@@ -832,6 +832,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			count(slot, GS_C_PARTIAL_HOLD_NS, d);
 		} else {
 			t->holds++;
+			t->hold_ns += d;
 			if (d > t->hold_max_ns)
 				t->hold_max_ns = d;
 			count(slot, GS_C_HOLD_NS, d);

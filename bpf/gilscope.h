@@ -32,6 +32,7 @@ struct gs_thread {
 	__u64 waits;            /* complete waits */
 	__u64 wait_max_ns;
 	__u64 hold_max_ns;      /* longest complete hold */
+	__u64 hold_ns;          /* total of its complete holds */
 	__u64 runq_ns;          /* part of GS_NOGIL_OFF spent runnable, waiting for a CPU */
 	__u64 partial_holds;    /* holds whose start predates the window */
 	__u32 cpu;              /* CPU it runs on, valid when oncpu */

@@ -151,6 +151,7 @@ static void threads(struct json_writer *w, const struct gs_result *res, pid_t pi
 		kv_d(w, "held_offcpu_s", ns[GS_HELD_OFF] / 1e9);
 		kv_u(w, "holds", t->st.holds);
 		kv_u(w, "waits", t->st.waits);
+		kv_d(w, "hold_mean_us", t->st.holds ? t->st.hold_ns / 1e3 / t->st.holds : 0);
 		kv_d(w, "hold_max_us", t->st.hold_max_ns / 1e3);
 		kv_d(w, "wait_p99_us", t->wait_p99_ns / 1e3);
 		kv_d(w, "wait_max_us", t->st.wait_max_ns / 1e3);

@@ -134,7 +134,7 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	const struct gs_result *res = r->res;
 	double win = r->window_s;
 	double rel = (double)(r->forced + r->voluntary);
-	char b1[24], b2[24];
+	char b1[24], b2[24], b3[24], b4[24];
 
 	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
 	if (pt->ns_pid > 0 && pt->ns_pid != pt->pid)
@@ -187,16 +187,18 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	}
 
 	fprintf(f, "\nTHREADS (seconds of the %.2f s window)\n", win);
-	fprintf(f, "  %-8s %-15s %8s %8s %8s %8s %8s %8s %8s %10s %10s\n", "tid", "name", "held", "held-off",
-		"native", "wait", "off-cpu", "holds", "waits", "wait p99", "wait max");
+	fprintf(f, "  %-8s %-15s %8s %8s %8s %8s %8s %8s %10s %10s %8s %10s %10s\n", "tid", "name", "held",
+		"held-off", "native", "wait", "off-cpu", "holds", "hold mean", "hold max", "waits", "wait p99",
+		"wait max");
 	for (size_t i = 0; i < res->nthreads; i++) {
 		const struct thread_rec *t = &res->threads[i];
 		const __u64 *ns = t->st.ns;
 
-		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %8llu %10s %10s%s\n", t->tid, t->name,
-			ns[GS_HELD_ON] / 1e9, ns[GS_HELD_OFF] / 1e9, ns[GS_NOGIL_ON] / 1e9,
+		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %10s %10s %8llu %10s %10s%s\n", t->tid,
+			t->name, ns[GS_HELD_ON] / 1e9, ns[GS_HELD_OFF] / 1e9, ns[GS_NOGIL_ON] / 1e9,
 			(ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9, ns[GS_NOGIL_OFF] / 1e9,
-			(unsigned long long)t->st.holds, (unsigned long long)t->st.waits,
+			(unsigned long long)t->st.holds, dur(b3, 24, t->st.holds ? t->st.hold_ns / 1e3 / t->st.holds : 0),
+			dur(b4, 24, t->st.hold_max_ns / 1e3), (unsigned long long)t->st.waits,
 			dur(b1, 24, t->wait_p99_ns / 1e3), dur(b2, 24, t->st.wait_max_ns / 1e3),
 			t->exited ? "  (exited)" : "");
 	}

@@ -625,6 +625,19 @@ def validate_report(doc, pid=None, interp=None, launched=None):
         for k in ("native_s", "wait_s", "offcpu_s", "held_offcpu_s",
                   "wait_p99_us", "wait_max_us"):
             need(t, k, "num", w, 0)
+        # its complete holds: mean <= max, and their total inside its time
+        # holding the GIL (on- and off-CPU, holds cut by the window too)
+        hm = need(t, "hold_mean_us", "num", w, 0)
+        hx = need(t, "hold_max_us", "num", w, 0)
+        nh = t.get("holds") if isinstance(t, dict) else None
+        ht = (t.get("held_s") or 0) + (t.get("held_offcpu_s") or 0) \
+            if isinstance(t, dict) else 0
+        if None not in (hm, hx) and hm > hx * 1.0001 + 0.01:
+            bad.append("%s.hold_mean_us=%s > hold_max_us=%s" % (w, hm, hx))
+        if None not in (hm, nh) and isinstance(nh, int) and \
+                hm * nh / 1e6 > ht * 1.01 + 0.001:
+            bad.append("%s: holds x hold_mean_us = %.4fs > held time %.4fs"
+                       % (w, hm * nh / 1e6, ht))
         need(t, "holds", "int", w, 0)
         need(t, "waits", "int", w, 0)
         need(t, "exited", "bool", w)

@@ -186,6 +186,13 @@ def case_queue(ctx, n, busy_ms, sleep_ms):
     ctx.check("holds_per_s", "%.0f" % rate,
               abs(rate - 20 - truth["bursts_per_s"]) <= 0.1 * truth["bursts_per_s"] + 5,
               "bursts %.0f/s+20+-10%%" % truth["bursts_per_s"])
+    # per thread: the n workers (most holds) hold it a burst at a time
+    workers = sorted(get(doc, "threads") or [], key=lambda t: -t["holds"])[:n]
+    means = [t["hold_mean_us"] / 1000.0 for t in workers]
+    ctx.check("worker_hold_means", " ".join("%.2f" % m for m in means) + "ms",
+              len(means) == n and all(abs(m - truth["burst_p50_ms"]) <= 0.1 * truth["burst_p50_ms"]
+                                      for m in means),
+              "%d x burst %.3fms+-10%%" % (n, truth["burst_p50_ms"]))
     ctx.check("forced", g["releases"]["forced"],
               g["releases"]["forced"] <= 0.02 * rel, "<=2% (1 s switch interval)")
     ctx.check("handoffs", g["handoff"]["count"], g["handoff"]["count"] >= 0.8 * rel,
