@@ -166,9 +166,10 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 			(unsigned long long)r->partial_holds, r->partial_hold_s);
 	fprintf(f, "  releases: %llu forced (%.0f%%, a waiter's switch request), %llu voluntary (I/O, sleep, C code)\n",
 		(unsigned long long)r->forced, pct(r->forced, rel), (unsigned long long)r->voluntary);
-	fprintf(f, "  handoffs: %llu releases left threads waiting (%.0f%%); the GIL then stayed free until the next\n"
-		   "  acquisition, %.1f%% of the window in all (a woken waiter's way back to a CPU)\n",
-		(unsigned long long)r->handoff.count, pct(r->handoff.count, rel), r->handoff_pct);
+	if (r->handoff.count)
+		fprintf(f, "  handoffs: %llu releases left threads waiting (%.0f%%); the GIL then stayed free until the "
+			   "next\n  acquisition, %.1f%% of the window in all (a woken waiter's way back to a CPU)\n",
+			(unsigned long long)r->handoff.count, pct(r->handoff.count, rel), r->handoff_pct);
 
 	if (r->ngils > 1) {
 		fprintf(f, "\nGILS (the main interpreter's, then each sub-interpreter's own)\n");
