@@ -242,6 +242,10 @@ struct run {
 	bool follow;              /* --children */
 };
 
+/* --children follows a CPython process's tree, not yet another program's. */
+#define NOT_ROOT_HINT "; --children needs a CPython target: give it the Python parent of the processes to trace " \
+	"(a shell or supervisor that starts them is not followed yet)"
+
 static int run_begin(struct run *r, pid_t pid)
 {
 	int e = session__begin(&r->root, pid);
@@ -601,8 +605,8 @@ int main(int argc, char **argv)
 			if (WIFSIGNALED(status))
 				return die(EXIT_TARGET, "'%s' was killed by signal %d before it started CPython",
 					   o.cmd[0], WTERMSIG(status));
-			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)",
-				   o.cmd[0], WEXITSTATUS(status));
+			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)%s",
+				   o.cmd[0], WEXITSTATUS(status), o.children ? NOT_ROOT_HINT : "");
 		}
 		if (e && r.root.err[0])
 			return die(r.root.exit_code ? r.root.exit_code : EXIT_TARGET, "%s", r.root.err);
@@ -613,7 +617,7 @@ int main(int argc, char **argv)
 		if (e) {
 			tracer__free(r.tr);
 			session__free(&r.root);
-			return die(r.root.exit_code, "%s", r.root.err);
+			return die(r.root.exit_code, "%s%s", r.root.err, e == -ENOEXEC && o.children ? NOT_ROOT_HINT : "");
 		}
 	}
 	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s%s\n", r.root.pt.pid, r.root.pt.version,

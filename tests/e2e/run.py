@@ -501,6 +501,18 @@ def case_not_python(ctx):
     one_line(ctx, run, 1)
 
 
+def case_children_not_python(ctx):
+    # --children from a shell: refused in one line that says what to give
+    # it, attached or launched.
+    p = ctx.spawn(["sleep", "30"], stdin=subprocess.DEVNULL)
+    time.sleep(0.2)
+    run = ctx.run_gilscope(["record", "--children", "-p", p.pid, "-d", 1], timeout=20)
+    one_line(ctx, run, 1, must=r"not a CPython process.*--children needs a CPython target")
+    run = ctx.run_gilscope(["record", "--children", "-d", 1, "--", "sh", "-c", "exit 0"],
+                           timeout=20)
+    one_line(ctx, run, 1, must=r"without starting CPython.*--children needs a CPython target")
+
+
 def case_python2(ctx, py27):
     if not py27:
         ctx.skip("no pyenv 2.7 interpreter")
@@ -643,6 +655,7 @@ def all_cases(py27):
         Case("usage errors", case_usage, per_interp=False),
         Case("no such pid", case_no_such_pid, per_interp=False),
         Case("not python", case_not_python, per_interp=False),
+        Case("children of a non-Python target", case_children_not_python, per_interp=False),
         Case("python 2.7", lambda c: case_python2(c, py27), per_interp=False),
         Case("unprivileged", case_unprivileged, per_interp=False),
         Case("no ptrace access", case_no_ptrace, per_interp=False),
