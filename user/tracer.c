@@ -515,6 +515,13 @@ static void prog_stat(const struct bpf_program *p, struct prog_stat *st)
 	st->insns = info.xlated_prog_len / 8;
 }
 
+static int cmp_tid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct thread_rec *)a)->tid, y = ((const struct thread_rec *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_u64_first(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -830,6 +837,9 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			res->cpu[c] = cvals[c];
 
 	read_live_threads(tr, slot, pt, res);
+	/* reports list threads in the order they were created, the main one first */
+	if (res->nthreads > 1)
+		qsort(res->threads, res->nthreads, sizeof(*res->threads), cmp_tid);
 	res->gil_addr = pt->gil_addr;
 	read_subgils(tr, slot, res);
 	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0) {
