@@ -4,6 +4,7 @@
  * judgement calls; each comment says which claim it tests. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "report.h"
 
 /* Append to v->text at n (what snprintf returned so far); the new n. */
@@ -18,6 +19,55 @@ static int append(struct verdict *v, int n, const char *fmt, ...)
 	m = vsnprintf(v->text + n, sizeof(v->text) - n, fmt, ap);
 	va_end(ap);
 	return m < 0 ? n : n + m;
+}
+
+/* The convoy effect: threads that come back to the GIL briefly between
+ * native code or I/O queue behind threads that hold it for long stretches,
+ * so work that could run in parallel waits. Finds such waiting threads
+ * (each waits >= 25% of its time, holds < 1 ms on average, and spends
+ * more time outside the GIL than holding it) and such holders (>= 30% of
+ * the window each). */
+struct convoy {
+	int nstarved, nhogs;
+	double starved_wait_s, starved_life_s, hog_held_s, hog_max_ms;
+	uint64_t starved_waits;
+	uint32_t starved_tid, hog_tid;     /* the worst of each */
+};
+
+static void find_convoy(const struct gs_report *r, struct convoy *c)
+{
+	const struct gs_result *res = r->res;
+	double win = r->window_s, worst_wait = 0, worst_held = 0;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; res && win > 0 && i < res->nthreads; i++) {
+		const struct gs_thread *t = &res->threads[i].st;
+		double held = (t->ns[GS_HELD_ON] + t->ns[GS_HELD_OFF]) / 1e9;
+		double wait = (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / 1e9;
+		double outside = (t->ns[GS_NOGIL_ON] + t->ns[GS_NOGIL_OFF]) / 1e9;
+		double life = held + wait + outside;
+		double hold_mean_ms = t->holds ? t->hold_ns / 1e6 / t->holds : 0;
+
+		if (life > 0 && wait >= 0.25 * life && t->holds && hold_mean_ms < 1 && outside >= held) {
+			c->nstarved++;
+			c->starved_wait_s += wait;
+			c->starved_life_s += life;
+			c->starved_waits += t->waits;
+			if (wait > worst_wait) {
+				worst_wait = wait;
+				c->starved_tid = res->threads[i].tid;
+			}
+		} else if (held >= 0.3 * win) {
+			c->nhogs++;
+			c->hog_held_s += held;
+			if (t->hold_max_ns / 1e6 > c->hog_max_ms)
+				c->hog_max_ms = t->hold_max_ns / 1e6;
+			if (held > worst_held) {
+				worst_held = held;
+				c->hog_tid = res->threads[i].tid;
+			}
+		}
+	}
 }
 
 void gs_verdict(const struct gs_report *r, struct verdict *v)
@@ -36,6 +86,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double runq_share = thread_s > 0 ? r->runq_s / thread_s : 0;
 	double blocked_share = thread_s > 0 ? (r->offcpu_s - r->runq_s) / thread_s : 0;
 	double wait_share = thread_s > 0 ? r->wait_s / thread_s : 0;
+	struct convoy cv;
 	int n = 0;
 
 	if (r->pt && r->pt->free_threaded) {
@@ -75,6 +126,23 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 			 "preempted or blocked while every waiter waited. Reduce runnable threads/processes to the "
 			 "number of cores, or release the GIL around blocking native calls.",
 			 100 * held_off_share, r->held_offcpu_s, held_total);
+		return;
+	}
+	/* "Native code that releases the GIL runs in parallel": not while
+	 * another thread keeps the GIL, as every return to Python waits. */
+	find_convoy(r, &cv);
+	if (cv.nstarved && cv.nhogs && cv.starved_wait_s >= 0.1 * win) {
+		v->kind = "convoy";
+		snprintf(v->text, sizeof(v->text),
+			 "%d thread(s) that run native code or I/O between short GIL holds (TID %u the worst) spent %.0f%% "
+			 "of their time waiting for the GIL (%llu waits, %.2f s), behind %d thread(s) holding it for long "
+			 "stretches (TID %u; %.0f%% of the window, up to %.1f ms at a time). Their native work could run "
+			 "in parallel but queues for the GIL every time it returns to Python: threads use %.2f cores. "
+			 "Shorten the Python stretches (more await/yield points, smaller batches), lower "
+			 "sys.setswitchinterval(), or move the Python-heavy part to another process.",
+			 cv.nstarved, cv.starved_tid, 100 * cv.starved_wait_s / cv.starved_life_s,
+			 (unsigned long long)cv.starved_waits, cv.starved_wait_s, cv.nhogs, cv.hog_tid,
+			 100 * cv.hog_held_s / win / cv.nhogs, cv.hog_max_ms, busy);
 		return;
 	}
 	/* "CPU-bound threads time-slice the GIL every 5 ms": held almost

@@ -327,6 +327,7 @@ def main(interps, py27):
             check_cpu(ctx, "cpu_threads.py", (4, 0.02, 0), 5, 0.8, 1.2)
             check_cpu(ctx, "io_threads.py", (4, 0), 5, 0, 0.2)
             check_cpu(ctx, "zlib_threads.py", (2, 0), 3, 1.3, 2.1, tries=3)
+            check_cpu(ctx, "convoy.py", (0.005, 0), 3, 0.9, 1.4)
             check_cpu(ctx, "single_cpu.py", (0,), 1, 0.8, 1.1)
             check_cpu(ctx, "sleepers.py", (8, 20, 0), 9, 0, 0.1)
             check_duty(ctx, 30, 20)

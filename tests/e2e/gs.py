@@ -22,7 +22,7 @@ BT_TEMPLATE = os.path.join(HERE, "gil_holds.bt.in")
 
 MIN_MINOR, MAX_MINOR = 6, 13
 VERDICTS = {"gil-bound", "io-bound", "native-parallel", "oversubscribed",
-            "idle", "python-serial", "mixed", "subinterpreters"}
+            "idle", "python-serial", "mixed", "subinterpreters", "convoy"}
 
 
 class CaseError(Exception):

@@ -205,6 +205,33 @@ def case_queue(ctx, n, busy_ms, sleep_ms):
               "gil-bound, queueing")
 
 
+def case_convoy(ctx, si):
+    """A Python hog and a zlib thread (convoy.py): the zlib thread waits
+    about one switch interval for the GIL after every buffer."""
+    w = ctx.workload("convoy.py", si, 0)
+    doc = attach(ctx, w)
+    if doc is None:
+        return
+    ts = get(doc, "threads") or []
+    if len(ts) < 2:
+        ctx.check("threads", len(ts), False, ">=2")
+        return
+    z = max(ts, key=lambda t: t["native_s"])
+    h = max(ts, key=lambda t: t["held_s"] + t["held_offcpu_s"])
+    life = z["held_s"] + z["held_offcpu_s"] + z["native_s"] + z["wait_s"] + z["offcpu_s"]
+    share = z["wait_s"] / life if life else 0
+    mean_ms = 1000.0 * z["wait_s"] / z["waits"] if z["waits"] else 0
+    held = (h["held_s"] + h["held_offcpu_s"]) / get(doc, "window_s")
+    ctx.check("two_threads", "zlib %d hog %d" % (z["tid"], h["tid"]), z["tid"] != h["tid"],
+              "distinct")
+    ctx.check("zlib_wait_share", "%.2f" % share, share >= 0.6, ">=0.60")
+    ctx.check("zlib_wait_mean", "%.2fms" % mean_ms, 0.8 * si * 1000 <= mean_ms <= 1.5 * si * 1000,
+              "%.1f-%.1fms (the switch interval %gms)" % (0.8 * si * 1000, 1.5 * si * 1000, si * 1000))
+    ctx.check("hog_held", "%.2f" % held, held >= 0.6, ">=0.60 of the window")
+    verdict = get(doc, "verdict", "kind")
+    ctx.check("verdict", verdict, verdict == "convoy", "convoy")
+
+
 def case_io_threads(ctx):
     w = ctx.workload("io_threads.py", 4, 0)
     doc = attach(ctx, w)
@@ -640,6 +667,9 @@ def all_cases(py27):
         cases.append(Case("duty %d/%dms (%d%%)" % (a, b, 100 * a // (a + b)),
                           lambda c, a=a, b=b: case_duty(c, a, b), retries=1))
     cases.append(Case("queue n=4 2ms/1ms", lambda c: case_queue(c, 4, 2, 1), retries=1))
+    for si in (0.005, 0.002):
+        cases.append(Case("convoy si=%gms" % (si * 1000), lambda c, si=si: case_convoy(c, si),
+                          retries=1))
     cases += [
         Case("io_threads n=4", case_io_threads, retries=1),
         Case("zlib_threads n=2", case_zlib_threads, retries=1),

@@ -71,6 +71,44 @@ int main(void)
 	r.handoff_pct = 5;
 	CHECK(strcmp(kind(r), "gil-bound") != 0);
 
+	/* a Python hog and a zlib thread that waits one switch interval
+	 * for the GIL after every buffer: a convoy, though the GIL is held
+	 * nearly always (which alone would read gil-bound) */
+	{
+		struct gs_result res;
+		struct thread_rec th[3];
+
+		memset(&res, 0, sizeof(res));
+		memset(th, 0, sizeof(th));
+		th[0].tid = 10;                          /* main: joins */
+		th[0].st.ns[GS_NOGIL_OFF] = 3000000000ull;
+		th[1].tid = 11;                          /* the hog */
+		th[1].st.ns[GS_HELD_ON] = 2900000000ull;
+		th[1].st.ns[GS_WAIT_OFF] = 60000000ull;
+		th[1].st.holds = 480; th[1].st.hold_ns = 2900000000ull; th[1].st.hold_max_ns = 11900000ull;
+		th[2].tid = 12;                          /* zlib */
+		th[2].st.ns[GS_NOGIL_ON] = 360000000ull;
+		th[2].st.ns[GS_HELD_ON] = 60000000ull;
+		th[2].st.ns[GS_WAIT_OFF] = 2580000000ull;
+		th[2].st.holds = 550; th[2].st.hold_ns = 58000000ull; th[2].st.waits = 482;
+		res.threads = th; res.nthreads = 3;
+		r = base(3);
+		r.res = &res;
+		r.held_s = 2.96; r.held_pct = 98.7; r.contended_pct = 95; r.on_cpu_s = 3.3; r.with_gil_s = 2.96;
+		r.without_gil_s = 0.36; r.native_s = 0.36; r.wait_s = 2.64; r.offcpu_s = 3; r.forced = 480;
+		r.voluntary = 550;
+		CHECK_STR(kind(r), "convoy");
+		has("TID 12 the worst");
+		has("TID 11;");
+		has("86% of their time waiting");   /* 2.58 of 3.0 s */
+		has("up to 11.9 ms");
+		/* the same zlib thread with nobody holding the GIL long: not one */
+		th[1].st.ns[GS_HELD_ON] = 600000000ull;
+		th[1].st.ns[GS_NOGIL_OFF] = 2300000000ull;
+		r.held_pct = 22;
+		CHECK(strcmp(kind(r), "convoy") != 0);
+	}
+
 	/* zlib threads: two cores, GIL mostly free */
 	r = base(2);
 	r.held_s = 0.1; r.held_pct = 5; r.on_cpu_s = 3.8; r.with_gil_s = 0.1; r.without_gil_s = 3.7;
