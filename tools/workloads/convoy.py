@@ -9,7 +9,6 @@ usage: convoy.py SWITCH_INTERVAL_S DURATION_S      (DURATION_S <= 0: until kille
 """
 import binascii
 import os
-import sys
 import zlib
 
 import _wl
@@ -34,7 +33,7 @@ def compressor(started, data, deadline):
 
 def main():
     si, duration = _wl.args("SWITCH_INTERVAL_S DURATION_S", (float, float))
-    sys.setswitchinterval(si)
+    _wl.set_switch_interval(si)
     _wl.ensure_gil()
     deadline = _wl.deadline_of(duration)
     data = binascii.hexlify(os.urandom(KIB * 512))

@@ -86,7 +86,7 @@ def main():
         _wl.usage(spec)
     if n < 1 or busy_s <= 0 or sleep_s <= 0:
         _wl.usage(spec + "  (THREADS >= 1, BUSY_MS > 0, SLEEP_MS > 0)")
-    sys.setswitchinterval(1.0)
+    _wl.set_switch_interval(1.0)
     stats = Stats(argv[4], busy_s * 1000.0)
     marks = []
 
