@@ -557,6 +557,34 @@ static __always_inline void handoff_end(struct gs_proc *p, __u32 slot, __u64 now
 		p->handoff_max_ns = now - since;
 }
 
+/* The self-check: CPython's take_gil bumps gil->switch_number when the
+ * acquiring tstate is not gil->last_holder, and sets last_holder, both
+ * before the point where the GIL counts as taken here. Count the same
+ * thing from the holders seen, and keep the interpreter's counter at the
+ * first and the last acquisition: user space compares the two. Only the
+ * new holder runs this (it holds the GIL): no atomics needed. */
+static __always_inline void selfcheck_acquired(struct gs_proc *p)
+{
+	__u64 ts = 0, sn = 0;
+
+	if (!p->holder_addr)
+		return;
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)p->holder_addr) != 0 || !p->switchnum_addr ||
+	    bpf_probe_read_user(&sn, sizeof(sn), (void *)p->switchnum_addr) != 0) {
+		p->sn_unreadable++;
+		return;
+	}
+	if (!p->sn_seen) {
+		p->sw_first_tstate = ts;
+		p->sn_first = sn;
+	} else if (ts != p->sw_last_tstate) {
+		p->sw_count++;
+	}
+	p->sw_last_tstate = ts;
+	p->sn_last = sn;
+	p->sn_seen++;
+}
+
 /* The GIL is now this thread's: ends its wait, starts its hold. */
 static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid)
 {
@@ -592,6 +620,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		count(slot, GS_C_TAKE_RET_UNMATCHED, 1);
 	}
 	count(slot, GS_C_ACQUIRES, 1);
+	selfcheck_acquired(p);
 	handoff_end(p, slot, now);
 	t->implicit = 0;
 	t->contended = 0;
@@ -878,6 +907,31 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 	emit_state(p, slot, tid, t, now);
 }
 
+static __always_inline int drop_requested(const struct gs_proc *p)
+{
+	__u64 a = p->drop_req_addr;
+	__s32 v = 0;
+
+	if (p->drop_req_tstate_off) {
+		/* 3.13+: bit 0 of the holder's eval_breaker; drop_gil clears
+		 * it only after it has released the GIL */
+		__u64 ts = p->holder_addr ? rd_ptr(p->holder_addr) : 0, eb = 0;
+
+		if (ts)
+			bpf_probe_read_user(&eb, sizeof(eb), (void *)(ts + p->drop_req_tstate_off));
+		return eb & 1;
+	}
+
+	if (!a && p->drop_req_ptr_addr) {
+		a = rd_ptr(p->drop_req_ptr_addr);
+		if (a)
+			a += p->drop_req_off;
+	}
+	if (a)
+		bpf_probe_read_user(&v, sizeof(v), (void *)a);
+	return v != 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(drop_gil_enter)
 {
@@ -892,7 +946,10 @@ int BPF_KPROBE(drop_gil_enter)
 	t = thread_of(bpf_get_current_task_btf());
 	if (t && (t->exited || t->slot != slot))
 		return 0;
-	if (p->forced_by_site) {
+	if (p->drop_req_tstate_off) {
+		/* 3.13+: the request flag, as in every strategy */
+		forced = drop_requested(p);
+	} else if (p->forced_by_site) {
 		forced = t && t->forced_next;
 		if (forced)
 			t->forced_next = 0;
@@ -927,21 +984,6 @@ int BPF_KPROBE(drop_gil_forced)
 	if (p && (t = thread_get(p, slot, bpf_get_current_task_btf(), tid, bpf_ktime_get_ns(), 1)))
 		t->forced_next = 1;
 	return 0;
-}
-
-static __always_inline int drop_requested(const struct gs_proc *p)
-{
-	__u64 a = p->drop_req_addr;
-	__s32 v = 0;
-
-	if (!a && p->drop_req_ptr_addr) {
-		a = rd_ptr(p->drop_req_ptr_addr);
-		if (a)
-			a += p->drop_req_off;
-	}
-	if (a)
-		bpf_probe_read_user(&v, sizeof(v), (void *)a);
-	return v != 0;
 }
 
 /* At a call to pthread_cond_signal (cookie 1) or pthread_cond_timedwait

@@ -288,6 +288,20 @@ struct gs_proc {
 				       marks forced releases (else drop_gil's
 				       return address is read) */
 	__u32 seeded;               /* the init iterator has run */
+	/* 3.13+: the drop request is bit 0 of the holder's
+	 * tstate->eval_breaker; this is its offset in the thread state (0:
+	 * the flag is elsewhere, see drop_req_*). The holder is read from
+	 * gil->last_holder at the release. */
+	__u32 drop_req_tstate_off;
+	__u32 pad0;
+	/* The self-check (user/selfcheck.h): where the main GIL's
+	 * last_holder and switch_number live (0: unknown). At each
+	 * acquisition BPF reads both, counts a switch when the holder's
+	 * tstate differs from the previous holder's, as CPython's take_gil
+	 * counts them, and keeps the interpreter's own counter at the first
+	 * and the last acquisition it saw. */
+	__u64 holder_addr;
+	__u64 switchnum_addr;
 	/* state every GIL hand-off writes, a cache line (or more) away: the
 	 * CPU taking the GIL does not also miss on the configuration read
 	 * by every event */
@@ -300,6 +314,13 @@ struct gs_proc {
 				       acquisition (0: none pending) */
 	__u64 handoff_max_ns;       /* longest such hand-off */
 	__u64 hold_ring_next;
+	/* self-check state, written only by the thread taking the GIL */
+	__u64 sw_first_tstate;      /* the holder at the first acquisition seen */
+	__u64 sw_last_tstate;       /* ... and at the latest */
+	__u64 sw_count;             /* holder changes seen after the first acquisition */
+	__u64 sn_first, sn_last;    /* switch_number at the first/last acquisition */
+	__u32 sn_seen;              /* acquisitions whose holder and counter were read */
+	__u32 sn_unreadable;        /* acquisitions where they could not be read */
 	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };
 

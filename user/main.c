@@ -67,8 +67,11 @@ static const char usage[] =
 "Exit status: 0 success; 1 bad usage or a target that cannot be traced (no\n"
 "such PID, not CPython, Python 2 or PyPy, unsupported version, GIL code not\n"
 "found); 2 this system cannot trace (not root / no CAP_BPF+CAP_PERFMON, no\n"
-"kernel BTF, BPF load or attach failure). In launch mode the command's exit\n"
-"status is part of the report; gilscope still exits 0.\n";
+"kernel BTF, BPF load or attach failure); 3 the report was written but its\n"
+"self-check failed: the interpreter's own count of GIL switches disagrees\n"
+"with gilscope's (or the probes matched no GIL event), so the figures are\n"
+"not trustworthy (the report says why at its top). In launch mode the\n"
+"command's exit status is part of the report; gilscope does not take it.\n";
 
 struct opts {
 	pid_t pid;
@@ -564,6 +567,13 @@ static int finish(struct run *r, const struct launch_status *ls)
 	e = write_reports(&procs[0].rep, r->o->json);
 	if (!e)
 		e = write_extras(r->o, procs, n);
+	/* written, but the interpreter's own count contradicts the figures */
+	for (size_t i = 0; !e && i < n; i++)
+		if (!procs[i].rep.check.ok) {
+			fprintf(stderr, "gilscope: PID %d: the self-check failed: %s\n", procs[i].rep.pt->pid,
+				procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
+			e = EXIT_UNTRUSTED;
+		}
 	family_report__free(&fam);
 	for (size_t i = 0; i < n; i++)
 		proc_out_free(&procs[i]);

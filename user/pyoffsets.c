@@ -27,12 +27,12 @@ static const struct py_layout layouts[] = {
 	{ .minor = 12, .locate = GIL_INTERP_PTR, .main_interp_off = 48, .interp_gil_ptr_off = 384,
 	  .interp_head_off = 40, .interp_threads_off = 72, .ident = TID_NATIVE, .tstate_ident_off = 144,
 	  .main_gil_off = 77432, .drop_req_interp_ptr_off = 48, .drop_req_interp_off = 372 },
-	/* 3.13+: _Py_DebugOffsets says where everything is. */
-	/* 3.13+: the drop request is a bit in the holder's tstate, which a
-	 * call site does not know: stripped builds get no forced/voluntary
-	 * split. */
-	{ .minor = 13, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE, .main_gil_off = 96104 },
-	{ .minor = 14, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE, .main_gil_off = 98536 },
+	/* 3.13+: _Py_DebugOffsets says where everything is, the main GIL
+	 * included (py_debug_offsets__main_gil_off); the drop request is bit 0
+	 * of the holder's tstate->eval_breaker (TSTATE_EVAL_BREAKER_OFF). */
+	{ .minor = 13, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE },
+	{ .minor = 14, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE },
+	{ .minor = 15, .locate = GIL_DEBUG_OFFSETS, .ident = TID_NATIVE },
 };
 
 const struct py_layout *py_layout__get(int minor)
@@ -51,63 +51,166 @@ static uint64_t u64_at(const unsigned char *b, size_t off)
 	return v;
 }
 
-/* Byte positions of the fields inside _Py_DebugOffsets; the struct grew
- * between 3.13 and 3.14 (shared/CPYTHON-INTERNALS.md §6). */
+/* Byte positions of the fields gilscope reads inside _Py_DebugOffsets,
+ * per version: the struct grows between versions (3.13: 584 bytes, 3.14:
+ * 760, 3.15: 888). Measured with gdb's `ptype /o struct _Py_DebugOffsets`
+ * on the debug files of Debian's 3.13.5, 3.14.10 and 3.15.2, and
+ * checked against pyenv's 3.13.0 (docs/cpython-layouts.md). 0: the
+ * version has no such field. */
 struct dbg_pos {
 	uint64_t ver_lo, ver_hi;
-	size_t interpreters_head, interp_id, interp_next, interp_ceval_gil,
-	       tstate_native_thread_id, min_len;
-	size_t interp_threads_head, tstate_next, tstate_current_frame;
+	size_t min_len;
+	size_t runtime_size, interpreters_head;
+	size_t interp_size, interp_id, interp_next, interp_threads_head, interp_ceval_gil,
+	       interp_gil, interp_gil_locked, interp_gil_holder;
+	size_t tstate_prev, tstate_next, tstate_interp, tstate_current_frame,
+	       tstate_native_thread_id, tstate_holds_gil;
 	size_t frame_previous, frame_executable, frame_instr_ptr, frame_owner;
 	size_t code_filename, code_name, code_qualname, code_linetable, code_firstlineno,
-	       code_co_code_adaptive, unicode_ascii_size;
+	       code_co_code_adaptive;
+	size_t unicode_state, unicode_ascii_size, unicode_compact_size;
 };
 
 static const struct dbg_pos dbg_pos[] = {
-	{ 0x030d0000, 0x030e0000, 40, 56, 64, 112, 200, 584,
-	  72, 168, 184, 232, 240, 248, 264, 280, 288, 296, 304, 312, 344, 560 },
-	{ 0x030e0000, 0x030f0000, 40, 56, 64, 120, 224, 760,
-	  72, 192, 208, 256, 264, 272, 288, 320, 328, 336, 344, 352, 384, 640 },
+	{ .ver_lo = 0x030d0000, .ver_hi = 0x030e0000, .min_len = 584,
+	  .runtime_size = 24, .interpreters_head = 40,
+	  .interp_size = 48, .interp_id = 56, .interp_next = 64, .interp_threads_head = 72,
+	  .interp_ceval_gil = 112, .interp_gil = 120, .interp_gil_locked = 136, .interp_gil_holder = 144,
+	  .tstate_prev = 160, .tstate_next = 168, .tstate_interp = 176, .tstate_current_frame = 184,
+	  .tstate_native_thread_id = 200,
+	  .frame_previous = 232, .frame_executable = 240, .frame_instr_ptr = 248, .frame_owner = 264,
+	  .code_filename = 280, .code_name = 288, .code_qualname = 296, .code_linetable = 304,
+	  .code_firstlineno = 312, .code_co_code_adaptive = 344,
+	  .unicode_state = 544, .unicode_ascii_size = 560 },
+	{ .ver_lo = 0x030e0000, .ver_hi = 0x030f0000, .min_len = 760,
+	  .runtime_size = 24, .interpreters_head = 40,
+	  .interp_size = 48, .interp_id = 56, .interp_next = 64, .interp_threads_head = 72,
+	  .interp_ceval_gil = 120, .interp_gil = 128, .interp_gil_locked = 144, .interp_gil_holder = 152,
+	  .tstate_prev = 184, .tstate_next = 192, .tstate_interp = 200, .tstate_current_frame = 208,
+	  .tstate_native_thread_id = 224,
+	  .frame_previous = 256, .frame_executable = 264, .frame_instr_ptr = 272, .frame_owner = 288,
+	  .code_filename = 320, .code_name = 328, .code_qualname = 336, .code_linetable = 344,
+	  .code_firstlineno = 352, .code_co_code_adaptive = 384,
+	  .unicode_state = 624, .unicode_ascii_size = 640 },
+	/* 3.15 adds base_frame, last_profiled_frame(_seq) before thread_id,
+	 * and holds_gil/gil_requested after status (PR #139485). */
+	{ .ver_lo = 0x030f0000, .ver_hi = 0x03100000, .min_len = 888,
+	  .runtime_size = 24, .interpreters_head = 40,
+	  .interp_size = 48, .interp_id = 56, .interp_next = 64, .interp_threads_head = 72,
+	  .interp_ceval_gil = 120, .interp_gil = 128, .interp_gil_locked = 144, .interp_gil_holder = 152,
+	  .tstate_prev = 184, .tstate_next = 192, .tstate_interp = 200, .tstate_current_frame = 208,
+	  .tstate_native_thread_id = 248, .tstate_holds_gil = 272,
+	  .frame_previous = 320, .frame_executable = 328, .frame_instr_ptr = 336, .frame_owner = 352,
+	  .code_filename = 384, .code_name = 392, .code_qualname = 400, .code_linetable = 408,
+	  .code_firstlineno = 416, .code_co_code_adaptive = 448,
+	  .unicode_state = 720, .unicode_ascii_size = 736, .unicode_compact_size = 744 },
 };
 
-int py_debug_offsets__decode(const void *buf, size_t len,
-			     struct py_debug_offsets *out)
+static int distrust(char *why, size_t whylen, const char *what)
+{
+	if (why && whylen)
+		snprintf(why, whylen, "%s", what);
+	return -EPROTO;
+}
+
+/* The facts the rest of gilscope builds on, checked on the decoded
+ * offsets: a build whose _Py_DebugOffsets breaks one is refused rather
+ * than traced with a wrong layout. */
+static int validate(const struct py_debug_offsets *d, char *why, size_t whylen)
+{
+	if (d->free_threaded > 1)
+		return distrust(why, whylen, "free_threaded is neither 0 nor 1");
+	if (!d->interp_size || d->runtime_size <= d->interp_size || d->runtime_size > (64u << 20) ||
+	    (d->runtime_size - d->interp_size) % 8)
+		return distrust(why, whylen, "the runtime and interpreter sizes do not place the main interpreter");
+	if (!d->free_threaded &&
+	    (d->interp_gil + 208 > d->interp_size || d->interp_gil_locked != d->interp_gil + GIL_LOCKED_OFF ||
+	     d->interp_gil_holder != d->interp_gil + GIL_LAST_HOLDER_OFF))
+		return distrust(why, whylen, "the GIL struct is not laid out as in 3.7-3.15 "
+					     "(locked at +16, last_holder at +8)");
+	if (d->tstate_interp != 16 || d->tstate_next != 8 || d->tstate_prev != 0)
+		return distrust(why, whylen, "the thread state does not start with prev, next, interp "
+					     "(eval_breaker follows interp)");
+	if (d->unicode_state != 32)
+		return distrust(why, whylen, "the unicode object's state is not at offset 32");
+	if (d->tstate_current_frame > 4096 || d->tstate_native_thread_id > 4096 || d->frame_previous > 256 ||
+	    d->frame_executable > 256 || d->frame_instr_ptr > 256 || d->frame_owner > 256 ||
+	    d->code_co_code_adaptive > 4096 || d->code_linetable > 4096 || d->unicode_ascii_size > 256)
+		return distrust(why, whylen, "a thread, frame or code offset is out of range");
+	return 0;
+}
+
+int py_debug_offsets__decode_why(const void *buf, size_t len, struct py_debug_offsets *out,
+				 char *why, size_t whylen)
 {
 	const unsigned char *b = buf;
 
+	if (why && whylen)
+		why[0] = 0;
 	if (len < 24 || memcmp(b, "xdebugpy", 8) != 0)
 		return -EINVAL;
+	memset(out, 0, sizeof(*out));
 	out->version = u64_at(b, 8);
 	out->free_threaded = u64_at(b, 16);
 	for (size_t i = 0; i < sizeof(dbg_pos) / sizeof(dbg_pos[0]); i++) {
 		const struct dbg_pos *p = &dbg_pos[i];
 
+#define F(field) (p->field ? u64_at(b, p->field) : 0)
 		if (out->version < p->ver_lo || out->version >= p->ver_hi)
 			continue;
 		if (len < p->min_len)
 			return -EINVAL;
-		out->interpreters_head = u64_at(b, p->interpreters_head);
-		out->interp_id = u64_at(b, p->interp_id);
-		out->interp_next = u64_at(b, p->interp_next);
-		out->interp_ceval_gil = u64_at(b, p->interp_ceval_gil);
-		out->tstate_native_thread_id = u64_at(b, p->tstate_native_thread_id);
-		out->interp_threads_head = u64_at(b, p->interp_threads_head);
-		out->tstate_next = u64_at(b, p->tstate_next);
-		out->tstate_current_frame = u64_at(b, p->tstate_current_frame);
-		out->frame_previous = u64_at(b, p->frame_previous);
-		out->frame_executable = u64_at(b, p->frame_executable);
-		out->frame_instr_ptr = u64_at(b, p->frame_instr_ptr);
-		out->frame_owner = u64_at(b, p->frame_owner);
-		out->code_filename = u64_at(b, p->code_filename);
-		out->code_name = u64_at(b, p->code_name);
-		out->code_qualname = u64_at(b, p->code_qualname);
-		out->code_linetable = u64_at(b, p->code_linetable);
-		out->code_firstlineno = u64_at(b, p->code_firstlineno);
-		out->code_co_code_adaptive = u64_at(b, p->code_co_code_adaptive);
-		out->unicode_ascii_size = u64_at(b, p->unicode_ascii_size);
-		return 0;
+		out->runtime_size = F(runtime_size);
+		out->interpreters_head = F(interpreters_head);
+		out->interp_size = F(interp_size);
+		out->interp_id = F(interp_id);
+		out->interp_next = F(interp_next);
+		out->interp_threads_head = F(interp_threads_head);
+		out->interp_ceval_gil = F(interp_ceval_gil);
+		out->interp_gil = F(interp_gil);
+		out->interp_gil_locked = F(interp_gil_locked);
+		out->interp_gil_holder = F(interp_gil_holder);
+		out->tstate_prev = F(tstate_prev);
+		out->tstate_next = F(tstate_next);
+		out->tstate_interp = F(tstate_interp);
+		out->tstate_current_frame = F(tstate_current_frame);
+		out->tstate_native_thread_id = F(tstate_native_thread_id);
+		out->tstate_holds_gil = F(tstate_holds_gil);
+		out->frame_previous = F(frame_previous);
+		out->frame_executable = F(frame_executable);
+		out->frame_instr_ptr = F(frame_instr_ptr);
+		out->frame_owner = F(frame_owner);
+		out->code_filename = F(code_filename);
+		out->code_name = F(code_name);
+		out->code_qualname = F(code_qualname);
+		out->code_linetable = F(code_linetable);
+		out->code_firstlineno = F(code_firstlineno);
+		out->code_co_code_adaptive = F(code_co_code_adaptive);
+		out->unicode_state = F(unicode_state);
+		out->unicode_ascii_size = F(unicode_ascii_size);
+		/* before 3.15: PyCompactUnicodeObject adds utf8_length and
+		 * utf8 (16 bytes) to PyASCIIObject */
+		out->unicode_compact_size = p->unicode_compact_size ? F(unicode_compact_size)
+								    : out->unicode_ascii_size + 16;
+#undef F
+		return validate(out, why, whylen);
 	}
 	return -ENOTSUP;
+}
+
+int py_debug_offsets__decode(const void *buf, size_t len, struct py_debug_offsets *out)
+{
+	return py_debug_offsets__decode_why(buf, len, out, NULL, 0);
+}
+
+uint64_t py_debug_offsets__main_interp_off(const struct py_debug_offsets *d)
+{
+	return d->runtime_size - d->interp_size;
+}
+
+uint64_t py_debug_offsets__main_gil_off(const struct py_debug_offsets *d)
+{
+	return py_debug_offsets__main_interp_off(d) + d->interp_gil;
 }
 
 #define NONE32 0xffffffffu
@@ -181,10 +284,13 @@ static int stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_
 		out->pos_kind = 2;
 		out->f_owner = d->frame_owner;
 		/* 3.13: the C-stack shim is owner 3; 3.14 renumbered the entry
-		 * frame to 3 and the shim to 4: skip both. */
+		 * frame to 3 and the shim to 4; 3.15 keeps 3 (interpreter) and
+		 * drops 4: skip owners >= 3. */
 		out->owner_skip = 3;
-		/* 3.14 tags f_executable (a _PyStackRef) in its low bits. */
-		out->exec_tag_mask = minor >= 14 ? 3 : 0;
+		/* 3.14+ tag f_executable (a _PyStackRef) in its low bits;
+		 * objects are 16-byte aligned, so clearing 3 bits is safe for
+		 * any tag scheme of up to 3 bits. */
+		out->exec_tag_mask = minor >= 14 ? 7 : 0;
 		out->co_code = d->code_co_code_adaptive;
 		out->co_firstlineno = d->code_firstlineno;
 		out->co_filename = d->code_filename;
@@ -192,7 +298,7 @@ static int stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_
 		out->co_qualname = d->code_qualname;
 		out->co_linetable = d->code_linetable;
 		out->str_ascii_data = d->unicode_ascii_size;
-		out->str_compact_data = d->unicode_ascii_size + 16;
+		out->str_compact_data = d->unicode_compact_size;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(stack_table) / sizeof(stack_table[0]); i++)

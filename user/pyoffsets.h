@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the GIL and the thread identity live, per CPython version: the one
- * table of interpreter layout facts the core tracer needs. Numbers were
- * measured on the pyenv builds (see shared/CPYTHON-INTERNALS.md §2). */
+ * table of interpreter layout facts the core tracer needs. 3.6-3.12: numbers
+ * measured on the pyenv builds; 3.13+: read from the interpreter's own
+ * _Py_DebugOffsets, whose layout per version is the only table kept (how
+ * each number was measured: docs/cpython-layouts.md). */
 #ifndef GS_PYOFFSETS_H
 #define GS_PYOFFSETS_H
 
@@ -30,7 +32,8 @@ struct py_layout {
 	enum thread_ident ident;
 	uint32_t tstate_ident_off;   /* offset of thread_id or native_thread_id */
 	/* For binaries without take_gil/drop_gil symbols (§2.1): */
-	uint32_t main_gil_off;       /* main interpreter's GIL struct in _PyRuntime */
+	uint32_t main_gil_off;       /* main interpreter's GIL struct in _PyRuntime
+					(3.7-3.12; 3.13+ compute it from _Py_DebugOffsets) */
 	uint32_t drop_req_rt_off;    /* 3.7/3.8: the drop-request flag in _PyRuntime */
 	uint32_t drop_req_interp_ptr_off; /* 3.9-3.12: _PyRuntime.interpreters.main ... */
 	uint32_t drop_req_interp_off;     /* ... + this = interp->ceval.gil_drop_request */
@@ -43,9 +46,14 @@ struct py_layout {
 #define GIL_LOCKED_OFF        16
 #define GIL_SWITCH_NUMBER_OFF 24
 
+/* 3.13+: the drop request is bit 0 of the holder's tstate->eval_breaker,
+ * the field after tstate->interp (measured with gdb on the debug files of
+ * 3.13.0, 3.13.5, 3.14.10 and 3.15.2: offset 24 in each). */
+#define TSTATE_EVAL_BREAKER_OFF 24
+
 /* Oldest and newest minor versions the table knows. */
 #define PY_MINOR_MIN 6
-#define PY_MINOR_MAX 14
+#define PY_MINOR_MAX 15
 
 /* Layout of 3.<minor>, NULL if unknown. */
 const struct py_layout *py_layout__get(int minor);
@@ -54,6 +62,14 @@ const struct py_layout *py_layout__get(int minor);
 struct py_debug_offsets {
 	uint64_t version;            /* PY_VERSION_HEX */
 	uint64_t free_threaded;
+	uint64_t runtime_size;       /* sizeof(_PyRuntimeState) */
+	uint64_t interp_size;        /* sizeof(PyInterpreterState) */
+	/* interp->_gil (the GIL struct embedded in each interpreter) and
+	 * its locked/last_holder fields as absolute interp offsets */
+	uint64_t interp_gil, interp_gil_locked, interp_gil_holder;
+	uint64_t tstate_prev, tstate_interp;
+	uint64_t tstate_holds_gil;   /* 3.15+, else 0 */
+	uint64_t unicode_state, unicode_compact_size;
 	uint64_t interpreters_head;  /* in _PyRuntime */
 	uint64_t interp_id, interp_next, interp_ceval_gil;
 	uint64_t tstate_native_thread_id;
@@ -67,9 +83,21 @@ struct py_debug_offsets {
 };
 
 /* Decode the start of _PyRuntime (buf, len bytes). 0, -EINVAL when the
- * cookie is not "xdebugpy", -ENOTSUP for a layout this build does not know. */
+ * cookie is not "xdebugpy", -ENOTSUP for a version this build does not
+ * know, -EPROTO when the offsets it holds are not a layout gilscope can
+ * trust (why: a short phrase in why, may be NULL). */
 int py_debug_offsets__decode(const void *buf, size_t len,
 			     struct py_debug_offsets *out);
+int py_debug_offsets__decode_why(const void *buf, size_t len,
+				 struct py_debug_offsets *out, char *why, size_t whylen);
+
+/* The main interpreter is the last member of _PyRuntimeState (CPython
+ * keeps it last so that tools can find it: gh-127117), so its offset in
+ * _PyRuntime is runtime_size - interp_size; the main GIL is its _gil.
+ * Checked against the live interpreter's interp->ceval.gil on 3.13.0,
+ * 3.13.5, 3.14.10 and 3.15.2 (docs/cpython-layouts.md). */
+uint64_t py_debug_offsets__main_interp_off(const struct py_debug_offsets *d);
+uint64_t py_debug_offsets__main_gil_off(const struct py_debug_offsets *d);
 
 struct gs_pyoff;
 /* Stack-walk offsets of 3.<minor> from the measured table (3.6-3.13), or

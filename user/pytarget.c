@@ -338,7 +338,8 @@ static void locate_forced_sites(struct py_target *pt, struct elf_file *ef)
 	uint64_t targets[PT_MAX_PROBES], sites[8];
 	int nt = 0, nadd = 0, n0 = pt->nprobes;
 
-	if (getenv("GILSCOPE_NO_FORCED_SITES"))
+	/* 3.13+ classify every release by the drop-request flag instead */
+	if (getenv("GILSCOPE_NO_FORCED_SITES") || pt->minor >= 13)
 		return;
 	for (int i = 0; i < pt->nprobes; i++)
 		if (pt->probes[i].role == PROBE_DROP)
@@ -388,16 +389,30 @@ none:
  * This also sees the copies of drop_gil that LTO inlined into
  * PyEval_SaveThread and I/O functions. A release is forced when the
  * interpreter's drop-request flag is set as it happens. */
+/* The main interpreter's GIL struct as a link-time-free address in the
+ * target (0 when unknown): 3.13+ from _Py_DebugOffsets, older from the
+ * measured table. The live interpreter may say otherwise (a 3.12 patch
+ * release with another layout): verify_gil_live() checks. */
+static uint64_t main_gil_addr(const struct py_target *pt)
+{
+	const struct py_layout *l = py_layout__get(pt->minor);
+
+	if (!pt->runtime_addr)
+		return 0;
+	if (l->locate == GIL_DEBUG_OFFSETS)
+		return pt->have_dbg ? pt->runtime_addr + py_debug_offsets__main_gil_off(&pt->dbg) : 0;
+	return l->main_gil_off ? pt->runtime_addr + l->main_gil_off : 0;
+}
+
 static int keyed_addresses(struct py_target *pt)
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
-	uint64_t gil;
+	uint64_t gil = main_gil_addr(pt);
 
-	if (!pt->runtime_addr || !l->main_gil_off)
+	if (!gil)
 		return -ENOENT;
- 	gil = pt->runtime_addr + l->main_gil_off;
 	pt->gil_addr = gil;
-	pt->gil_cond_addr = gil + GS_GIL_COND_OFF;         /* struct offsets: shared/CPYTHON-INTERNALS.md §2 */
+	pt->gil_cond_addr = gil + GS_GIL_COND_OFF;         /* struct offsets: docs/cpython-layouts.md */
 	pt->gil_switch_cond_addr = gil + GS_GIL_SWITCH_COND_OFF;
 	if (l->drop_req_rt_off)
 		pt->drop_req_addr = pt->runtime_addr + l->drop_req_rt_off;
@@ -406,6 +421,28 @@ static int keyed_addresses(struct py_target *pt)
 		pt->drop_req_off = l->drop_req_interp_off;
 	}
 	return 0;
+}
+
+/* Where the self-check and the 3.13+ drop-request flag read the main GIL:
+ * its last_holder and switch_number, in every strategy. */
+static void locate_selfcheck(struct py_target *pt, struct elf_file *ef)
+{
+	struct elf_sym sn;
+	uint64_t gil;
+
+	if (pt->gil_is_int_fields) {      /* 3.6: static globals */
+		pt->holder_addr = pt->gil_holder_addr;
+		if (elf_file__find(ef, "gil_switch_number", &sn) == 0)
+			pt->switchnum_addr = sn.addr + pt->bias;
+		return;
+	}
+	gil = main_gil_addr(pt);
+	if (!gil)
+		return;
+	pt->holder_addr = gil + GIL_LAST_HOLDER_OFF;
+	pt->switchnum_addr = gil + GIL_SWITCH_NUMBER_OFF;
+	if (pt->minor >= 13)
+		pt->drop_req_tstate_off = TSTATE_EVAL_BREAKER_OFF;
 }
 
 /* Is addr inside one of the take_gil/drop_gil bodies already probed? */
@@ -537,6 +574,8 @@ static int locate_debug(struct py_target *pt, struct elf_file *ef)
 	return 0;
 }
 
+static void verify_gil_live(struct py_target *pt);
+
 static int locate_gil(struct py_target *pt, struct elf_file *ef)
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
@@ -563,9 +602,18 @@ static int locate_gil(struct py_target *pt, struct elf_file *ef)
 	if (l->locate == GIL_DEBUG_OFFSETS) {
 		unsigned char buf[1024];
 
-		if (elf_file__read(ef, s.addr, buf, sizeof(buf)) ||
-		    py_debug_offsets__decode(buf, sizeof(buf), &pt->dbg))
+		int e;
+
+		if (elf_file__read(ef, s.addr, buf, sizeof(buf)))
 			return -ENOTSUP;
+		e = py_debug_offsets__decode_why(buf, sizeof(buf), &pt->dbg, pt->gil_note, sizeof(pt->gil_note));
+		if (e == -EPROTO)
+			return e;
+		if (e)
+			return -ENOTSUP;
+		if ((pt->dbg.version >> 16) != (uint64_t)(pt->major << 8 | pt->minor))
+			return snprintf(pt->gil_note, sizeof(pt->gil_note), "its version 0x%llx is not %s's",
+					(unsigned long long)pt->dbg.version, pt->version), -EPROTO;
 		pt->have_dbg = true;
 	}
 	return 0;
@@ -669,6 +717,12 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			 pid, pt->comm, pt->version);
 		goto out;
 	}
+	if (e == -EPROTO) {
+		e = gs_fail(err, errlen, -EPROTONOSUPPORT,
+			 "PID %d (%s) runs CPython %s whose _Py_DebugOffsets describe a layout gilscope does not "
+			 "know (%s): refusing rather than guessing", pid, pt->comm, pt->version, pt->gil_note);
+		goto out;
+	}
 	if (e) {
 		e = gs_fail(err, errlen, -ENOENT, "PID %d (%s): cannot locate the GIL's state in %s%s",
 			 pid, pt->comm, pt->runtime_obj,
@@ -696,6 +750,8 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			goto out;
 		}
 	}
+	locate_selfcheck(pt, ef);
+	verify_gil_live(pt);
 	locate_stack_layout(pt, ef);
 	e = 0;
 out:
@@ -728,7 +784,6 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
 	uint64_t interp = 0, id = 0, next;
-	unsigned char buf[1024];
 	struct py_debug_offsets d;
 	int e, guard = 0;
 
@@ -744,10 +799,9 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 			return *gil = 0, 0;
 		return read_u64(fd, interp + l->interp_gil_ptr_off, gil);
 	case GIL_DEBUG_OFFSETS:
-		if ((e = mem_read(fd, pt->runtime_addr, buf, sizeof(buf))))
-			return e;
-		if ((e = py_debug_offsets__decode(buf, sizeof(buf), &d)))
-			return e;
+		if (!pt->have_dbg)
+			return -ENOTSUP;
+		d = pt->dbg;
 		*ident_off = d.tstate_native_thread_id;
 		/* The main interpreter (id 0) is the last one in the list. */
 		if ((e = read_u64(fd, pt->runtime_addr + d.interpreters_head, &interp)))
@@ -768,6 +822,49 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 		break;
 	}
 	return -EINVAL;
+}
+
+/* At inspection: the GIL's address as the live interpreter has it
+ * (interp->ceval.gil of the main interpreter), against the one computed
+ * from the runtime's layout. They differ only if the layout facts are
+ * wrong for this build: the live one wins, and -v says so. Before the
+ * runtime has created its GIL (launch mode), the computed one stands. */
+static void verify_gil_live(struct py_target *pt)
+{
+	uint64_t computed = pt->gil_is_int_fields ? 0 : main_gil_addr(pt), live = 0, ident_off;
+	char path[64];
+	int fd;
+
+	if (pt->gil_is_int_fields || pt->free_threaded)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pt->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (gil_struct_addr(pt, fd, &live, &ident_off) != 0)
+		live = 0;
+	close(fd);
+	if (!live) {
+		snprintf(pt->gil_note, sizeof(pt->gil_note), "main GIL at 0x%llx (%s; not created yet)",
+			 (unsigned long long)computed,
+			 pt->have_dbg ? "from _Py_DebugOffsets" : "from the layout table");
+		return;
+	}
+	if (live == computed) {
+		snprintf(pt->gil_note, sizeof(pt->gil_note), "main GIL at 0x%llx (%s, confirmed by the live "
+			 "interp->ceval.gil)", (unsigned long long)live,
+			 pt->have_dbg ? "from _Py_DebugOffsets" : "from the layout table");
+		return;
+	}
+	snprintf(pt->gil_note, sizeof(pt->gil_note), "main GIL at 0x%llx per the live interp->ceval.gil "
+		 "(the layout said 0x%llx)", (unsigned long long)live, (unsigned long long)computed);
+	pt->holder_addr = live + GIL_LAST_HOLDER_OFF;
+	pt->switchnum_addr = live + GIL_SWITCH_NUMBER_OFF;
+	if (pt->gil_addr) {
+		pt->gil_addr = live;
+		pt->gil_cond_addr = live + GS_GIL_COND_OFF;
+		pt->gil_switch_cond_addr = live + GS_GIL_SWITCH_COND_OFF;
+	}
 }
 
 int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
@@ -804,6 +901,10 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 	    (e = read_u64(fd, interval_addr, &s->interval_us)))
 		goto out;
 	s->locked = locked;
+	if (pt->switchnum_addr && read_u64(fd, pt->gil_is_int_fields ? pt->switchnum_addr
+								   : gil + GIL_SWITCH_NUMBER_OFF,
+					   &s->switch_number) == 0)
+		s->have_switch_number = true;
 	if (locked == 1 && s->holder_tstate &&
 	    read_u64(fd, s->holder_tstate + ident_off, &ident) == 0) {
 		if (l->ident == TID_NATIVE)

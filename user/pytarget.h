@@ -65,6 +65,8 @@ struct py_target {
 	uint64_t gil_addr;      /* the main interpreter's GIL struct */
 	uint64_t gil_cond_addr, gil_switch_cond_addr;
 	uint64_t drop_req_addr;      /* static flag, or 0 */
+	uint32_t drop_req_tstate_off; /* 3.13+: eval_breaker in the holder's tstate
+					 (bit 0: drop request), every strategy */
 	uint64_t drop_req_ptr_addr;  /* address of the interp pointer, or 0 */
 	uint32_t drop_req_off;
 	char strategy_why[2 * PATH_MAX + 512]; /* -v: why this strategy */
@@ -77,6 +79,11 @@ struct py_target {
 	bool can_walk;               /* pyoff is valid */
 	struct py_debug_offsets dbg; /* 3.13+ */
 	bool have_dbg;
+	/* The self-check: the main GIL's last_holder and switch_number (0
+	 * when unknown), read by BPF at each acquisition and by user space at
+	 * the window's edges. */
+	uint64_t holder_addr, switchnum_addr;
+	char gil_note[256];          /* -v: how the GIL's address was found/checked */
 };
 
 struct gil_snapshot {
@@ -85,6 +92,8 @@ struct gil_snapshot {
 	uint64_t interval_us;
 	uint32_t holder_tid;         /* kernel TID when the version records it */
 	uint64_t holder_pthread;     /* pthread_self() of the holder otherwise */
+	uint64_t switch_number;      /* gil->switch_number (valid: have_switch_number) */
+	bool have_switch_number;
 };
 
 /* Inspect pid. On failure returns -errno and writes a one-line message

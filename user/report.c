@@ -162,6 +162,8 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "exited_waiting", "threads that exited inside take_gil", c[GS_C_EXITED_WAITING], false);
 	lost(r, "exited_holding", "threads that exited holding the GIL", c[GS_C_EXITED_HOLDING], false);
 	gs_verdict(r, &r->verdict);
+	selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
+			r->forced + r->voluntary, r->probe_hits, &r->check);
 	return 0;
 }
 

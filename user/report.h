@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "pytarget.h"
 #include "result.h"
+#include "selfcheck.h"
 
 struct dist_stats {
 	uint64_t count;
@@ -86,6 +87,7 @@ struct gs_report {
 	int nlost;
 	uint64_t lost_events;       /* sum of the is_loss items */
 	struct verdict verdict;
+	struct selfcheck check;     /* the interpreter's switch count vs gilscope's */
 };
 
 /* --children: the target and every traced descendant, summed. */

@@ -300,6 +300,32 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	json_arr_end(w);
 	json_obj_end(w);
 
+	json_key(w, "check");
+	json_obj_begin(w);
+	json_key(w, "applies"); json_bool(w, r->check.applies);
+	json_key(w, "switches");
+	json_obj_begin(w);
+	json_key(w, "interpreter");
+	if (r->check.have_interp)
+		json_int(w, (long long)r->check.interp);
+	else
+		json_null(w);
+	kv_u(w, "gilscope", r->check.gilscope);
+	kv_u(w, "tolerance", selfcheck__tolerance(r->check.interp));
+	json_key(w, "interpreter_at");
+	if (r->check.interp_at)
+		json_str(w, r->check.interp_at);
+	else
+		json_null(w);
+	json_obj_end(w);
+	json_key(w, "ok"); json_bool(w, r->check.ok);
+	json_key(w, "problems");
+	json_arr_begin(w);
+	for (int i = 0; i < r->check.nproblems; i++)
+		json_str(w, r->check.problems[i]);
+	json_arr_end(w);
+	json_obj_end(w);
+
 	json_key(w, "lost");
 	json_obj_begin(w);
 	kv_u(w, "events", r->lost_events);

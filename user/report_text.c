@@ -35,6 +35,21 @@ static double pct(double part, double whole)
 }
 
 /* The observer's share: what the probes took from the traced threads. */
+static void print_check(const struct selfcheck *c, FILE *f)
+{
+	if (!c->applies) {
+		fprintf(f, "\nSELF-CHECK: not applicable (no GIL to count switches of)\n");
+		return;
+	}
+	fprintf(f, "\nSELF-CHECK: GIL switches counted by the interpreter ");
+	if (c->have_interp)
+		fprintf(f, "%llu (at %s)", (unsigned long long)c->interp, c->interp_at);
+	else
+		fprintf(f, "unknown");
+	fprintf(f, ", by gilscope %llu: %s\n", (unsigned long long)c->gilscope,
+		c->ok ? "they agree" : "NOT TRUSTWORTHY");
+}
+
 static void print_cost(const struct gs_report *r, FILE *f)
 {
 	fprintf(f, "\nTRACING COST: %llu probe hits (%.0f/s, %.2f per GIL acquisition)",
@@ -136,6 +151,12 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	double rel = (double)(r->forced + r->voluntary);
 	char b1[24], b2[24], b3[24], b4[24];
 
+	if (!r->check.ok) {
+		fprintf(f, "WARNING: gilscope's figures for PID %d are NOT trustworthy:\n", pt->pid);
+		for (int i = 0; i < r->check.nproblems; i++)
+			fprintf(f, "  - %s\n", r->check.problems[i]);
+		fprintf(f, "  (exit status 3; see SELF-CHECK at the end)\n\n");
+	}
 	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
 	if (pt->ns_pid > 0 && pt->ns_pid != pt->pid)
 		fprintf(f, "  in its own PID namespace as PID %d (a container)\n", pt->ns_pid);
@@ -222,6 +243,7 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
 
 	print_cost(r, f);
+	print_check(&r->check, f);
 
 	fprintf(f, "\nLOST: %llu event(s)", (unsigned long long)r->lost_events);
 	for (int i = 0, n = 0; i < r->nlost; i++)

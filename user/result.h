@@ -50,6 +50,27 @@ struct prog_stat {
 
 #define GS_NR_PROGS 10
 
+/* The self-check's raw material (user/selfcheck.h): what BPF saw at the
+ * acquisitions, and the interpreter's own state read from the target's
+ * memory at the window's edges. */
+struct selfcheck_raw {
+	bool have_bpf;
+	uint32_t bpf_holder;          /* TID BPF believes holds the GIL at the end */
+	uint64_t first_tstate;        /* holder at the first acquisition seen */
+	uint64_t changes;             /* holder changes after it */
+	uint64_t sn_first, sn_last;   /* switch_number at the first/last acquisition */
+	uint32_t seen, unreadable;    /* acquisitions read / unreadable */
+	/* user-space reads: at attach (after the probes went in), and just
+	 * before and just after BPF stopped counting */
+	bool have_start, have_end;
+	uint64_t sn_start, holder_start;
+	uint64_t sn_end_a, sn_end_b;
+	int locked_a, locked_b;
+	uint32_t holder_tid_a, holder_tid_b;
+	bool holder_tid_known;        /* the version records the holder's TID (3.11+) */
+	bool exited;                  /* the target ended before the window did */
+};
+
 struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
 	uint64_t counters[GS_NR_COUNTERS];
@@ -79,6 +100,7 @@ struct gs_result {
 	uint64_t gil_addr;            /* the main GIL, 0 unknown */
 	struct subgil_rec *subgils;
 	size_t nsubgils;
+	struct selfcheck_raw sc;
 };
 
 void gs_result__free(struct gs_result *r);

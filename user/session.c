@@ -52,13 +52,23 @@ static void explain_target(const struct py_target *pt)
 			pt->indirect_sites ? "call through the GOT (-fno-plt), where a probe is single-stepped "
 					     "(~10 us a hit)"
 					   : "were not found (or GILSCOPE_NO_CALL_SITES is set)");
+	if (pt->gil_note[0])
+		gs_note("  %s", pt->gil_note);
 	if (pt->keyed)
-		gs_note("  GIL at cond=0x%llx switch_cond=0x%llx; drop request %s", (unsigned long long)pt->gil_cond_addr,
-		     (unsigned long long)pt->gil_switch_cond_addr,
-		     pt->drop_req_addr || pt->drop_req_ptr_addr ? "flag read at each release"
-							    : "unknown for this version: releases count as voluntary");
-	gs_note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)%s", pt->nforced,
-		pt->forced_sites ? ": probed at their calls to drop_gil" : ": by drop_gil's return address");
+		gs_note("  GIL at cond=0x%llx switch_cond=0x%llx", (unsigned long long)pt->gil_cond_addr,
+			(unsigned long long)pt->gil_switch_cond_addr);
+	if (pt->drop_req_tstate_off)
+		gs_note("  a release is forced when the drop request (bit 0 of the holder's eval_breaker, tstate+%u) "
+			"is set as it happens", pt->drop_req_tstate_off);
+	else if (pt->keyed)
+		gs_note("  drop request: %s", pt->drop_req_addr || pt->drop_req_ptr_addr
+						   ? "flag read at each release"
+						   : "unknown for this version: releases count as voluntary");
+	else
+		gs_note("  %d code range(s) mark a release as forced (the eval loop's drop-request path)%s", pt->nforced,
+			pt->forced_sites ? ": probed at their calls to drop_gil" : ": by drop_gil's return address");
+	gs_note("  self-check: the GIL's last_holder at 0x%llx, switch_number at 0x%llx",
+		(unsigned long long)pt->holder_addr, (unsigned long long)pt->switchnum_addr);
 }
 
 static uint64_t mono_us(void)
@@ -122,6 +132,15 @@ int session__begin(struct session *s, pid_t pid)
 		snap.locked = -2;
 	if (snap.locked >= 0)
 		s->interval_us = (int)snap.interval_us;
+	if (snap.locked >= -1 && snap.have_switch_number) {
+		s->sc_start.have_start = true;
+		s->sc_start.sn_start = snap.switch_number;
+		s->sc_start.holder_start = snap.holder_tstate;
+	} else if (snap.locked == -1 && s->pt.switchnum_addr) {
+		/* the runtime has not created its GIL yet: nothing has
+		 * switched, and it has no holder */
+		s->sc_start.have_start = true;
+	}
 	gs_note("PID %d: GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", pid, snap.locked,
 		(unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
 	t[3] = mono_us();
@@ -151,10 +170,35 @@ int session__end(struct session *s)
 	if (!s->live)
 		return 0;
 	s->live = false;
+	/* The interpreter's GIL just before and just after BPF stops
+	 * counting (the self-check). */
+	struct gil_snapshot a, b;
+	bool ra = py_target__read_gil(&s->pt, &a) == 0 && a.have_switch_number;
+
 	e = tracer__end(*s->cfg->tr, s->slot, &s->pt, &s->res);
 	s->done = !e;
 	s->res.interval_us = s->interval_us;
-	return e;
+	if (e)
+		return e;
+	{
+		struct selfcheck_raw *sc = &s->res.sc;
+		bool rb = ra && py_target__read_gil(&s->pt, &b) == 0 && b.have_switch_number;
+
+		sc->have_start = s->sc_start.have_start;
+		sc->sn_start = s->sc_start.sn_start;
+		sc->holder_start = s->sc_start.holder_start;
+		sc->holder_tid_known = s->pt.minor >= 11;
+		if (ra && rb) {
+			sc->have_end = true;
+			sc->sn_end_a = a.switch_number;
+			sc->sn_end_b = b.switch_number;
+			sc->locked_a = a.locked;
+			sc->locked_b = b.locked;
+			sc->holder_tid_a = a.holder_tid;
+			sc->holder_tid_b = b.holder_tid;
+		}
+	}
+	return 0;
 }
 
 void session__free(struct session *s)

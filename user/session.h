@@ -37,11 +37,13 @@ struct session {
 	pid_t parent;          /* --children: the parent process */
 	int interval_us;       /* switch interval last read, -1 unknown */
 	int exit_code;         /* EXIT_* when begin failed */
+	struct selfcheck_raw sc_start; /* the interpreter's GIL at attach */
 	char err[512];
 };
 
 /* Exit codes, documented in --help and the README. */
-enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2 };
+enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2,
+       EXIT_UNTRUSTED = 3 /* report written, but the self-check failed */ };
 
 /* Inspect, load, attach and seed: the window opens. 0, or -errno with
  * s->err and s->exit_code set; -ENOEXEC: pid does not run CPython (yet). */

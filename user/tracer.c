@@ -295,6 +295,9 @@ static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs
 	c->drop_req_addr = pt->drop_req_addr;
 	c->drop_req_ptr_addr = pt->drop_req_ptr_addr;
 	c->drop_req_off = pt->drop_req_off;
+	c->drop_req_tstate_off = pt->drop_req_tstate_off;
+	c->holder_addr = pt->holder_addr;
+	c->switchnum_addr = pt->switchnum_addr;
 	c->track_subgils = tracks_subgils(pt);
 	/* One stack layout per object: a descendant running another
 	 * version gets no stacks. */
@@ -849,6 +852,14 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		if (proc.free_since && res->t1 > proc.free_since)
 			res->counters[GS_C_HANDOFF_NS] += res->t1 - proc.free_since;
 		res->handoff_max_ns = proc.handoff_max_ns;
+		res->sc.bpf_holder = proc.gil_holder;
+		res->sc.first_tstate = proc.sw_first_tstate;
+		res->sc.changes = proc.sw_count;
+		res->sc.sn_first = proc.sn_first;
+		res->sc.sn_last = proc.sn_last;
+		res->sc.seen = proc.sn_seen;
+		res->sc.unreadable = proc.sn_unreadable;
+		res->sc.have_bpf = true;
 	}
 	read_stacks(tr, slot, res);
 	{
