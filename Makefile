@@ -85,15 +85,39 @@ demo: deps
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-e2e: gilscope
+# The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
+# libpython3.X.so.1.0 at run time, so it links only libdl/libc, on the
+# host's glibc (the Debian roots it runs in have newer ones).
+EMBED_HOST := $(OUTPUT)/tests/embed_host
+
+$(EMBED_HOST): tests/e2e/embed_host.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -std=gnu11 $< -ldl -o $@
+
+e2e: gilscope $(EMBED_HOST)
 	python3 tests/e2e/run.py
 
 # The benchmark's floor tool is built too, so that it cannot rot unseen.
+# Each part's wall time is printed as it ends, and all of them at the end
+# (or at the first failure). roots: the Debian roots of the e2e cases on
+# Debian's own CPython 3.13-3.15 (tools/test-roots.sh; cached after the
+# first build).
+# (make -n runs this recipe, as it names $(MAKE): then it only prints.)
+DRYRUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 test:
-	@./tools/install-deps.sh --test
-	$(MAKE) gilscope $(UNIT_BINS) bench-floor
-	$(MAKE) unit
-	$(MAKE) e2e
+	@times=""; \
+	step() { name=$$1; shift; t0=$$(date +%s); rc=0; \
+		if [ -n "$(DRYRUN)" ]; then echo "$$*"; return 0; fi; \
+		echo "== make test: $$name"; "$$@" || rc=$$?; \
+		dt=$$(( $$(date +%s) - t0 )); times="$$times $$name $$(( dt / 60 ))m$$(( dt % 60 ))s"; \
+		echo "== make test: $$name took $$(( dt / 60 ))m$$(( dt % 60 ))s$$( [ $$rc = 0 ] || echo " and FAILED (rc=$$rc)")"; \
+		if [ $$rc != 0 ]; then echo "== make test: times:$$times"; exit $$rc; fi; }; \
+	step deps ./tools/install-deps.sh --test; \
+	step build $(MAKE) gilscope $(UNIT_BINS) bench-floor $(EMBED_HOST); \
+	step roots ./tools/test-roots.sh; \
+	step unit $(MAKE) unit; \
+	step e2e $(MAKE) e2e; \
+	[ -n "$(DRYRUN)" ] || echo "== make test: times:$$times"
 
 # The benchmark's trap floor: empty uprobes at gilscope's probe sites
 # (tools/bench/floor.c). bench.py finds it through GILSCOPE_BENCH_FLOOR

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Bytecode offset -> source line for CPython 3.6-3.14. Three table formats,
+/* Bytecode offset -> source line for CPython 3.6-3.15. Three table formats,
  * each decoded as the interpreter's own lookup does (PyCode_Addr2Line and
  * _PyCode_CheckLineNumber), because that is what tracebacks show:
  *
@@ -140,7 +140,7 @@ int py_line_for_offset(int minor, int firstlineno, const uint8_t *table, size_t 
 	if (minor == 10)
 		return linetable310_line(firstlineno, table, len, off);
 	/* unchanged from 3.11 through 3.14 */
-	if (minor >= 11 && minor <= 14)
+	if (minor >= 11 && minor <= 15)
 		return locations_line(firstlineno, table, len, off);
 	return -1;
 }

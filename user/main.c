@@ -32,7 +32,7 @@
 static const char usage[] =
 "Usage: gilscope record (-p PID | -- COMMAND [ARGS...]) [options]\n"
 "\n"
-"Trace the GIL of a CPython 3.6-3.14 process with eBPF and report how long it\n"
+"Trace the GIL of a CPython 3.6-3.15 process with eBPF and report how long it\n"
 "is held and waited for, what every thread does, which CPUs do the work, and\n"
 "which case the process is in (GIL-bound, I/O-bound, native-parallel, ...).\n"
 "\n"

@@ -20,6 +20,7 @@
 #include "elf.h"
 #include "errmsg.h"
 #include "procmaps.h"
+#include "nstid.h"
 #include "pyoffsets.h"
 #include "waitloop.h"
 #include "pytarget.h"
@@ -173,11 +174,11 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 	}
 	if (pypy)
 		return gs_fail(err, errlen, -EPROTONOSUPPORT,
-			    "PID %d (%s) runs PyPy, which gilscope does not support: it traces CPython 3.6-3.14",
+			    "PID %d (%s) runs PyPy, which gilscope does not support: it traces CPython 3.6-3.15",
 			    pt->pid, pt->comm);
 	if (py2)
 		return gs_fail(err, errlen, -EPROTONOSUPPORT,
-			    "PID %d (%s) runs Python 2, which gilscope does not support: it traces CPython 3.6-3.14",
+			    "PID %d (%s) runs Python 2, which gilscope does not support: it traces CPython 3.6-3.15",
 			    pt->pid, pt->comm);
 	return gs_fail(err, errlen, -ENOEXEC,
 		    "PID %d (%s) is not a CPython process: no Python runtime is mapped in it",
@@ -824,6 +825,22 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 	return -EINVAL;
 }
 
+/* A TID the target recorded (gettid() in its PID namespace) as the
+ * host numbers it; 0 when no thread of the target has it. */
+static uint32_t host_tid(const struct py_target *pt, uint32_t ns)
+{
+	struct nstid_map m;
+	uint32_t h;
+
+	if (pt->ns_pid <= 0 || pt->ns_pid == pt->pid)
+		return ns;
+	if (nstid_map__load(pt->pid, &m))
+		return 0;
+	h = nstid_map__host(&m, ns);
+	nstid_map__free(&m);
+	return h;
+}
+
 /* At inspection: the GIL's address as the live interpreter has it
  * (interp->ceval.gil of the main interpreter), against the one computed
  * from the runtime's layout. They differ only if the layout facts are
@@ -908,7 +925,7 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 	if (locked == 1 && s->holder_tstate &&
 	    read_u64(fd, s->holder_tstate + ident_off, &ident) == 0) {
 		if (l->ident == TID_NATIVE)
-			s->holder_tid = (uint32_t)ident;
+			s->holder_tid = host_tid(pt, (uint32_t)ident);
 		else
 			s->holder_pthread = ident;
 	}
@@ -924,11 +941,18 @@ int py_target__threads(const struct py_target *pt,
 	uint64_t interp = 0, ts = 0, key = 0, head_off, threads_off, next_off = 8, ident_off;
 	char path[64];
 	int fd, e = 0, guard = 0;
+	/* kernel TIDs recorded inside a PID namespace: the host's instead */
+	struct nstid_map ns = {};
+	bool in_ns = l->ident == TID_NATIVE && pt->ns_pid > 0 && pt->ns_pid != pt->pid;
 
+	if (in_ns && nstid_map__load(pt->pid, &ns))
+		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pt->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		nstid_map__free(&ns);
 		return -errno;
+	}
 	ident_off = l->tstate_ident_off;
 	threads_off = l->interp_threads_off;
 	if (pt->have_dbg) {
@@ -950,8 +974,12 @@ int py_target__threads(const struct py_target *pt,
 		if ((e = read_u64(fd, interp + threads_off, &ts)))
 			break;
 		while (ts && n++ < 100000) {
-			if (read_u64(fd, ts + ident_off, &key) == 0)
-				cb(l->ident == TID_NATIVE ? (uint32_t)key : key, ts, ctx);
+			if (read_u64(fd, ts + ident_off, &key) == 0) {
+				if (l->ident == TID_NATIVE)
+					key = in_ns ? nstid_map__host(&ns, (uint32_t)key) : (uint32_t)key;
+				if (key)
+					cb(key, ts, ctx);
+			}
 			if (read_u64(fd, ts + next_off, &ts))
 				break;
 		}
@@ -960,6 +988,7 @@ int py_target__threads(const struct py_target *pt,
 			break;
 	}
 	close(fd);
+	nstid_map__free(&ns);
 	return e;
 }
 

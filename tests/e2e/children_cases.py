@@ -214,7 +214,9 @@ def check_child_schema(ctx, child, interp):
     if isinstance(c, dict):
         c.setdefault("version", 1)
     pid = get(child, "target", "pid")
-    bad = gs.validate_report(c, interp=interp)
+    # gilscope's self-check: required of the top-level report (report_ok),
+    # checked in a child's when it has one
+    bad = gs.validate_report(c, interp=interp, check="if-present")
     if not gs._int(get(child, "parent")):
         bad.append("parent=%r is not a pid" % get(child, "parent"))
     return ["child %s: %s" % (pid, b) for b in bad]

@@ -36,6 +36,8 @@ def one(ctx, label, python, env):
     run = ctx.run_gilscope(["record", "-p", w.pid, "-d", D, "--json", out],
                            timeout=D + 45, json_path=out, env=env)
     w.p.kill()
+    if run.doc is not None:
+        gs.check_self(ctx, run.doc, label + " ")
     if run.rc != 0 or run.doc is None:
         raise CaseError("%s: rc=%s %s" % (label, run.rc, run.describe()))
     return run.doc
@@ -81,6 +83,9 @@ def case_distro_same_run(ctx):
                           env={"GILSCOPE_DEBUG_DIR": "/nonexistent"})
     ra = ctx.finish_gilscope(pa, timeout=45, json_path=ja)
     w.p.kill()
+    for label, r in (("debug", ra), ("stripped", rb)):
+        if r.doc is not None:
+            gs.check_self(ctx, r.doc, label + " ")
     if ra.doc is None or rb.doc is None:
         raise CaseError("no report: %s / %s" % (ra.describe(), rb.describe()))
     ctx.check("strategies", "%s | %s" % (get(ra.doc, "target", "strategy"),

@@ -202,6 +202,27 @@ class Workload(object):
                             % (self.name, self.pid, timeout))
 
 
+def ready_line(p, name, errfile, timeout):
+    """The first line a workload (Popen p, stdout a pipe) prints, within
+    `timeout` seconds; CaseError with its stderr if it exits or is late."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise CaseError("%s: no READY line within %.0fs; stderr:\n%s"
+                            % (name, timeout, tail(read_file(errfile))))
+        r, _, _ = select.select([p.stdout], [], [], min(left, 0.5))
+        if r:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                p.wait(timeout=5)
+                raise CaseError("%s exited (rc=%s) before READY; stderr:\n%s"
+                                % (name, p.returncode, tail(read_file(errfile))))
+            buf += chunk
+    return buf.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+
+
 class GsRun(object):
     """The outcome of one gilscope run."""
 
@@ -295,7 +316,12 @@ class Ctx(object):
 
     def workload(self, script, *args, python=None, env=None, timeout=30):
         """Start tools/workloads/SCRIPT under the case's interpreter (or
-        `python`) and wait for its READY line."""
+        `python`) and wait for its READY line. An interpreter that runs
+        elsewhere (a container, a chroot: debian.Target) starts it itself;
+        the Workload's pid is then the host PID."""
+        if python is None and hasattr(self.interp, "start_workload"):
+            return self.interp.start_workload(self, script, args, env=env,
+                                              timeout=timeout)
         python = python or self.interp.path
         name = os.path.splitext(script)[0]
         errfile = self.path(name + ".stderr")
@@ -306,26 +332,27 @@ class Ctx(object):
             p = self.spawn(argv, stdout=subprocess.PIPE, stderr=err,
                            stdin=subprocess.DEVNULL, env=full_env)
         w = Workload(p, name, errfile)
-        buf = b""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CaseError("%s: no READY line within %.0fs; stderr:\n%s"
-                                % (name, timeout, tail(w.stderr())))
-            r, _, _ = select.select([p.stdout], [], [], min(left, 0.5))
-            if r:
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    p.wait(timeout=5)
-                    raise CaseError("%s exited (rc=%s) before READY; stderr:\n%s"
-                                    % (name, p.returncode, tail(w.stderr())))
-                buf += chunk
-        line = buf.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        line = ready_line(p, name, errfile, timeout)
         if line != "READY %d" % p.pid:
             raise CaseError("%s: expected 'READY %d', got %r"
                             % (name, p.pid, line))
         return w
+
+    def command(self, script, args=()):
+        """The command line running tools/workloads/SCRIPT ARGS under the
+        case's interpreter, for launch mode (gilscope record -- ...): for
+        a container or chroot, the command that runs it there."""
+        if hasattr(self.interp, "command"):
+            return self.interp.command(self, script, args)
+        return [self.interp.path, os.path.join(WORKLOADS, script)] + \
+            [str(a) for a in args]
+
+    def target_path(self, path):
+        """A host path (under the scratch directory) as the case's
+        interpreter sees it (e.g. in an environment variable)."""
+        if hasattr(self.interp, "inside"):
+            return self.interp.inside(self, path)
+        return path
 
     def gilscope_argv(self, args):
         return [self.gilscope] + [str(a) for a in args]
@@ -482,10 +509,62 @@ def _close(a, b, rel, abs_):
     return abs(a - b) <= max(abs_, rel * max(abs(a), abs(b)))
 
 
-def validate_report(doc, pid=None, interp=None, launched=None):
-    """Problems (list of strings) of a gilscope JSON report against the
-    documented schema and its internal consistency. Empty when fine."""
+def self_check(doc):
+    """gilscope's self-check in a report, `check`: {"switches":
+    {"interpreter": N or null, "gilscope": N}, "ok": bool, "problems":
+    [...]} (exit status 3 when not ok). Returns (summary, problems): it
+    must be there, ok, and the GIL switch count gilscope saw must be the
+    interpreter's own (read from its memory) within 1%, or 1 when small."""
+    chk = doc.get("check") if isinstance(doc, dict) else None
+    if not isinstance(chk, dict):
+        return "missing", ["missing check (gilscope's self-check)"]
+    sw = chk.get("switches") if isinstance(chk.get("switches"), dict) else {}
+    ni, ng, ok = sw.get("interpreter"), sw.get("gilscope"), chk.get("ok")
+    summary = "switches interpreter=%s gilscope=%s ok=%s" % (
+        "null" if ni is None else ni, ng, json.dumps(ok))
     bad = []
+    if not isinstance(chk.get("switches"), dict):
+        bad.append("check.switches=%r is not an object" % chk.get("switches"))
+    if not isinstance(ok, bool):
+        bad.append("check.ok=%r is not a bool" % (ok,))
+    elif not ok:
+        bad.append("check.ok=false: %s" % "; ".join(
+            str(x) for x in chk.get("problems") or ["(no problems listed)"]))
+    if not isinstance(chk.get("problems"), list):
+        bad.append("check.problems=%r is not a list" % (chk.get("problems"),))
+    if not _int(ng):
+        bad.append("check.switches.gilscope=%r is not an int" % (ng,))
+    if ni is None:
+        bad.append("check.switches.interpreter is null (gilscope counted %s): "
+                   "the interpreter's own switch count was not read" % (ng,))
+    elif not _int(ni):
+        bad.append("check.switches.interpreter=%r is not an int" % (ni,))
+    elif _int(ng) and abs(ni - ng) > max(1, 0.01 * max(ni, ng)):
+        bad.append("check.switches: interpreter=%d gilscope=%d differ by %d "
+                   "(more than 1%% and more than 1)" % (ni, ng, abs(ni - ng)))
+    return summary, bad
+
+
+def check_self(ctx, doc, label=""):
+    """ctx.check of a report's self-check (self_check), both switch counts
+    shown; details on failure. True when fine."""
+    summary, bad = self_check(doc)
+    ok = ctx.check(label + "self_check", summary, not bad,
+                   "ok, switches within 1%")
+    if bad:
+        ctx.detail("%sself-check problems:\n  %s" % (label, "\n  ".join(bad)))
+    return ok
+
+
+def validate_report(doc, pid=None, interp=None, launched=None,
+                    check=True):
+    """Problems (list of strings) of a gilscope JSON report against the
+    documented schema and its internal consistency. Empty when fine.
+    check: include gilscope's self-check (self_check); "if-present" only
+    when the report has one."""
+    bad = []
+    if check and isinstance(doc, dict) and (check != "if-present" or "check" in doc):
+        bad += self_check(doc)[1]
 
     def need(obj, key, kind, where, minv=None, maxv=None):
         if not isinstance(obj, dict) or key not in obj:

@@ -52,6 +52,7 @@ def case_bpf_guard(ctx):
     ctx.check("rc", run.rc, run.rc == 0, "==0")
     if doc is None:
         return
+    gs.check_self(ctx, doc)
     holds = get(doc, "gil", "hold", "count") or 0
     ctx.check("holds", holds, holds >= N, ">=%d (one per os.read)" % N)
     progs = dict((p["name"], p) for p in get(doc, "bpf", "programs") or [])

@@ -27,6 +27,7 @@ sys.dont_write_bytecode = True
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"   # for the workloads too
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gs  # noqa: E402
+import debian  # noqa: E402
 from gs import CaseError, CaseTimeout, get  # noqa: E402
 
 D = 3           # default trace window, seconds
@@ -50,8 +51,13 @@ def attach(ctx, w, d=D, extra=()):
 
 
 def report_ok(ctx, run, pid=None, launched=None, rc=0):
-    """Check exit code and schema; returns the parsed document or None."""
-    if not ctx.check("rc", run.rc, run.rc == rc, "==%d" % rc):
+    """Check exit code, schema and gilscope's self-check (the report's
+    `check`, shown with both switch counts even when the exit code is
+    wrong); returns the parsed document or None."""
+    rc_ok = ctx.check("rc", run.rc, run.rc == rc, "==%d" % rc)
+    if run.doc is not None:
+        gs.check_self(ctx, run.doc)
+    if not rc_ok:
         ctx.detail(run.describe())
         return None
     if run.doc is None:
@@ -59,7 +65,7 @@ def report_ok(ctx, run, pid=None, launched=None, rc=0):
         ctx.detail(run.describe())
         return None
     problems = gs.validate_report(run.doc, pid=pid, interp=ctx.interp,
-                                  launched=launched)
+                                  launched=launched, check=False)
     if problems:
         ctx.check("schema", "%d problem(s)" % len(problems), False)
         ctx.detail("schema problems:\n  " + "\n  ".join(problems))
@@ -352,10 +358,9 @@ def case_launch_args(ctx):
     jp = ctx.path("report.json")
     args = launch_args()
     run = ctx.run_gilscope(
-        ["record", "--json", jp, "--", ctx.interp.path,
-         os.path.join(gs.WORKLOADS, "args_echo.py")] + args,
+        ["record", "--json", jp, "--"] + ctx.command("args_echo.py", args),
         timeout=GS_SLACK, json_path=jp,
-        env={"ARGS_OUT": out, "EXIT_CODE": "3"})
+        env={"ARGS_OUT": ctx.target_path(out), "EXIT_CODE": "3"})
     doc = report_ok(ctx, run, launched=True)
     try:
         with open(out) as f:
@@ -381,10 +386,10 @@ def case_launch_signal(ctx):
     out = ctx.path("args.json")
     jp = ctx.path("report.json")
     run = ctx.run_gilscope(
-        ["record", "--json", jp, "--", ctx.interp.path,
-         os.path.join(gs.WORKLOADS, "args_echo.py"), "x"],
+        ["record", "--json", jp, "--"] + ctx.command("args_echo.py", ["x"]),
         timeout=GS_SLACK, json_path=jp,
-        env={"ARGS_OUT": out, "EXIT_SIGNAL": str(int(signal.SIGTERM))})
+        env={"ARGS_OUT": ctx.target_path(out),
+             "EXIT_SIGNAL": str(int(signal.SIGTERM))})
     doc = report_ok(ctx, run, launched=True)
     if doc is None:
         return
@@ -715,7 +720,10 @@ def _on_alarm(signum, frame):
 
 def run_attempt(case, interp, gilscope, tmp, verbose):
     os.makedirs(tmp, exist_ok=True)
-    ctx = gs.Ctx(gilscope, tmp, interp, verbose)
+    # a chroot target's scratch directory is inside its root (moved back
+    # to tmp afterwards), so that the workload can write there
+    work = interp.scratch_dir(tmp) if hasattr(interp, "scratch_dir") else tmp
+    ctx = gs.Ctx(gilscope, work, interp, verbose)
     ctx.bg = None
     error = None
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -732,6 +740,8 @@ def run_attempt(case, interp, gilscope, tmp, verbose):
     finally:
         signal.alarm(0)
         ctx.cleanup()
+        if work != tmp:
+            interp.release_scratch(work, tmp)
     if not ctx.skipped:
         if error:
             ctx.checks.append(("ERROR: " + error.splitlines()[0], False))
@@ -744,7 +754,7 @@ def run_attempt(case, interp, gilscope, tmp, verbose):
 
 
 def run_case(case, interp, gilscope, tmproot, verbose, retries):
-    label = interp.minor if case.per_interp else "-"
+    label = getattr(interp, "label", interp.minor) if case.per_interp else "-"
     slug = re.sub(r"[^A-Za-z0-9.]+", "_", "%s_%s" % (label, case.name))
     t0 = time.monotonic()
     attempts = []
@@ -780,7 +790,7 @@ def run_case(case, interp, gilscope, tmproot, verbose, retries):
             for d in ctx.details:
                 print("    " + d.replace("\n", "\n    "))
             print("    files: %s" % tmp, flush=True)
-    return status
+    return status, took
 
 
 def check_workloads(interps, py27):
@@ -790,12 +800,50 @@ def check_workloads(interps, py27):
     return check_workloads.main(interps, py27)
 
 
+def build_embed_host():
+    """make the embed host (tests/e2e/embed_host.c) if it is missing or
+    stale; None or why it could not."""
+    rel = os.path.relpath(debian.EMBED_HOST, gs.REPO)
+    if os.path.isabs(rel) or rel.startswith(".."):
+        return None         # $GILSCOPE_EMBED_HOST: used as it is
+    r = subprocess.run(["make", "-s", "-C", gs.REPO, rel], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True)
+    return None if r.returncode == 0 else "make %s: %s" % (rel, r.stdout.strip()[-300:])
+
+
+def k_match(patterns, *names):
+    return not patterns or any(p.lower() in n.lower() for p in patterns
+                               for n in names)
+
+
+def debian_summary(targets, done=None):
+    """One line per Debian interpreter: its configurations (and, with
+    done = {label: cases run}, how many cases each ran)."""
+    lines = []
+    for minor in sorted(set(t.minor for t in targets), key=lambda m: int(m.split(".")[1])):
+        ts = [t for t in targets if t.minor == minor]
+        parts = []
+        for t in ts:
+            what = "%s %s%s" % (t.placement, t.kind, "+dbg" if t.debug else "")
+            if t.missing:
+                what += " MISSING"
+            elif done is not None:
+                what += " (%d cases)" % done.get(t.label, 0)
+            parts.append(what)
+        lines.append("debian-%s %s [%s]: %s" % (
+            minor, ts[0].full, ts[0].suite, ", ".join(parts)))
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", action="append", default=[],
-                    help="interpreter version (3.11 or 3.11.7); repeatable")
+                    help="interpreter: 3.11, 3.11.7, debian, debian-3.14, or a "
+                    "Debian configuration (debian-3.14-container-embed-nodbg, "
+                    "or its prefix); repeatable")
     ap.add_argument("-k", dest="pattern", action="append", default=[],
-                    help="run cases whose name contains this; repeatable")
+                    help="run cases whose name (or Debian configuration) "
+                    "contains this; repeatable")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--gilscope", default=os.environ.get(
         "GILSCOPE", os.path.join(gs.REPO, "gilscope")))
@@ -816,26 +864,56 @@ def main():
                    if any(i.minor == o or i.full == o for o in opts.only)]
     py27 = gs.find_python27(root)
     cases = all_cases(py27)
+    by_name = dict((c.name, c) for c in cases)
+    # Debian's interpreters in their roots: each configuration runs the
+    # cases named in debian.py (a missing root is a failure, not a skip)
+    embed_err = None if opts.list else build_embed_host()
+    targets = [t for t in debian.discover() if debian.selected(t, opts.only)]
+    debian_runs = []        # (target, case)
+    for t in targets:
+        for name in t.case_names:
+            if name not in by_name:
+                raise SystemExit("debian.py names an unknown case %r" % name)
+            if k_match(opts.pattern, name, t.label):
+                debian_runs.append((t, by_name[name]))
+    targets = [t for t in targets if any(x is t for x, _ in debian_runs)]
     if opts.pattern:
-        cases = [c for c in cases
-                 if any(p.lower() in c.name.lower() for p in opts.pattern)]
+        cases = [c for c in cases if k_match(opts.pattern, c.name)]
 
     print("e2e: pyenv root %s; interpreters: %s%s" % (
         root, " ".join(i.full for i in interps) or "NONE",
         "; python2.7: %s" % (py27 or "none")), flush=True)
+    for line in debian_summary(targets):
+        print("e2e: %s" % line, flush=True)
+    if embed_err:
+        print("e2e: note: %s" % embed_err, flush=True)
     if opts.list:
         for c in cases:
             print("  %-26s %s" % (c.name, "once" if not c.per_interp else
                                   "on %s" % " ".join(c.versions)
                                   if c.versions else "per interpreter"))
+        sets = []
+        for t in targets:
+            names = [c.name for x, c in debian_runs if x is t]
+            if names not in sets:
+                sets.append(names)
+            print("  %-34s %s, case set %s%s" % (
+                t.label, t.describe(), "ABCDEFGH"[sets.index(names)],
+                "; MISSING: " + t.missing if t.missing else ""))
+        for i, names in enumerate(sets):
+            print("  case set %s: %s" % ("ABCDEFGH"[i], "; ".join(names)))
         return 0
-    if not interps:
+    if not interps and not targets:
         print("FAIL: no CPython 3.6-3.13 interpreter found under %s/versions"
-              "%s" % (root, " matching --only %s" % ",".join(opts.only)
-                      if opts.only else ""), flush=True)
+              "%s, and no Debian configuration selected" % (
+                  root, " matching --only %s" % ",".join(opts.only)
+                  if opts.only else ""), flush=True)
         return 1
     if opts.check_workloads:
-        return check_workloads(interps, py27)
+        rc = check_workloads(interps, py27) if interps else 0
+        passes, fails = debian.check_workloads(targets)
+        print("debian workloads: %d passed, %d failed" % (passes, fails))
+        return 1 if rc or fails else 0
     if os.geteuid() != 0:
         print("FAIL: the end-to-end tests must run as root", flush=True)
         return 1
@@ -845,7 +923,7 @@ def main():
               "'make gilscope', or pass --gilscope PATH)" % opts.gilscope,
               flush=True)
         return 1
-    if not cases:
+    if not cases and not debian_runs:
         print("FAIL: no case matches -k %s" % " ".join(opts.pattern))
         return 1
 
@@ -853,29 +931,58 @@ def main():
     tmproot = tempfile.mkdtemp(prefix="gilscope-e2e-")
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     failed = []
+    done = {}               # Debian label -> cases run
+    debian_time = {}        # Debian label -> seconds
     t0 = time.monotonic()
+    chroots = []
     try:
         for interp in interps:
             for c in cases:
                 if c.per_interp and c.runs_on(interp, interps):
-                    s = run_case(c, interp, gilscope, tmproot, opts.verbose,
-                                 opts.retries)
+                    s, _ = run_case(c, interp, gilscope, tmproot, opts.verbose,
+                                    opts.retries)
                     counts[s] += 1
                     if s == "FAIL":
                         failed.append("%s %s" % (interp.minor, c.name))
-        for c in cases:
-            if not c.per_interp:
-                s = run_case(c, interps[-1], gilscope, tmproot, opts.verbose,
-                             opts.retries)
+        if interps:
+            for c in cases:
+                if not c.per_interp:
+                    s, _ = run_case(c, interps[-1], gilscope, tmproot, opts.verbose,
+                                    opts.retries)
+                    counts[s] += 1
+                    if s == "FAIL":
+                        failed.append(c.name)
+        chroots = debian.chroot_prepare(targets)
+        for t in targets:
+            if t.missing:
+                print("FAIL %s: %s" % (t.label, t.missing), flush=True)
+                counts["FAIL"] += 1
+                failed.append("%s (missing)" % t.label)
+                continue
+            for x, c in debian_runs:
+                if x is not t:
+                    continue
+                s, took = run_case(c, t, gilscope, tmproot, opts.verbose,
+                                   opts.retries)
                 counts[s] += 1
+                done[t.label] = done.get(t.label, 0) + (s != "SKIP")
+                debian_time[t.label] = debian_time.get(t.label, 0) + took
                 if s == "FAIL":
-                    failed.append(c.name)
+                    failed.append("%s %s" % (t.label, c.name))
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         counts["FAIL"] += 1
         failed.append("(interrupted)")
-    print("e2e: covered %s in %.0fs" % (" ".join(i.full for i in interps),
+    finally:
+        debian.chroot_cleanup(chroots)
+    print("e2e: covered %s in %.0fs" % (" ".join(i.full for i in interps) or "no pyenv interpreter",
                                        time.monotonic() - t0))
+    if targets:
+        print("e2e: covered Debian's: %d configurations, %d cases in %.0fs"
+              % (sum(1 for t in targets if done.get(t.label)),
+                 sum(done.values()), sum(debian_time.values())))
+        for line in debian_summary(targets, done):
+            print("  %s" % line)
     for f in failed:
         print("  failed: %s" % f)
     if failed or opts.keep:

@@ -508,10 +508,9 @@ def case_max_depth(ctx, depth=100, limit=8):
 def case_launch_exit(ctx, seconds=1.5):
     fp = ctx.path("stacks.folded")
     jp = ctx.path("report.json")
-    script = os.path.join(gs.WORKLOADS, "short_lived.py")
     t0 = time.monotonic()
-    run = ctx.run_gilscope(["record", "--folded", fp, "--json", jp, "--",
-                            ctx.interp.path, script, seconds],
+    run = ctx.run_gilscope(["record", "--folded", fp, "--json", jp, "--"]
+                           + ctx.command("short_lived.py", [seconds]),
                            timeout=seconds + GS_SLACK, json_path=jp)
     doc = ctx.report_ok(ctx, run, launched=True)
     if doc is None:
