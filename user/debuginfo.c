@@ -16,10 +16,39 @@
 #include <zlib.h>
 
 #include "debuginfo.h"
+#include "rootfs.h"
 
 /* SHA-1 build-ids are 20 bytes, --build-id=md5/uuid 16; leave room for
  * longer hashes. */
 #define MAX_BUILD_ID 64
+
+/* Where paths resolve: -1 the host (plain opens), else a directory fd
+ * standing for a target's root (every open confined in it by rootfs). Set
+ * only for the length of one public call. */
+static int cur_rootfd = -1;
+static bool build_id_only;
+
+static int do_open(const char *path)
+{
+	int fd;
+
+	if (cur_rootfd < 0)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	fd = rootfs__open_in(cur_rootfd, path, O_RDONLY);
+	if (fd < 0)
+		errno = -fd;
+	return fd < 0 ? -1 : fd;
+}
+
+static bool exists(const char *path)
+{
+	int fd = do_open(path);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
 
 struct link_info {
 	unsigned char id[MAX_BUILD_ID];
@@ -32,7 +61,7 @@ static int open_elf(const char *path, int *fd, Elf **elf)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = do_open(path);
 	if (*fd < 0)
 		return -errno;
 	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
@@ -185,7 +214,7 @@ static int file_crc(const char *path, uint32_t *crc)
 	unsigned char buf[16384];
 	uLong c = crc32(0L, Z_NULL, 0);
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	int fd = do_open(path), err = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -217,7 +246,7 @@ static enum verdict check_build_id(const char *path, const struct link_info *wan
 	struct link_info got = {0};
 	int err = build_id_of(path, &got);
 
-	if (err == -ENOENT && access(path, F_OK) == 0)
+	if (err == -ENOENT && exists(path))
 		return MISMATCH; /* ELF without a build-id note */
 	if (err)
 		return verdict_of(err);
@@ -304,7 +333,7 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 	}
 
 	/* 2. .gnu_debuglink, in gdb's order. */
-	if (li.name[0]) {
+	if (li.name[0] && !build_id_only) {
 		/* The binary's directory: "" for "/prog", "." for "prog". */
 		slash = strrchr(bin, '/');
 		err = slash ? fmt_path(dir, sizeof(dir), "%.*s", (int)(slash - bin), bin)
@@ -360,4 +389,28 @@ int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		}
 	}
 	return -ENOENT;
+}
+
+int debuginfo__find_in_root(int rootfd, const char *debug_dir, const char *bin,
+			    char *out, size_t outlen, char *how, size_t howlen)
+{
+	int e;
+
+	if (rootfd < 0)
+		return -EBADF;
+	cur_rootfd = rootfd;
+	e = debuginfo__find("", debug_dir, bin, out, outlen, how, howlen);
+	cur_rootfd = -1;
+	return e;
+}
+
+int debuginfo__find_by_build_id(const char *debug_dir, const char *bin,
+				char *out, size_t outlen, char *how, size_t howlen)
+{
+	int e;
+
+	build_id_only = true;
+	e = debuginfo__find("", debug_dir, bin, out, outlen, how, howlen);
+	build_id_only = false;
+	return e;
 }

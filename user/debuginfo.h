@@ -29,6 +29,19 @@
 int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		    char *out, size_t outlen, char *how, size_t howlen);
 
+/* The same inside a target's root: rootfd (an O_PATH directory fd of
+ * /proc/PID/root) stands for "/", and every path (bin, the candidates) is
+ * opened confined in it (rootfs__open_in: a container's symlinks cannot
+ * lead out). out is then a path inside that root: open it the same way. */
+int debuginfo__find_in_root(int rootfd, const char *debug_dir, const char *bin,
+			    char *out, size_t outlen, char *how, size_t howlen);
+
+/* Only step 1 (build-id under debug_dir), with bin opened as given (e.g.
+ * "/proc/self/fd/N", a target's binary held open): the host's debug files
+ * for a binary that lives in another root. */
+int debuginfo__find_by_build_id(const char *debug_dir, const char *bin,
+				char *out, size_t outlen, char *how, size_t howlen);
+
 /* The NT_GNU_BUILD_ID of the ELF file at path as lowercase hex into hex
  * (len bytes, NUL included). 0, -ENOENT (no such note), -ENOEXEC (not ELF),
  * -ENAMETOOLONG (hex too small) or -errno. */

@@ -129,7 +129,7 @@ static int runtime_kind(struct elf_file *ef)
 static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 			struct elf_file **out, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], view[PATH_MAX];
 	int py2 = 0, pypy = 0, fd;
 
 	/* The executable first (static builds), then anything named like a
@@ -152,7 +152,9 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 		/* Resolved inside the target's root (a container's symlinks
 		 * cannot point gilscope at host files), then named by its fd
 		 * for libelf and the uprobe attach. */
-		fd = rootfs__open(pt->pid, obj, O_RDONLY);
+		if (rootfs__target_view(pt->pid, obj, view, sizeof(view)))
+			continue;
+		fd = rootfs__open(pt->pid, view, O_RDONLY);
 		if (fd < 0)
 			continue;
 		rootfs__fd_path(fd, path, sizeof(path));
@@ -163,6 +165,7 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 		kind = runtime_kind(ef);
 		if (kind == 3) {
 			snprintf(pt->runtime_obj, sizeof(pt->runtime_obj), "%s", obj);
+			snprintf(pt->runtime_in_root, sizeof(pt->runtime_in_root), "%s", view);
 			snprintf(pt->open_path, sizeof(pt->open_path), "%s", path);
 			pt->runtime_fd = fd;
 			*out = ef;
@@ -518,24 +521,57 @@ static bool same_root(pid_t pid)
 	return stat(p, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static int locate_debug(struct py_target *pt, struct elf_file *ef)
+/* The debug file: inside the target's root first (build-id, then
+ * .gnu_debuglink with its CRC; every open confined to that root), then on
+ * the host by build-id. GILSCOPE_DEBUG_DIR replaces the host's
+ * /usr/lib/debug (for a target in our own root it is the only place
+ * looked). Opened into dbg; where/how describe it. */
+static int find_debug_file(struct py_target *pt, struct elf_file **dbg, char *where, size_t wlen,
+			   char *how, size_t hlen)
 {
 	const char *dir = getenv("GILSCOPE_DEBUG_DIR");
-	char root[64], path[PATH_MAX + 64], how[128];
+	char path[PATH_MAX + 64], fdp[64], rootp[64];
+	int rootfd, fd, e;
+
+	if (same_root(pt->pid)) {
+		if (debuginfo__find("", dir ? dir : "/usr/lib/debug", pt->runtime_obj, path, sizeof(path), how,
+				    hlen) != 0 || elf_file__open(path, dbg))
+			return -ENOENT;
+		snprintf(where, wlen, "%s", path);
+		return 0;
+	}
+	snprintf(rootp, sizeof(rootp), "/proc/%d/root", pt->pid);
+	rootfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd >= 0) {
+		e = debuginfo__find_in_root(rootfd, "/usr/lib/debug", pt->runtime_in_root, path, sizeof(path), how,
+					    hlen);
+		fd = e ? -1 : rootfs__open_in(rootfd, path, O_RDONLY);
+		close(rootfd);
+		if (fd >= 0) {
+			rootfs__fd_path(fd, fdp, sizeof(fdp));
+			e = elf_file__open(fdp, dbg);   /* libelf keeps its own mapping */
+			close(fd);
+			if (!e) {
+				snprintf(where, wlen, "%s in the target's root", path);
+				return 0;
+			}
+		}
+	}
+	if (debuginfo__find_by_build_id(dir ? dir : "/usr/lib/debug", pt->open_path, path, sizeof(path), how,
+					hlen) != 0 || elf_file__open(path, dbg))
+		return -ENOENT;
+	snprintf(where, wlen, "%s on the host", path);
+	return 0;
+}
+
+static int locate_debug(struct py_target *pt, struct elf_file *ef)
+{
+	char path[PATH_MAX + 96], how[128];
 	struct elf_file *dbg;
 	struct sym_scan sc = { .pt = pt, .code = ef };
 	int ntake = 0, ndrop = 0, inl;
 
-	/* The debug-file search follows the target's paths with plain
-	 * opens: only safe when the target shares our root. A container's
-	 * target uses the address-keyed probes instead. */
-	if (!same_root(pt->pid))
-		return -ENOENT;
-	root[0] = 0;
-	if (debuginfo__find(root, dir ? dir : "/usr/lib/debug", pt->runtime_obj, path, sizeof(path), how,
-			    sizeof(how)) != 0)
-		return -ENOENT;
-	if (elf_file__open(path, &dbg))
+	if (find_debug_file(pt, &dbg, path, sizeof(path), how, sizeof(how)))
 		return -ENOENT;
 	pt->nprobes = 0;
 	elf_file__foreach(dbg, scan_sym, &sc);

@@ -40,7 +40,10 @@ struct py_target {
 	pid_t pid;
 	char exe[PATH_MAX];
 	char comm[32];
-	char runtime_obj[PATH_MAX];  /* object that holds the interpreter (exe or libpython) */
+	char runtime_obj[PATH_MAX];  /* object that holds the interpreter (exe or libpython),
+					as /proc/PID/maps names it */
+	char runtime_in_root[PATH_MAX]; /* the same as the target sees it (differs for a
+					   chroot'd target: rootfs__target_view) */
 	char open_path[PATH_MAX + 32]; /* "/proc/self/fd/N": that file, opened inside the target's root */
 	int runtime_fd;              /* keeps open_path valid; -1 when none */
 	pid_t ns_pid;                /* the pid inside the target's PID namespace */

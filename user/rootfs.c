@@ -258,6 +258,28 @@ static int last_ns_pid(const char *s)
 	return v > 0 ? (int)v : -EINVAL;
 }
 
+int rootfs__target_view(pid_t pid, const char *seen, char *out, size_t len)
+{
+	char link[64], root[PATH_MAX];
+	ssize_t n;
+	size_t rl;
+
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	n = readlink(link, root, sizeof(root) - 1);
+	if (n > 1 && root[0] == '/') {
+		root[n] = 0;
+		rl = (size_t)n;
+		while (rl > 1 && root[rl - 1] == '/')
+			root[--rl] = 0;
+		if (!strncmp(seen, root, rl) && seen[rl] == '/')
+			seen += rl;
+	}
+	if (strlen(seen) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, seen);
+	return 0;
+}
+
 int rootfs__ns_pid(pid_t pid, pid_t tid)
 {
 	char path[80], *line = NULL;

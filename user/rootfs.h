@@ -48,6 +48,16 @@ void rootfs__force_walk(bool on);
  * that magic link to the open file itself, never re-resolving its name. */
 void rootfs__fd_path(int fd, char *buf, size_t len);
 
+/* A path as /proc/PID/maps or /proc/PID/exe show it to us, as the
+ * target sees it. Those files print paths relative to OUR root: for a
+ * target chroot'd into a directory we can reach (same mount namespace),
+ * they start with that directory ("/srv/root/usr/bin/python3"), which
+ * readlink(/proc/PID/root) names; the prefix is removed. Any other path
+ * (the same root, or a container's own mount namespace, where the kernel
+ * already prints the target's view) is copied unchanged. 0 or
+ * -ENAMETOOLONG. */
+int rootfs__target_view(pid_t pid, const char *seen, char *out, size_t len);
+
 /* The target's namespace PIDs: NSpid from /proc/PID/status (host pid first,
  * innermost last); and per thread from /proc/PID/task/TID/status (tid > 0;
  * tid <= 0 asks about the process).
