@@ -115,7 +115,7 @@ static void test_versions(void)
 
 	CHECK(LINE(5, 1, t, 0) == -1);
 	CHECK(LINE(2, 1, t, 0) == -1);
-	CHECK(LINE(15, 1, loc, 0) == -1);
+	CHECK(LINE(16, 1, loc, 0) == -1);
 	CHECK(LINE(-1, 1, t, 0) == -1);
 	/* the same bytes mean different things per version */
 	CHECK(LINE(9, 1, t, 0) == 1);

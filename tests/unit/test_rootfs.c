@@ -357,6 +357,53 @@ static void test_ns_pid(void)
 	test_ns_pid_in_namespace();
 }
 
+/* A chroot'd process (same mount namespace): /proc shows its files under
+ * the directory it is chroot'd in, and rootfs__target_view takes the
+ * paths back to its own view; our own paths pass unchanged. */
+static void test_target_view(void)
+{
+	char out[PATH_MAX], seen[PATH_MAX + 32];
+	int go[2];
+	pid_t child;
+
+	CHECK(rootfs__target_view(getpid(), "/usr/bin/python3", out, sizeof(out)) == 0);
+	CHECK_STR(out, "/usr/bin/python3");
+	CHECK(rootfs__target_view(getpid(), "/usr/bin/python3", out, 4) == -ENAMETOOLONG);
+	if (pipe2(go, O_CLOEXEC)) {
+		CHECK_MSG(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	child = fork();
+	if (child == 0) {
+		char b;
+
+		close(go[1]);
+		if (chroot(tree) || chdir("/"))
+			_exit(2);
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(go[0]);
+	usleep(100000);
+	if (child < 0 || geteuid() != 0) {
+		printf("test_rootfs: note: not root: chroot view check skipped\n");
+	} else {
+		snprintf(seen, sizeof(seen), "%s/usr/bin/python3", tree);
+		CHECK(rootfs__target_view(child, seen, out, sizeof(out)) == 0);
+		CHECK_STR(out, "/usr/bin/python3");
+		/* a path outside its root, or a mere prefix match, unchanged */
+		CHECK(rootfs__target_view(child, "/etc/passwd", out, sizeof(out)) == 0);
+		CHECK_STR(out, "/etc/passwd");
+		snprintf(seen, sizeof(seen), "%sX/usr/bin/python3", tree);
+		CHECK(rootfs__target_view(child, seen, out, sizeof(out)) == 0);
+		CHECK_STR(out, seen);
+	}
+	close(go[1]);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tree)) {
@@ -368,6 +415,7 @@ int main(void)
 	test_proc_root();
 	test_fd_path();
 	test_ns_pid();
+	test_target_view();
 	remove_tree();
 	return check_summary("test_rootfs");
 }
