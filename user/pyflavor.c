@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Interpreter flavor detection (shared/CPYTHON-INTERNALS.md §4, §6). Each
+/* Interpreter flavor detection (docs/cpython-layouts.md). Each
  * source of evidence gives at most one verdict; py_flavor__detect() takes
  * the strongest and notes a weaker one that disagrees. */
 #include <ctype.h>

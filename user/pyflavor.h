@@ -2,7 +2,7 @@
 /* Which kind of interpreter a mapped object is, decided before gilscope
  * places GIL probes: a default CPython build, a free-threaded one (whose
  * take_gil runs but usually does nothing), PyPy or Python 2 (no probes of
- * ours apply). Evidence rules: shared/CPYTHON-INTERNALS.md §4 and §6. */
+ * ours apply). Evidence rules: docs/cpython-layouts.md, "Free-threaded builds". */
 #ifndef GS_PYFLAVOR_H
 #define GS_PYFLAVOR_H
 

@@ -106,7 +106,7 @@ int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyof
 
 /* Which argument register holds the PyThreadState* at entry of symbol
  * (take_gil/drop_gil or a clone) in 3.<minor>: 0 = 1st (RDI), 1 = 2nd,
- * 2 = 3rd (shared/CPYTHON-INTERNALS.md §1.1). */
+ * 2 = 3rd (docs/cpython-layouts.md, 3.6-3.12). */
 int py_tstate_arg(int minor, const char *symbol);
 
 #endif

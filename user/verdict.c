@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Name the case a process is in, in the words of the users' rules of thumb
- * (shared/seeds/), with the figures that decided it. The thresholds are
+ * (threads vs processes, CPU- vs I/O-bound, the switch interval, C extensions releasing the GIL), with the figures that decided it. The thresholds are
  * judgement calls; each comment says which claim it tests. */
 #include <stdarg.h>
 #include <stdio.h>

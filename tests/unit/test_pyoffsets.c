@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* _Py_DebugOffsets decoding and the per-version layout table, checked
  * against the values measured on the pyenv 3.13.0 build
- * (shared/CPYTHON-INTERNALS.md §6) and against synthetic buffers. */
+ * (docs/cpython-layouts.md) and against synthetic buffers. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
