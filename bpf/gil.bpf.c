@@ -907,7 +907,8 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 	emit_state(p, slot, tid, t, now);
 }
 
-static __always_inline int drop_requested(const struct gs_proc *p)
+/* gil: a sub-interpreter's own GIL, 0 for the main one */
+static __always_inline int drop_requested(const struct gs_proc *p, __u64 gil)
 {
 	__u64 a = p->drop_req_addr;
 	__s32 v = 0;
@@ -915,7 +916,8 @@ static __always_inline int drop_requested(const struct gs_proc *p)
 	if (p->drop_req_tstate_off) {
 		/* 3.13+: bit 0 of the holder's eval_breaker; drop_gil clears
 		 * it only after it has released the GIL */
-		__u64 ts = p->holder_addr ? rd_ptr(p->holder_addr) : 0, eb = 0;
+		__u64 ha = gil ? gil + 8 : p->holder_addr;   /* last_holder */
+		__u64 ts = ha ? rd_ptr(ha) : 0, eb = 0;
 
 		if (ts)
 			bpf_probe_read_user(&eb, sizeof(eb), (void *)(ts + p->drop_req_tstate_off));
@@ -948,7 +950,7 @@ int BPF_KPROBE(drop_gil_enter)
 		return 0;
 	if (p->drop_req_tstate_off) {
 		/* 3.13+: the request flag, as in every strategy */
-		forced = drop_requested(p);
+		forced = drop_requested(p, t ? t->gil_addr : 0);
 	} else if (p->forced_by_site) {
 		forced = t && t->forced_next;
 		if (forced)
@@ -989,22 +991,58 @@ int BPF_KPROBE(drop_gil_forced)
 /* At a call to pthread_cond_signal (cookie 1) or pthread_cond_timedwait
  * (cookie 2) anywhere in the runtime: its first argument says whether it
  * is the GIL's, and which step of a hand-off it is. */
+/* Keyed probes, 3.12+: is gil a sub-interpreter's own GIL? Known ones
+ * have an entry in subgils; otherwise an interpreter of the runtime's list
+ * must point its ceval.gil at it (a bounded walk, off the main GIL's path). */
+#define GS_MAX_INTERP_WALK 16
+static __noinline int subgil_valid(struct gs_proc *p, __u32 slot, __u64 gil)
+{
+	__u64 key = gs_slot_key(slot, gil), interp;
+	int i;
+
+	if (!p || !p->interp_head_addr || !gil)
+		return 0;
+	if (bpf_map_lookup_elem(&subgils, &key))
+		return 1;
+	interp = rd_ptr(p->interp_head_addr);
+	for (i = 0; i < GS_MAX_INTERP_WALK && interp; i++) {
+		if (rd_ptr(interp + p->interp_gil_off) == gil)
+			return 1;
+		interp = rd_ptr(interp + p->interp_next_off);
+	}
+	return 0;
+}
+
+/* At a call to pthread_cond_signal (cookie 1) or pthread_cond_timedwait
+ * (cookie 2) anywhere in the runtime: its first argument says whether it
+ * is the GIL's, and which step of a hand-off it is. */
 SEC("uprobe")
 int BPF_KPROBE(gil_cond_call)
 {
 	__u32 slot, tid;
 	struct gs_proc *p = probe_proc(&slot, &tid);
 	__u64 cv = PT_REGS_PARM1(ctx);
+	struct gs_thread *t;
 
 	if (!p)
 		return 0;
 	if (bpf_get_attach_cookie(ctx) == 2) {
 		if (cv == p->gil_cond_addr)
 			on_contended(p, slot, tid);
+		else if (p->track_subgils && subgil_valid(p, slot, cv - GS_GIL_COND_OFF))
+			sub_contended(p, slot, tid, cv - GS_GIL_COND_OFF);
 	} else if (cv == p->gil_switch_cond_addr) {
 		on_acquired(p, slot, tid);
 	} else if (cv == p->gil_cond_addr) {
-		on_released(p, slot, tid, NULL, drop_requested(p), 0);
+		on_released(p, slot, tid, NULL, drop_requested(p, 0), 0);
+	} else if (p->track_subgils) {
+		if (subgil_valid(p, slot, cv - GS_GIL_SWITCH_COND_OFF)) {
+			sub_acquired(p, slot, tid, cv - GS_GIL_SWITCH_COND_OFF);
+		} else if ((t = thread_of(bpf_get_current_task_btf())) && t->slot == slot &&
+			   t->gil == GS_GIL_HOLDING && t->gil_addr && t->gil_addr == cv - GS_GIL_COND_OFF) {
+			sync_in(t, slot, tid);
+			sub_released(p, slot, tid, t, drop_requested(p, t->gil_addr));
+		}
 	}
 	return 0;
 }

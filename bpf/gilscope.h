@@ -302,6 +302,13 @@ struct gs_proc {
 	 * and the last acquisition it saw. */
 	__u64 holder_addr;
 	__u64 switchnum_addr;
+	/* The GIL-address-keyed probes on 3.12+: a condition variable that
+	 * is not the main GIL's may be a sub-interpreter's own GIL. It is
+	 * one if an interpreter of the runtime's list (from interp_head_addr,
+	 * linked at interp_next_off) points its ceval.gil (interp_gil_off)
+	 * at it. 0: sub-interpreter GILs are not looked for this way. */
+	__u64 interp_head_addr;
+	__u32 interp_next_off, interp_gil_off;
 	/* state every GIL hand-off writes, a cache line (or more) away: the
 	 * CPU taking the GIL does not also miss on the configuration read
 	 * by every event */

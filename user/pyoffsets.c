@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <string.h>

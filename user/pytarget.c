@@ -447,6 +447,17 @@ static void locate_selfcheck(struct py_target *pt, struct elf_file *ef)
 	pt->switchnum_addr = gil + GIL_SWITCH_NUMBER_OFF;
 	if (pt->minor >= 13)
 		pt->drop_req_tstate_off = TSTATE_EVAL_BREAKER_OFF;
+	if (pt->have_dbg) {
+		pt->interp_list_addr = pt->runtime_addr + pt->dbg.interpreters_head;
+		pt->interp_next_off = (uint32_t)pt->dbg.interp_next;
+		pt->interp_gil_ptr_off = (uint32_t)pt->dbg.interp_ceval_gil;
+	} else if (pt->minor == 12) {
+		const struct py_layout *l = py_layout__get(pt->minor);
+
+		pt->interp_list_addr = pt->runtime_addr + l->interp_head_off;
+		pt->interp_next_off = 0;          /* interp->next is its first field */
+		pt->interp_gil_ptr_off = l->interp_gil_ptr_off;
+	}
 }
 
 /* Is addr inside one of the take_gil/drop_gil bodies already probed? */

@@ -86,6 +86,11 @@ struct py_target {
 	 * when unknown), read by BPF at each acquisition and by user space at
 	 * the window's edges. */
 	uint64_t holder_addr, switchnum_addr;
+	/* 3.12+: the runtime's interpreter list, for telling a
+	 * sub-interpreter's own GIL from other condition variables (keyed
+	 * probes): &interpreters.head, interp->next, interp->ceval.gil */
+	uint64_t interp_list_addr;
+	uint32_t interp_next_off, interp_gil_ptr_off;
 	char gil_note[256];          /* -v: how the GIL's address was found/checked */
 };
 

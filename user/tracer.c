@@ -64,11 +64,13 @@ static int on_rb(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Sub-interpreters with their own GIL exist from 3.12; only the call-site
- * probes see which GIL an event is about. */
+/* Sub-interpreters with their own GIL exist from 3.12: the call-site
+ * probes see which GIL an event is about, and the address-keyed ones check
+ * a condition variable against the runtime's interpreter list (BPF). */
 static bool tracks_subgils(const struct py_target *pt)
 {
-	return pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr && pt->call_sites && !pt->keyed;
+	return pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr &&
+	       ((pt->call_sites && !pt->keyed) || (pt->keyed && pt->interp_list_addr));
 }
 
 int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
@@ -324,6 +326,11 @@ static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs
 	c->drop_req_tstate_off = pt->drop_req_tstate_off;
 	c->holder_addr = pt->holder_addr;
 	c->switchnum_addr = pt->switchnum_addr;
+	if (pt->keyed) {
+		c->interp_head_addr = pt->interp_list_addr;
+		c->interp_next_off = pt->interp_next_off;
+		c->interp_gil_off = pt->interp_gil_ptr_off;
+	}
 	c->track_subgils = tracks_subgils(pt);
 	/* One stack layout per object: a descendant running another
 	 * version gets no stacks. */
