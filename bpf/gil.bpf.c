@@ -563,16 +563,16 @@ static __always_inline void handoff_end(struct gs_proc *p, __u32 slot, __u64 now
  * thing from the holders seen, and keep the interpreter's counter at the
  * first and the last acquisition: user space compares the two. Only the
  * new holder runs this (it holds the GIL): no atomics needed. */
-static __always_inline void selfcheck_acquired(struct gs_proc *p)
+static __always_inline __u64 selfcheck_acquired(struct gs_proc *p)
 {
 	__u64 ts = 0, sn = 0;
 
 	if (!p->holder_addr)
-		return;
+		return 0;
 	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)p->holder_addr) != 0 || !p->switchnum_addr ||
 	    bpf_probe_read_user(&sn, sizeof(sn), (void *)p->switchnum_addr) != 0) {
 		p->sn_unreadable++;
-		return;
+		return 0;
 	}
 	if (!p->sn_seen) {
 		p->sw_first_tstate = ts;
@@ -583,6 +583,7 @@ static __always_inline void selfcheck_acquired(struct gs_proc *p)
 	p->sw_last_tstate = ts;
 	p->sn_last = sn;
 	p->sn_seen++;
+	return ts;   /* the new holder's thread state */
 }
 
 /* The GIL is now this thread's: ends its wait, starts its hold. */
@@ -620,7 +621,15 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		count(slot, GS_C_TAKE_RET_UNMATCHED, 1);
 	}
 	count(slot, GS_C_ACQUIRES, 1);
-	selfcheck_acquired(p);
+	{
+		/* last_holder is the acquiring thread's tstate: how the
+		 * address-keyed probes, which see no argument, learn the
+		 * thread state of threads started after attach */
+		__u64 ts = selfcheck_acquired(p);
+
+		if (with_stacks && ts)
+			t->tstate = ts;
+	}
 	handoff_end(p, slot, now);
 	t->implicit = 0;
 	t->contended = 0;
