@@ -50,6 +50,20 @@ static void regs_set_pc(struct user_regs_struct *r, unsigned long pc)
 {
 	r->rip = pc;
 }
+
+/* At a syscall-exit stop: an mmap that succeeded with PROT_EXEC, and the
+ * fd it mapped (mmap(addr, len, prot, flags, fd, off): rdx = prot, r8 =
+ * fd; rax = the result, -ENOSYS at the entry stop). */
+static bool regs_exec_mmap(const struct user_regs_struct *r, int *fd)
+{
+	long ret = (long)r->rax;
+
+	if (r->orig_rax != 9 /* __NR_mmap */ || ret == -ENOSYS || (ret < 0 && ret > -4096) ||
+	    !(r->rdx & 4 /* PROT_EXEC */) || (long)r->r8 < 0)
+		return false;
+	*fd = (int)r->r8;
+	return true;
+}
 #else
 #error "launch.c: only x86-64 is supported (int3 breakpoint, rip)"
 #endif
@@ -59,6 +73,11 @@ struct tracee {
 	pid_t pid;
 	unsigned long bp_addr;	/* 0: no breakpoint planted */
 	unsigned char bp_orig;	/* the byte BP_INSN replaced */
+	/* The image at entry was not CPython: it may load it later with
+	 * dlopen (an embedding program). Until its next exec, syscall stops
+	 * watch for an executable mapping of a file named like a Python
+	 * runtime, and offer the process again there. */
+	bool watch_mmap;
 };
 
 /* A word of tracee text, addressed bytewise so that byte 0 is the byte at
@@ -90,11 +109,31 @@ static void kill_and_reap(pid_t pid)
 		;
 }
 
+static bool watching;	/* the tracee's watch_mmap: resume() with PTRACE_SYSCALL */
+
 static int resume(pid_t pid, int sig)
 {
-	if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0)
+	if (ptrace(watching ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Is fd of pid a file whose name says it may be a Python runtime
+ * ("libpython3.14.so.1.0")? The offer that follows checks for real. */
+static bool fd_is_pythonish(pid_t pid, int fd)
+{
+	char link[64], path[4096];
+	const char *base;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = 0;
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strstr(base, "python") != NULL;
 }
 
 /* Child side: wait until the parent has seized us, then exec. Only
@@ -282,8 +321,9 @@ int launch__start(char *const argv[], launch_at_entry_fn at_entry, void *ctx,
 	go[0] = ep[1] = -1;
 
 	/* Seize before releasing the child so its first exec is seen. */
+	watching = false;
 	if (ptrace(PTRACE_SEIZE, t.pid, NULL,
-		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) < 0) {
+		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) < 0) {
 		err = -errno;
 		goto kill;
 	}
@@ -319,6 +359,7 @@ int launch__start(char *const argv[], launch_at_entry_fn at_entry, void *ctx,
 
 			/* A new mm: any breakpoint of the old image is gone. */
 			t.bp_addr = 0;
+			t.watch_mmap = watching = false;
 			err = read_entry(t.pid, &entry);
 			if (!err)
 				err = bp_plant(&t, entry);
@@ -339,6 +380,20 @@ int launch__start(char *const argv[], launch_at_entry_fn at_entry, void *ctx,
 				err = resume(t.pid, 0);
 			break;
 		case 0:
+			if (sig == (SIGTRAP | 0x80)) {
+				/* Syscall stop (watch_mmap): a runtime mapped now? */
+				int fd;
+
+				if (ptrace(PTRACE_GETREGS, t.pid, NULL, &regs) < 0) {
+					err = -errno;
+					break;
+				}
+				if (!regs_exec_mmap(&regs, &fd) || !fd_is_pythonish(t.pid, fd)) {
+					err = resume(t.pid, 0);
+					break;
+				}
+				goto offer;
+			}
 			/* Signal-delivery-stop. */
 			hit = false;
 			if (sig == SIGTRAP) {
@@ -354,6 +409,7 @@ int launch__start(char *const argv[], launch_at_entry_fn at_entry, void *ctx,
 			err = bp_remove(&t, &regs);
 			if (err)
 				break;
+offer:
 			ret = at_entry(t.pid, ctx);
 			if (ret < 0) {
 				err = ret;
@@ -368,8 +424,12 @@ int launch__start(char *const argv[], launch_at_entry_fn at_entry, void *ctx,
 				if (pid)
 					*pid = t.pid;
 				err = 0;
+				watching = false;
 				goto cleanup;
 			}
+			/* not CPython at its entry: watch for a runtime it
+			 * loads itself, until its next exec */
+			t.watch_mmap = watching = true;
 			err = resume(t.pid, 0);
 			break;
 		default:

@@ -11,7 +11,9 @@
  * exec'd image: at that point ld.so has mapped all DT_NEEDED libraries
  * (libpython included) but no code of the program has run.
  * Return 1 to accept (the child is then detached and resumes), 0 to let it
- * run on to its next exec (e.g. a shell wrapper or pyenv shim), or a
+ * run on to its next exec (e.g. a shell wrapper or pyenv shim) or to an
+ * executable mapping of a file named like a Python runtime (an embedding
+ * program that dlopen()s libpython), where at_entry is called again; or a
  * negative errno to abort (the child is killed). */
 typedef int (*launch_at_entry_fn)(pid_t pid, void *ctx);
 

@@ -268,7 +268,7 @@ static int at_entry(pid_t pid, void *ctx)
 	int e = run_begin(r, pid);
 
 	if (e == -ENOEXEC) {
-		gs_note("PID %d runs %s, not CPython yet: waiting for its next exec", pid, r->root.pt.exe);
+		gs_note("PID %d runs %s, not CPython yet: waiting for its next exec, or a Python runtime it loads itself", pid, r->root.pt.exe);
 		return 0;
 	}
 	return e ? e : 1;

@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--no-debug) nodebug=1 ;;
-	--exec) mode=exec ;;
+	--exec) mode="exec" ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -59,7 +59,7 @@ if [ $inner = 0 ]; then
 	self=$(readlink -f "$0")
 	nd=""
 	[ $nodebug = 1 ] && nd=--no-debug
-	if [ $mode = exec ]; then
+	if [ "$mode" = exec ]; then
 		[ -n "$at" ] || die "--exec needs --at (nothing is left to clean up after an exec)"
 		exec unshare --mount --propagation private \
 			sh "$self" --inner --mode exec ${nd} --at "$at" --wl "$wl" \
@@ -137,7 +137,7 @@ cd /
 # from here on, commands are the root's own (its umount)
 umount -l /.oldroot
 rmdir /.oldroot
-if [ $mode = exec ]; then
+if [ "$mode" = exec ]; then
 	exec "$@"
 fi
 # a foreground child (an asynchronous one would start with SIGINT ignored)

@@ -64,8 +64,10 @@ TIMING_CASES = (
     "queue n=4 2ms/1ms", "convoy si=5ms", "convoy si=2ms",
     "single_cpu attach", "launch args+exit_code",
     "stacks hog/waiter", "stacks zlib nogil",
+    "subinterp own GIL", "self-check fails when probes miss events",
 )
-CHROOT_CASES = ("cpu_threads n=2 si=5ms",)
+# a chroot is entered by exec (chroot(8) execs python): launch works too
+CHROOT_CASES = ("cpu_threads n=2 si=5ms", "launch args+exit_code")
 # (placement, kind, debug files, cases)
 CONFIGS = (
     ("container", "exe", True, TIMING_CASES),
@@ -442,8 +444,10 @@ def discover():
                     if not os.path.isfile(root + t.lib):
                         t.missing = "no %s%s" % (root, t.lib)
                     elif not os.access(EMBED_HOST, os.X_OK):
-                        t.missing = "no %s (make %s)" % (
-                            EMBED_HOST, os.path.relpath(EMBED_HOST, gs.REPO))
+                        rel = os.path.relpath(EMBED_HOST, gs.REPO)
+                        t.missing = "no embed host %s (%s)" % (
+                            EMBED_HOST, "$GILSCOPE_EMBED_HOST" if rel.startswith("..")
+                            else "make " + rel)
                 if t.missing is None and t.debug and not debug_file(root, obj):
                     t.missing = "no debug file for %s%s under %s/usr/lib/debug " \
                         "(build-id %s; python%s-dbg / libpython%s-dbg)" % (
@@ -564,9 +568,11 @@ def check_launch(ctx, t):
 
 def check_debug_inside(ctx, t):
     """/usr/lib/debug and the process as the target itself sees them."""
-    code = ("import os, sys; print(len(os.listdir('/usr/lib/debug')), "
-            "os.getpid(), sys.executable, "
-            "[l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l][:1])")
+    # (a chroot has no /proc)
+    code = ("import os, sys\n"
+            "try: m = [l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l][:1]\n"
+            "except OSError as e: m = e.strerror\n"
+            "print(len(os.listdir('/usr/lib/debug')), os.getpid(), sys.executable, m)")
     argv = t.host_argv(ctx, t.argv_inside(["-c", code]))
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, env=t.env(ctx, None),

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """gilscope end-to-end tests: trace real CPython processes (every pyenv
-3.6-3.13 interpreter found) and compare the reports with what the
-workloads are known to do. Needs root, ./gilscope built, and bpftrace for
-the cross-check.
+3.6-3.13 interpreter found, and Debian's own 3.13-3.15 in containers and a
+chroot: debian.py) and compare the reports with what the workloads are
+known to do. Needs root, ./gilscope built, bpftrace for the cross-check,
+and the Debian roots (tools/test-roots.sh).
 
   python3 tests/e2e/run.py                 all cases, all interpreters
   python3 tests/e2e/run.py --only 3.11     one interpreter
+  python3 tests/e2e/run.py --only debian-3.14
+                                           Debian's 3.14, every configuration
   python3 tests/e2e/run.py -k cpu_threads  cases whose name contains this
   python3 tests/e2e/run.py --list          list interpreters and cases
   python3 tests/e2e/run.py --check-workloads
@@ -709,6 +712,10 @@ def all_cases(py27):
     cases += distro_cases.all_cases(Case)
     import children_cases
     cases += children_cases.all_cases(Case, report_ok)
+    import selfcheck_cases
+    cases += selfcheck_cases.all_cases(Case, report_ok)
+    import refusal_cases
+    cases += refusal_cases.all_cases(Case)
     return cases
 
 
