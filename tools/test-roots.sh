@@ -33,12 +33,26 @@ pkgs_for() {
 	esac
 }
 
+# Every interpreter of the package list is there, with its debug file
+# directory (a root half-deleted or from an older list is stale).
+complete() {
+	for p in $2; do
+		case $p in
+		python3.[0-9]*-dbg) ;;
+		python3.[0-9]*) [ -x "$1/usr/bin/$p" ] || return 1 ;;
+		libpython3.[0-9]*-dbg) ;;
+		libpython3.[0-9]*) ls "$1"/usr/lib/*/"${p}".so.1.0 >/dev/null 2>&1 || return 1 ;;
+		esac
+	done
+	[ -d "$1/usr/lib/debug/.build-id" ]
+}
+
 build() {
 	suite=$1
 	root=$DIR/$suite
 	pkgs=$(pkgs_for "$suite")
 	stamp="debootstrap --variant=minbase $suite: $pkgs"
-	if [ -f "$root/.gilscope-root" ] && [ "$(cat "$root/.gilscope-root")" = "$stamp" ]; then
+	if [ -f "$root/.gilscope-root" ] && [ "$(cat "$root/.gilscope-root")" = "$stamp" ] && complete "$root" "$pkgs"; then
 		echo "test-roots: $suite: cached in $root"
 		return 0
 	fi
