@@ -1166,6 +1166,13 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 
 	if (!p)
 		return 0;
+	/* The self-check: the interpreter's switch counter as each thread
+	 * leaves (the last one's stands for a target that ends before the
+	 * window does). The exiting task is current: its memory is still
+	 * readable here on kernels that trace the exit before exit_mm(). */
+	if (p->switchnum_addr)
+		p->sn_exit_read = bpf_probe_read_user(&p->sn_exit, sizeof(p->sn_exit),
+						      (void *)p->switchnum_addr) == 0;
 	t = thread_of(p_task);
 	if (!t || t->exited || t->slot != slot)
 		return 0;

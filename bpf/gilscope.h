@@ -328,6 +328,9 @@ struct gs_proc {
 	__u64 sn_first, sn_last;    /* switch_number at the first/last acquisition */
 	__u32 sn_seen;              /* acquisitions whose holder and counter were read */
 	__u32 sn_unreadable;        /* acquisitions where they could not be read */
+	__u64 sn_exit;              /* switch_number as the last thread exited */
+	__u32 sn_exit_read;         /* sn_exit is valid (the last exit's read worked) */
+	__u32 pad1;
 	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };
 

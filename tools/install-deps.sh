@@ -11,7 +11,7 @@ if [ "${1:-}" = "--test" ]; then
 	# (installing it upgrades python3.11 to the matching version);
 	# debootstrap: the Debian roots of Debian's CPython 3.13-3.15
 	# (tools/test-roots.sh)
-	pkgs="$pkgs bpftrace chromium python3.11-dbg strace debootstrap"
+	pkgs="$pkgs bpftrace chromium python3.11-dbg libpython3.11 libpython3.11-dbg strace debootstrap"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""

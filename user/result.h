@@ -60,6 +60,8 @@ struct selfcheck_raw {
 	uint64_t changes;             /* holder changes after it */
 	uint64_t sn_first, sn_last;   /* switch_number at the first/last acquisition */
 	uint32_t seen, unreadable;    /* acquisitions read / unreadable */
+	bool have_exit;               /* the counter as the target's last thread exited */
+	uint64_t sn_exit;
 	/* user-space reads: at attach (after the probes went in), and just
 	 * before and just after BPF stopped counting */
 	bool have_start, have_end;

@@ -54,6 +54,10 @@ void selfcheck__eval(const struct selfcheck_raw *raw, bool applies, uint64_t acq
 		out->interp = clamp_u64(out->gilscope, raw->sn_end_a - raw->sn_start, raw->sn_end_b - raw->sn_start);
 		out->have_interp = true;
 		out->interp_at = "window edges";
+	} else if (raw->have_start && raw->have_exit && raw->sn_exit >= raw->sn_start) {
+		out->interp = raw->sn_exit - raw->sn_start;
+		out->have_interp = true;
+		out->interp_at = "the target's exit";
 	} else if (raw->have_start && raw->seen && raw->sn_last >= raw->sn_start) {
 		out->interp = raw->sn_last - raw->sn_start;
 		out->have_interp = true;

@@ -188,14 +188,17 @@ int session__end(struct session *s)
 		sc->sn_start = s->sc_start.sn_start;
 		sc->holder_start = s->sc_start.holder_start;
 		sc->holder_tid_known = s->pt.minor >= 11;
-		if (ra && rb) {
+		if (ra) {
+			/* without the second read (the target ended meanwhile)
+			 * the first one closes the window; the holder check needs
+			 * both */
 			sc->have_end = true;
 			sc->sn_end_a = a.switch_number;
-			sc->sn_end_b = b.switch_number;
+			sc->sn_end_b = rb ? b.switch_number : a.switch_number;
 			sc->locked_a = a.locked;
-			sc->locked_b = b.locked;
+			sc->locked_b = rb ? b.locked : -2;
 			sc->holder_tid_a = a.holder_tid;
-			sc->holder_tid_b = b.holder_tid;
+			sc->holder_tid_b = rb ? b.holder_tid : 0;
 		}
 	}
 	return 0;

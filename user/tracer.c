@@ -892,6 +892,8 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		res->sc.sn_last = proc.sn_last;
 		res->sc.seen = proc.sn_seen;
 		res->sc.unreadable = proc.sn_unreadable;
+		res->sc.have_exit = proc.sn_exit_read;
+		res->sc.sn_exit = proc.sn_exit;
 		res->sc.have_bpf = true;
 	}
 	read_stacks(tr, slot, res);

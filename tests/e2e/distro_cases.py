@@ -98,8 +98,46 @@ def case_distro_same_run(ctx):
                   min(a, b) > 0 and max(a, b) <= min(a, b) * 1.02, "within 2%")
 
 
+LIBPY311 = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+
+
+def case_distro_embed(ctx):
+    """Debian 12's shared libpython3.11 (stripped; its debug file from
+    libpython3.11-dbg) loaded by the embed host, as uWSGI loads it: 2 CPU
+    threads at a 5 ms switch interval, with the debug file and without."""
+    import debian
+    if not os.path.exists(LIBPY311):
+        raise CaseError("no %s (install libpython3.11)" % LIBPY311)
+    if not os.path.exists(debian.EMBED_HOST):
+        raise CaseError("no %s (make %s)" % (debian.EMBED_HOST, debian.EMBED_HOST))
+    for label, env in (("debug", None), ("stripped", {"GILSCOPE_DEBUG_DIR": "/nonexistent"})):
+        w = ctx.workload("cpu_threads.py", 2, 0.005, 0,
+                         python=[debian.EMBED_HOST, "--lib", LIBPY311])
+        out = ctx.path("%s.json" % label)
+        run = ctx.run_gilscope(["record", "-p", w.pid, "-d", D, "--json", out],
+                               timeout=D + 45, json_path=out, env=env)
+        w.p.kill()
+        if run.rc != 0 or run.doc is None:
+            raise CaseError("%s: rc=%s %s" % (label, run.rc, run.describe()))
+        doc = run.doc
+        gs.check_self(ctx, doc, label + " ")
+        st = get(doc, "target", "strategy") or ""
+        ctx.check(label + "_runtime", get(doc, "target", "runtime"),
+                  get(doc, "target", "runtime") == LIBPY311, LIBPY311)
+        ctx.check(label + "_strategy", st, st.startswith("debug symbols") if label == "debug"
+                  else st == "gil-address call sites")
+        held = get(doc, "gil", "held_pct") or 0
+        f, v = get(doc, "gil", "releases", "forced") or 0, get(doc, "gil", "releases", "voluntary") or 0
+        ctx.check(label + "_held", "%.1f%%" % held, held >= 95, ">=95")
+        ctx.check(label + "_forced", "%d/%d" % (f, f + v), f + v > 0 and f >= 0.9 * (f + v), ">=90%")
+        p50 = get(doc, "gil", "hold", "p50_us") or 0
+        ctx.check(label + "_p50", "%.2fms" % (p50 / 1000.0), abs(p50 - 5000) <= 750, "5ms+-15%")
+
+
 def all_cases(Case):
     return [Case("distro python3.11 three ways", case_distro, versions=("3.11",),
                  budget=240, retries=1),
             Case("distro python3.11 two strategies, one run", case_distro_same_run,
-                 versions=("3.11",), budget=120, retries=1)]
+                 versions=("3.11",), budget=120, retries=1),
+            Case("distro libpython3.11 embedded", case_distro_embed, versions=("3.11",),
+                 budget=120, retries=1)]

@@ -325,7 +325,10 @@ class Ctx(object):
         python = python or self.interp.path
         name = os.path.splitext(script)[0]
         errfile = self.path(name + ".stderr")
-        argv = [python, os.path.join(WORKLOADS, script)] + [str(a) for a in args]
+        # python: an interpreter's path, or a command that runs one (the
+        # embed host with its --lib)
+        cmd = list(python) if isinstance(python, (list, tuple)) else [python]
+        argv = cmd + [os.path.join(WORKLOADS, script)] + [str(a) for a in args]
         full_env = dict(os.environ)
         full_env.update(env or {})
         with open(errfile, "w") as err:

@@ -92,6 +92,28 @@ int main(void)
 	CHECK_U64(c.interp, 1000);
 	CHECK_STR(c.interp_at, "the last acquisition seen (the target ended first)");
 
+	/* ...and its counter as its last thread exited, when BPF could read
+	 * it there, is the better end */
+	r = agree();
+	r.have_end = false;
+	r.have_exit = true;
+	r.sn_exit = 1500;
+	selfcheck__eval(&r, true, 5000, 5000, 10000, &c);
+	CHECK(c.ok);
+	CHECK_STR(c.interp_at, "the target's exit");
+	/* a target that ended with no acquisition seen (a 3.6 program that
+	 * never started a thread: no GIL yet) and no switch at its exit */
+	memset(&r, 0, sizeof(r));
+	r.have_bpf = r.have_start = r.have_exit = true;
+	r.sn_start = r.sn_exit = 0;
+	selfcheck__eval(&r, true, 0, 0, 0, &c);
+	CHECK(c.ok);
+	CHECK_U64(c.interp, 0);
+	/* the same exit, but the interpreter switched 40 times unseen */
+	r.sn_exit = 40;
+	selfcheck__eval(&r, true, 0, 0, 0, &c);
+	CHECK(!c.ok);
+
 	/* a holder at the close that gilscope does not have */
 	r = agree();
 	r.sn_end_b = r.sn_end_a;
