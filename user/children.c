@@ -142,6 +142,13 @@ static uint64_t complete_holds(const struct gs_result *res)
 	return n;
 }
 
+/* An image an exec replaced within this long of its window's start is the
+ * fork half of a fork+exec (multiprocessing's spawn, subprocess): dropped
+ * even if a GIL hold was seen in it (seen under load on 3.12's forkserver
+ * start: one hold in a 7.5 ms window), and counted in
+ * preexec_images_dropped. */
+#define PREEXEC_MAX_NS (50 * 1000000ull)
+
 /* Close pid's window; drop it when it ran no Python of its own (the image
  * an exec replaced right after a fork, e.g. multiprocessing's spawn: at
  * most the hold inherited at the fork, cut by the exec). */
@@ -152,7 +159,8 @@ static void end(struct children *c, pid_t pid, bool replaced)
 	if (!s)
 		return;
 	session__end(s);
-	if (replaced && s->done && !complete_holds(&s->res)) {
+	if (replaced && s->done &&
+	    (!complete_holds(&s->res) || s->res.t1 - s->res.t0 < PREEXEC_MAX_NS)) {
 		for (size_t i = 0; i < c->n; i++)
 			if (c->s[i] == s) {
 				memmove(&c->s[i], &c->s[i + 1], (c->n - i - 1) * sizeof(*c->s));
