@@ -925,7 +925,7 @@ static __always_inline int drop_requested(const struct gs_proc *p, __u64 gil)
 	if (p->drop_req_tstate_off) {
 		/* 3.13+: bit 0 of the holder's eval_breaker; drop_gil clears
 		 * it only after it has released the GIL */
-		__u64 ha = gil ? gil + 8 : p->holder_addr;   /* last_holder */
+		__u64 ha = gil ? gil + GS_GIL_LAST_HOLDER_OFF : p->holder_addr;
 		__u64 ts = ha ? rd_ptr(ha) : 0, eb = 0;
 
 		if (ts)
@@ -997,9 +997,6 @@ int BPF_KPROBE(drop_gil_forced)
 	return 0;
 }
 
-/* At a call to pthread_cond_signal (cookie 1) or pthread_cond_timedwait
- * (cookie 2) anywhere in the runtime: its first argument says whether it
- * is the GIL's, and which step of a hand-off it is. */
 /* Keyed probes, 3.12+: is gil a sub-interpreter's own GIL? Known ones
  * have an entry in subgils; otherwise an interpreter of the runtime's list
  * must point its ceval.gil at it (a bounded walk, off the main GIL's path). */

@@ -141,6 +141,7 @@ struct gs_subgil {
 #define GS_MAX_SUBGILS 64
 /* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
  * docs/cpython-layouts.md) */
+#define GS_GIL_LAST_HOLDER_OFF 8
 #define GS_GIL_LOCKED_OFF 16
 #define GS_GIL_COND_OFF 32
 #define GS_GIL_SWITCH_COND_OFF 120

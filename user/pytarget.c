@@ -427,9 +427,11 @@ static int keyed_addresses(struct py_target *pt)
 	return 0;
 }
 
-/* Where the self-check and the 3.13+ drop-request flag read the main GIL:
- * its last_holder and switch_number, in every strategy. */
-static void locate_selfcheck(struct py_target *pt, struct elf_file *ef)
+/* The GIL fields BPF reads in every strategy: the main GIL's last_holder
+ * and switch_number (the self-check; 3.13+ also the drop-request flag
+ * through the holder), and the interpreter list that tells a
+ * sub-interpreter's own GIL apart (3.12+). */
+static void locate_gil_fields(struct py_target *pt, struct elf_file *ef)
 {
 	struct elf_sym sn;
 	uint64_t gil;
@@ -798,7 +800,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 			goto out;
 		}
 	}
-	locate_selfcheck(pt, ef);
+	locate_gil_fields(pt, ef);
 	verify_gil_live(pt);
 	locate_stack_layout(pt, ef);
 	e = 0;
@@ -832,7 +834,7 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 {
 	const struct py_layout *l = py_layout__get(pt->minor);
 	uint64_t interp = 0, id = 0, next;
-	struct py_debug_offsets d;
+	const struct py_debug_offsets *d;
 	int e, guard = 0;
 
 	*ident_off = l->tstate_ident_off;
@@ -849,32 +851,30 @@ static int gil_struct_addr(const struct py_target *pt, int fd, uint64_t *gil,
 	case GIL_DEBUG_OFFSETS:
 		if (!pt->have_dbg)
 			return -ENOTSUP;
-		d = pt->dbg;
-		*ident_off = d.tstate_native_thread_id;
+		d = &pt->dbg;
+		*ident_off = d->tstate_native_thread_id;
 		/* The main interpreter (id 0) is the last one in the list. */
-		if ((e = read_u64(fd, pt->runtime_addr + d.interpreters_head, &interp)))
+		if ((e = read_u64(fd, pt->runtime_addr + d->interpreters_head, &interp)))
 			return e;
 		while (interp && guard++ < 64) {
-			if ((e = read_u64(fd, interp + d.interp_id, &id)))
+			if ((e = read_u64(fd, interp + d->interp_id, &id)))
 				return e;
 			if (id == 0)
 				break;
-			if ((e = read_u64(fd, interp + d.interp_next, &next)))
+			if ((e = read_u64(fd, interp + d->interp_next, &next)))
 				return e;
 			interp = next;
 		}
 		if (!interp)
 			return *gil = 0, 0;
-		return read_u64(fd, interp + d.interp_ceval_gil, gil);
+		return read_u64(fd, interp + d->interp_ceval_gil, gil);
 	case GIL_STATICS:
 		break;
 	}
 	return -EINVAL;
 }
 
-/* A TID the target recorded (gettid() in its PID namespace) as the
- * host numbers it; 0 when no thread of the target has it. */
-static uint32_t host_tid(const struct py_target *pt, uint32_t ns)
+uint32_t py_target__host_tid(const struct py_target *pt, uint32_t ns)
 {
 	struct nstid_map m;
 	uint32_t h;
@@ -972,7 +972,7 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 	if (locked == 1 && s->holder_tstate &&
 	    read_u64(fd, s->holder_tstate + ident_off, &ident) == 0) {
 		if (l->ident == TID_NATIVE)
-			s->holder_tid = host_tid(pt, (uint32_t)ident);
+			s->holder_tid = (uint32_t)ident;
 		else
 			s->holder_pthread = ident;
 	}

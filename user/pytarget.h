@@ -98,7 +98,9 @@ struct gil_snapshot {
 	int locked;                  /* -1 never created, 0 free, 1 held */
 	uint64_t holder_tstate;
 	uint64_t interval_us;
-	uint32_t holder_tid;         /* kernel TID when the version records it */
+	uint32_t holder_tid;         /* kernel TID when the version records it, as the
+					target's PID namespace numbers it
+					(py_target__host_tid gives the host's) */
 	uint64_t holder_pthread;     /* pthread_self() of the holder otherwise */
 	uint64_t switch_number;      /* gil->switch_number (valid: have_switch_number) */
 	bool have_switch_number;
@@ -118,6 +120,10 @@ int py_target__threads(const struct py_target *pt,
 
 /* Close what inspect kept open (after the probes are attached). */
 void py_target__release(struct py_target *pt);
+
+/* A TID the target recorded (gettid() in its PID namespace) as the host
+ * numbers it; 0 when no thread of the target has it. */
+uint32_t py_target__host_tid(const struct py_target *pt, uint32_t ns_tid);
 
 /* Read the GIL's state from the live target's memory. 0 or -errno. */
 int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s);

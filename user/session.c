@@ -130,6 +130,8 @@ int session__begin(struct session *s, pid_t pid)
 	 * then seen by the probes, and the seed defers to them. */
 	if (py_target__read_gil(&s->pt, &snap) != 0)
 		snap.locked = -2;
+	if (snap.holder_tid)
+		snap.holder_tid = py_target__host_tid(&s->pt, snap.holder_tid);
 	if (snap.locked >= 0)
 		s->interval_us = (int)snap.interval_us;
 	if (snap.locked >= -1 && snap.have_switch_number) {
@@ -197,8 +199,8 @@ int session__end(struct session *s)
 			sc->sn_end_b = rb ? b.switch_number : a.switch_number;
 			sc->locked_a = a.locked;
 			sc->locked_b = rb ? b.locked : -2;
-			sc->holder_tid_a = a.holder_tid;
-			sc->holder_tid_b = rb ? b.holder_tid : 0;
+			sc->holder_tid_a = a.holder_tid ? py_target__host_tid(&s->pt, a.holder_tid) : 0;
+			sc->holder_tid_b = rb && b.holder_tid ? py_target__host_tid(&s->pt, b.holder_tid) : 0;
 		}
 	}
 	return 0;

@@ -89,37 +89,6 @@ wait
 
 # ---------------------------------------------------------------- helpers
 
-def proc_status(pid, task=None):
-    """{"PPid": [..], "NSpid": [..]} of /proc/PID[/task/TID]/status, or None."""
-    path = "/proc/%d/status" % pid if task is None else \
-        "/proc/%d/task/%d/status" % (pid, task)
-    out = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in ("PPid", "NSpid"):
-                    out[k] = [int(x) for x in v.split()]
-    except (OSError, ValueError):
-        return None
-    return out
-
-
-def host_pid_of(grandparent, ns_pid):
-    """The host PID of the process numbered ns_pid in the namespace whose
-    init is a child of `grandparent` (the unshare process)."""
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        st = proc_status(int(name))
-        if not st or len(st.get("NSpid", [])) != 2 or st["NSpid"][1] != ns_pid:
-            continue
-        parent = proc_status(st["PPid"][0])
-        if parent and parent.get("PPid") == [grandparent]:
-            return int(name)
-    return None
-
-
 def kernel_has_openat2():
     """openat2(2) is there (Linux 5.6+); else gilscope walks paths itself."""
     class OpenHow(ctypes.Structure):
@@ -227,34 +196,14 @@ class Container(object):
         with open(self.errfile, "w") as err:
             self.p = self.ctx.spawn(argv, stdout=subprocess.PIPE, stderr=err,
                                     stdin=subprocess.DEVNULL)
-        line = self._ready_line(30)
+        line = gs.ready_line(self.p, "container", self.errfile, 30)
         m = re.match(r"^READY (\d+)$", line)
         if not m:
             raise CaseError("container: expected 'READY N', got %r" % line)
         self.ns_pid = int(m.group(1))
-        wait_for(lambda: host_pid_of(self.p.pid, self.ns_pid) is not None, 10,
+        wait_for(lambda: gs.host_pid_of(self.p.pid, self.ns_pid) is not None, 10,
                  "the workload's host PID")
-        self.host_pid = host_pid_of(self.p.pid, self.ns_pid)
-
-    def _ready_line(self, timeout):
-        import select
-        buf = b""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CaseError("container: no READY within %.0fs; stderr:\n%s"
-                                % (timeout, gs.tail(gs.read_file(self.errfile))))
-            r, _, _ = select.select([self.p.stdout], [], [], min(left, 0.5))
-            if r:
-                chunk = os.read(self.p.stdout.fileno(), 4096)
-                if not chunk:
-                    self.p.wait(timeout=5)
-                    raise CaseError("container exited (rc=%s) before READY; "
-                                    "stderr:\n%s" % (self.p.returncode,
-                                                     gs.tail(gs.read_file(self.errfile))))
-                buf += chunk
-        return buf.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        self.host_pid = gs.host_pid_of(self.p.pid, self.ns_pid)
 
     def tamper(self):
         """Have the container put the symlink over its executable."""
@@ -346,7 +295,7 @@ def check_ns_ids(ctx, doc, c):
     threads = get(doc, "threads", default=[])
     wrong = []
     for t in threads:
-        st = proc_status(c.host_pid, t.get("tid"))
+        st = gs.proc_status(c.host_pid, t.get("tid"))
         want = st["NSpid"][-1] if st and st.get("NSpid") else None
         got = t.get("ns_tid")
         if not isinstance(got, int) or isinstance(got, bool) or \

@@ -129,39 +129,7 @@ def ns_id(pid, ns):
 
 
 def nspid(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("NSpid:"):
-                    return [int(x) for x in line.split()[1:]]
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def find_host_pid(unshare_pid, ns_pid):
-    """The host PID of the process numbered ns_pid in the PID namespace
-    whose init is unshare_pid's child."""
-    init = None
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == unshare_pid and (nspid(int(name)) or [0])[-1] == 1:
-            init = int(name)
-            break
-    if init is None:
-        return None
-    want = ns_id(init, "pid")
-    for name in os.listdir("/proc"):
-        if name.isdigit() and ns_id(name, "pid") == want and \
-                (nspid(int(name)) or [0])[-1] == ns_pid:
-            return int(name)
-    return None
+    return (gs.proc_status(pid) or {}).get("NSpid")
 
 
 def same_file(a, b):
@@ -332,7 +300,7 @@ class Target(gs.Interp):
             pid = None
             deadline = time.monotonic() + 10
             while pid is None and time.monotonic() < deadline:
-                pid = find_host_pid(p.pid, ns_pid)
+                pid = gs.host_pid_of(p.pid, ns_pid)
                 if pid is None:
                     time.sleep(0.05)
             if pid is None:

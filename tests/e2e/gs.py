@@ -202,6 +202,37 @@ class Workload(object):
                             % (self.name, self.pid, timeout))
 
 
+def proc_status(pid, task=None):
+    """{"PPid": [..], "NSpid": [..]} of /proc/PID[/task/TID]/status, or None."""
+    path = "/proc/%d/status" % pid if task is None else \
+        "/proc/%d/task/%d/status" % (pid, task)
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("PPid", "NSpid"):
+                    out[k] = [int(x) for x in v.split()]
+    except (OSError, ValueError):
+        return None
+    return out
+
+
+def host_pid_of(grandparent, ns_pid):
+    """The host PID of the process numbered ns_pid in the namespace whose
+    init is a child of `grandparent` (the unshare process)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_status(int(name))
+        if not st or len(st.get("NSpid", [])) != 2 or st["NSpid"][1] != ns_pid:
+            continue
+        parent = proc_status(st["PPid"][0])
+        if parent and parent.get("PPid") == [grandparent]:
+            return int(name)
+    return None
+
+
 def ready_line(p, name, errfile, timeout):
     """The first line a workload (Popen p, stdout a pipe) prints, within
     `timeout` seconds; CaseError with its stderr if it exits or is late."""
