@@ -6,7 +6,7 @@
  *   GIL taken    (on_acquired)  take_gil set locked = 1
  *   GIL released (on_released)  drop_gil
  *   sched_switch                the thread goes on/off a CPU
- * Which probes deliver them depends on the build (user/pytarget.c picks):
+ * Which probes deliver them depends on the build (user/inspect/pytarget.c picks):
  * take_gil's call sites to pthread_cond_timedwait/signal, or its entry and
  * return; drop_gil's entry; or, without symbols, every pthread_cond_* call
  * keyed on the GIL's address. Every interval between two events of a
@@ -1088,7 +1088,7 @@ static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __
 	}
 }
 
-/* Does nothing: attached by user/trapcost.c to a nop in gilscope itself,
+/* Does nothing: attached by user/trace/trapcost.c to a nop in gilscope itself,
  * to time what one uprobe trap costs on this machine. */
 SEC("uprobe")
 int BPF_KPROBE(trap_probe)

@@ -295,7 +295,7 @@ struct gs_proc {
 	 * gil->last_holder at the release. */
 	__u32 drop_req_tstate_off;
 	__u32 pad0;
-	/* The self-check (user/selfcheck.h): where the main GIL's
+	/* The self-check (user/model/selfcheck.h): where the main GIL's
 	 * last_holder and switch_number live (0: unknown). At each
 	 * acquisition BPF reads both, counts a switch when the holder's
 	 * tstate differs from the previous holder's, as CPython's take_gil

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Types shared by bpf/proctree.bpf.c and user/proctree.c. */
+/* Types shared by bpf/proctree.bpf.c and user/trace/proctree.c. */
 #ifndef GS_PROCEVENT_H
 #define GS_PROCEVENT_H
 

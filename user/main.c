@@ -18,15 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
-#include "children.h"
-#include "launch.h"
-#include "pytarget.h"
-#include "reaper.h"
-#include "report.h"
-#include "session.h"
-#include "stacks.h"
-#include "trace_json.h"
-#include "tracer.h"
+#include "trace/children.h"
+#include "trace/launch.h"
+#include "inspect/pytarget.h"
+#include "trace/detach.h"
+#include "model/figures.h"
+#include "trace/session.h"
+#include "model/stacks.h"
+#include "render/chrome_trace.h"
+#include "trace/gil_tracer.h"
 
 
 static const char usage[] =

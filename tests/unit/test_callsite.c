@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "callsite.h"
+#include "inspect/callsite.h"
 #include "check.h"
-#include "elf.h"
+#include "inspect/elf.h"
 
 /* Addresses of "call ... <CALLEE@plt>" lines inside FUNC, by objdump. */
 static int objdump_calls(const char *path, const char *func, const char *callee,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "report.h"
+#include "model/figures.h"
 
 static int near(double a, double b)
 {

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "debuginfo.h"
-#include "elf.h" /* ours: -iquote user */
+#include "inspect/debuginfo.h"
+#include "inspect/elf.h" /* ours: -iquote user */
 
 static char tmp[] = "/tmp/gs_test_debuginfo.XXXXXX";
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "elf.h" /* ours: -iquote user */
+#include "inspect/elf.h" /* ours: -iquote user */
 
 static char dir[] = "/tmp/gs_test_elf.XXXXXX";
 

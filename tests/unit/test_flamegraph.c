@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "flamegraph.h"
+#include "render/flamegraph.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define FFFD "\xef\xbf\xbd"

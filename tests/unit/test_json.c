@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "json.h"
+#include "render/json.h"
 
 /* A memory stream; the text is valid after fclose. */
 struct mem { char *buf; size_t len; FILE *f; };

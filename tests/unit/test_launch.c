@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Tests for user/launch.c: real children under ptrace (needs permission to
+/* Tests for user/trace/launch.c: real children under ptrace (needs permission to
  * ptrace one's own children, which any user has unless Yama forbids it). */
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "launch.h"
+#include "trace/launch.h"
 
 static int checks_passed, checks_failed;
 

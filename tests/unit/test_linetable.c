@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
-#include "linetable.h"
+#include "model/linetable.h"
 
 #define LINE(minor, first, t, off) \
 	py_line_for_offset(minor, first, t, sizeof(t), off)

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "procmaps.h"
+#include "inspect/procmaps.h"
 
 static const char sample[] =
 	"00400000-00452000 r-xp 00000000 08:02 173521                             /usr/bin/dbus-daemon\n"

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "elf.h"      /* ours: -iquote user */
-#include "pyflavor.h"
+#include "inspect/elf.h"      /* ours: -iquote user */
+#include "inspect/pyflavor.h"
 
 #define NAME "test_pyflavor"
 

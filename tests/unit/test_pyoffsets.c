@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "elf.h"
+#include "inspect/elf.h"
 #include "gilscope.h"
-#include "pyoffsets.h"
+#include "inspect/pyoffsets.h"
 
 static void put64(unsigned char *b, size_t off, uint64_t v)
 {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "rootfs.h"
+#include "inspect/rootfs.h"
 
 #define CHAIN 40	/* symlinks the kernel (and the walker) may follow */
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The self-check's judgement (user/selfcheck.c) on raw readings whose
+/* The self-check's judgement (user/model/selfcheck.c) on raw readings whose
  * truth the test sets: agreement, each way of disagreeing, the window's
  * closing race, and a target that ended first. */
 #include <string.h>
 #include "check.h"
-#include "selfcheck.h"
+#include "model/selfcheck.h"
 
 /* 1000 switches in the window: start counter 500, closing reads 1500 and
  * 1501 around BPF's stop; BPF saw the first acquisition by another holder

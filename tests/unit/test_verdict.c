@@ -3,7 +3,7 @@
  * case, built the way report.c fills it. */
 #include <string.h>
 #include "check.h"
-#include "report.h"
+#include "model/figures.h"
 
 static struct gs_report base(double win)
 {

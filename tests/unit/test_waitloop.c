@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "callsite.h"
+#include "inspect/callsite.h"
 #include "check.h"
-#include "elf.h"
-#include "waitloop.h"
+#include "inspect/elf.h"
+#include "inspect/waitloop.h"
 
 /*
  * 0x1000  41 8b 87 78 01 00 00   mov 0x178(%r15),%eax     first test of locked

@@ -46,11 +46,11 @@ wait;MainThread;<module> (app.py:30);main (app.py:22);time.sleep [native] 9750
 native;MainThread;<module> (app.py:30);main (app.py:22);hashlib.sha256 (<frozen>:0) 5000
 offcpu;worker-1;<module> (app.py:30);run (app.py:12);socket.recv [native] 30000
 EOF
-	# The unit test's scenario, written by user/trace_json.c.
+	# The unit test's scenario, written by user/render/chrome_trace.c.
 	${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -iquote "$repo/user" -I"$repo/bpf" \
-		"$repo/tests/unit/test_trace_json.c" "$repo/user/trace_json.c" \
-		"$repo/user/json.c" -o "$tmp/test_trace_json"
-	"$tmp/test_trace_json" "$tmp/gil_trace.json" >&2
+		"$repo/tests/unit/test_chrome_trace.c" "$repo/user/render/chrome_trace.c" \
+		"$repo/user/render/json.c" -o "$tmp/test_chrome_trace"
+	"$tmp/test_chrome_trace" "$tmp/gil_trace.json" >&2
 	printf 'this is not a profile\njust; some words\n' > "$tmp/broken.txt"
 	head -c 400 "$tmp/gil_trace.json" > "$tmp/truncated.json"
 

@@ -3,13 +3,13 @@
  * start with the view name and a thread name. For looking at the SVG and
  * for tools/svgcheck/run.sh. Build from the repository root:
  *   gcc -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -iquote user \
- *       tools/svgcheck/demo_svg.c user/flamegraph.c -o /tmp/demo_svg
+ *       tools/svgcheck/demo_svg.c user/render/flamegraph.c -o /tmp/demo_svg
  *   /tmp/demo_svg /tmp/demo.svg */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "flamegraph.h"
+#include "render/flamegraph.h"
 
 #define MAX_DEPTH 8
 

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/* Decoding log-linear histogram slots (slot layout: bpf/hist.h). */
+#include <string.h>
+
+#include "model/hist_stats.h"
+
+double hist_slot_mid(unsigned int s)
+{
+	/* Mean of the integers lo .. lo+width-1; exact for one-value slots. */
+	return (double)gs_hist_slot_lo(s) + (double)(gs_hist_slot_width(s) - 1) / 2;
+}
+
+uint64_t hist_count(const uint64_t *slots)
+{
+	uint64_t n = 0;
+
+	for (unsigned int s = 0; s < GS_HIST_SLOTS; s++)
+		n += slots[s];
+	return n;
+}
+
+/* rank = ceil(q * count), 1-based, within [1, count]. */
+static uint64_t rank_of(uint64_t count, double q)
+{
+	uint64_t rank;
+	double r;
+
+	if (q < 0)
+		q = 0;
+	if (q > 1)
+		q = 1;
+	/* rank = ceil(q * count), but q * count carries rounding error
+	 * (0.07 * 100 = 7.000000000000001): shave a hair off so an exact rank
+	 * is not bumped to the next one. Done by hand to need no libm. */
+	r = q * (double)count;
+	r -= r * 1e-12;
+	rank = (uint64_t)r;
+	if ((double)rank < r)
+		rank++;
+	if (rank < 1)
+		rank = 1;
+	if (rank > count)
+		rank = count;
+	return rank;
+}
+
+double hist_quantile(const uint64_t *slots, double q)
+{
+	uint64_t count = hist_count(slots), rank, seen = 0;
+
+	if (!count)
+		return 0;
+	rank = rank_of(count, q);
+	for (unsigned int s = 0; s < GS_HIST_SLOTS; s++) {
+		seen += slots[s];
+		if (seen >= rank)
+			return hist_slot_mid(s);
+	}
+	return 0; /* not reached: seen ends at count >= rank */
+}
+
+void hist_summarize(const uint64_t *slots, struct hist_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->count = hist_count(slots);
+	if (!out->count)
+		return;
+	out->p50 = hist_quantile(slots, 0.50);
+	out->p90 = hist_quantile(slots, 0.90);
+	out->p99 = hist_quantile(slots, 0.99);
+	for (unsigned int s = GS_HIST_SLOTS; s-- > 0;) {
+		if (slots[s]) {
+			/* lo + (width - 1): the top slot's end is 2^64 - 1, no overflow */
+			out->max_seen_slot_hi = gs_hist_slot_lo(s) + (gs_hist_slot_width(s) - 1);
+			break;
+		}
+	}
+}
+
+double hist_thread_quantile(const uint32_t *slots, double q, uint64_t max)
+{
+	uint64_t count = 0, rank, seen = 0;
+	double lo, hi, mid;
+
+	for (unsigned int c = 0; c < GS_THIST_SLOTS; c++)
+		count += slots[c];
+	if (!count)
+		return 0;
+	rank = rank_of(count, q);
+	for (unsigned int c = 0; c < GS_THIST_SLOTS; c++) {
+		seen += slots[c];
+		if (seen < rank)
+			continue;
+		lo = c ? (double)gs_hist_slot_lo(gs_thist_fine(c)) : 0;
+		hi = c + 1 < GS_THIST_SLOTS ? (double)gs_hist_slot_lo(gs_thist_fine(c + 1)) : (double)max;
+		mid = (lo + hi) / 2;
+		/* never past the longest wait, which is known exactly */
+		return max && mid > (double)max ? (double)max : mid;
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Symbolized Python stacks per view, from the raw maps read back from BPF:
+ * one model shared by the folded, SVG, text and JSON writers. */
+#ifndef GS_STACKS_H
+#define GS_STACKS_H
+
+#include <stdio.h>
+#include "render/flamegraph.h"
+#include "model/raw.h"
+
+struct view_stacks {
+	const char *name;         /* "wait", "gil", "nogil", "blame" */
+	const char *title;
+	const char *unit;         /* "us" or "samples" */
+	struct fg_stack *stacks;  /* frames root first: view, thread, outermost ... leaf */
+	size_t n;
+	uint64_t total;           /* in unit */
+};
+
+struct stack_report {
+	struct view_stacks views[GS_NR_VIEWS];
+	char **strings;           /* every frame string, owned */
+	size_t nstrings, capstrings;
+	char **index;             /* open-addressing set over strings */
+	size_t capidx;
+	uint64_t unsymbolized;    /* frames whose code object was not captured */
+};
+
+/* name_of(tid) gives the thread's display name. 0 or -ENOMEM. */
+int stack_report__build(struct stack_report *sr, const struct gs_result *res,
+			const char *(*name_of)(uint32_t tid, void *ctx), void *ctx);
+void stack_report__free(struct stack_report *sr);
+
+/* Brendan Gregg's folded format: "view;thread;frame;...;leaf WEIGHT". */
+int stack_report__write_folded(const struct stack_report *sr, FILE *f);
+
+/* The heaviest stacks of a view, indexes into views[v].stacks. */
+size_t stack_report__top(const struct stack_report *sr, int view, size_t *idx, size_t max);
+
+/* Render one code object's frame as "qualname (file:line)" (exposed for tests). */
+void stack_frame_name(const struct gs_code *c, int minor, uint32_t off, char *buf, size_t len);
+
+#endif

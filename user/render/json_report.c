@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT
+/* The JSON report (schema version 1). */
+#include <errno.h>
+#include <stdio.h>
+#include "render/json.h"
+#include "model/figures.h"
+#include "inspect/rootfs.h"
+#include "trace/children.h"
+#include "model/stacks.h"
+
+static void kv_d(struct json_writer *w, const char *k, double v)
+{
+	json_key(w, k);
+	json_double(w, v);
+}
+
+static void kv_u(struct json_writer *w, const char *k, uint64_t v)
+{
+	json_key(w, k);
+	json_uint(w, v);
+}
+
+/* A figure that may not be known: null then. */
+static void kv_d_known(struct json_writer *w, const char *k, double v, bool known)
+{
+	json_key(w, k);
+	if (known)
+		json_double(w, v);
+	else
+		json_null(w);
+}
+
+static void dist(struct json_writer *w, const char *k, const struct dist_stats *d)
+{
+	json_key(w, k);
+	json_obj_begin(w);
+	kv_u(w, "count", d->count);
+	kv_d(w, "total_s", d->total_s);
+	kv_d(w, "mean_us", d->mean_us);
+	kv_d(w, "p50_us", d->p50_us);
+	kv_d(w, "p90_us", d->p90_us);
+	kv_d(w, "p99_us", d->p99_us);
+	kv_d(w, "max_us", d->max_us);
+	json_obj_end(w);
+}
+
+static void releases(struct json_writer *w, uint64_t forced, uint64_t voluntary)
+{
+	json_key(w, "releases");
+	json_obj_begin(w);
+	kv_u(w, "forced", forced);
+	kv_u(w, "voluntary", voluntary);
+	json_obj_end(w);
+}
+
+static void gils(struct json_writer *w, const struct gs_report *r)
+{
+	char addr[24];
+
+	json_key(w, "gils");
+	json_arr_begin(w);
+	for (int i = 0; i < r->ngils; i++) {
+		const struct gil_stats *g = &r->gils[i];
+
+		json_obj_begin(w);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->addr);
+		json_key(w, "address"); json_str(w, addr);
+		json_key(w, "main"); json_bool(w, g->main);
+		kv_d(w, "held_pct", g->held_pct);
+		dist(w, "hold", &g->hold);
+		dist(w, "wait", &g->wait);
+		releases(w, g->forced, g->voluntary);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+static void target(struct json_writer *w, const struct gs_report *r)
+{
+	const struct py_target *pt = r->pt;
+
+	json_key(w, "target");
+	json_obj_begin(w);
+	json_key(w, "pid"); json_int(w, pt->pid);
+	json_key(w, "ns_pid");        /* the pid inside its PID namespace (a container) */
+	if (pt->ns_pid > 0)
+		json_int(w, pt->ns_pid);
+	else
+		json_null(w);
+	json_key(w, "comm"); json_str(w, pt->comm);
+	json_key(w, "exe"); json_str(w, pt->exe);
+	json_key(w, "runtime"); json_str(w, pt->runtime_obj);
+	json_key(w, "python_version"); json_str(w, pt->version);
+	json_key(w, "launched"); json_bool(w, r->launch.launched);
+	json_key(w, "exit_code");
+	if (r->launch.launched && r->launch.exited && !r->launch.exit_signal)
+		json_int(w, r->launch.exit_code);
+	else
+		json_null(w);
+	json_key(w, "exit_signal");
+	if (r->launch.launched && r->launch.exited && r->launch.exit_signal)
+		json_int(w, r->launch.exit_signal);
+	else
+		json_null(w);
+	json_key(w, "strategy"); json_str(w, pt->strategy);
+	json_key(w, "free_threaded"); json_bool(w, pt->free_threaded);
+	json_key(w, "gil_probes");
+	json_arr_begin(w);
+	for (int i = 0; i < pt->nprobes; i++) {
+		json_obj_begin(w);
+		json_key(w, "object"); json_str(w, pt->probes[i].object);
+		json_key(w, "symbol"); json_str(w, pt->probes[i].symbol);
+		kv_u(w, "offset", pt->probes[i].offset);
+		json_key(w, "role");
+		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended", "cond_signal",
+					      "cond_timedwait", "forced_call" }[pt->probes[i].role]);
+		json_key(w, "attached");
+		json_bool(w, !(pt->call_sites && pt->probes[i].role == PROBE_TAKE));
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+}
+
+static void threads(struct json_writer *w, const struct gs_result *res, pid_t pid)
+{
+	json_key(w, "threads");
+	json_arr_begin(w);
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct thread_rec *t = &res->threads[i];
+		const __u64 *ns = t->st.ns;
+
+		json_obj_begin(w);
+		kv_u(w, "tid", t->tid);
+		{
+			int ns = t->exited ? -1 : rootfs__ns_pid(pid, (pid_t)t->tid);
+
+			json_key(w, "ns_tid");
+			if (ns > 0)
+				json_int(w, ns);
+			else
+				json_null(w);
+		}
+		json_key(w, "name"); json_str(w, t->name);
+		kv_d(w, "held_s", ns[GS_HELD_ON] / 1e9);
+		kv_d(w, "native_s", ns[GS_NOGIL_ON] / 1e9);
+		kv_d(w, "wait_s", (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9);
+		kv_d(w, "wait_oncpu_s", ns[GS_WAIT_ON] / 1e9);
+		kv_d(w, "offcpu_s", ns[GS_NOGIL_OFF] / 1e9);
+		kv_d(w, "runq_s", t->st.runq_ns / 1e9);
+		kv_d(w, "held_offcpu_s", ns[GS_HELD_OFF] / 1e9);
+		kv_u(w, "holds", t->st.holds);
+		kv_u(w, "waits", t->st.waits);
+		kv_d(w, "hold_mean_us", t->st.holds ? t->st.hold_ns / 1e3 / t->st.holds : 0);
+		kv_d(w, "hold_max_us", t->st.hold_max_ns / 1e3);
+		kv_d(w, "wait_p99_us", t->wait_p99_ns / 1e3);
+		kv_d(w, "wait_max_us", t->st.wait_max_ns / 1e3);
+		json_key(w, "exited"); json_bool(w, t->exited);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+#define TOP_STACKS 10
+
+static void stacks(struct json_writer *w, const struct stack_report *sr)
+{
+	json_key(w, "stacks");
+	json_obj_begin(w);
+	for (int v = 0; v < GS_NR_VIEWS; v++) {
+		const struct view_stacks *vs = &sr->views[v];
+		size_t idx[TOP_STACKS], n = stack_report__top(sr, v, idx, TOP_STACKS);
+
+		json_key(w, vs->name);
+		json_obj_begin(w);
+		json_key(w, "title"); json_str(w, vs->title);
+		json_key(w, "unit"); json_str(w, vs->unit);
+		kv_u(w, "total", vs->total);
+		kv_u(w, "stacks", vs->n);
+		json_key(w, "top");
+		json_arr_begin(w);
+		for (size_t i = 0; i < n; i++) {
+			const struct fg_stack *s = &vs->stacks[idx[i]];
+
+			json_obj_begin(w);
+			json_key(w, "thread"); json_str(w, s->frames[1]);
+			kv_u(w, "weight", s->weight);
+			kv_d(w, "share", vs->total ? (double)s->weight / vs->total : 0);
+			json_key(w, "frames");   /* leaf first */
+			json_arr_begin(w);
+			for (size_t d = s->depth; d > 2; d--)
+				json_str(w, s->frames[d - 1]);
+			json_arr_end(w);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_obj_end(w);
+}
+
+static void cpus(struct json_writer *w, const struct cpu_stats *cpu, int ncpus)
+{
+	json_key(w, "per_cpu");
+	json_arr_begin(w);
+	for (int c = 0; c < ncpus; c++) {
+		json_obj_begin(w);
+		kv_u(w, "cpu", (uint64_t)c);
+		kv_d(w, "busy_pct", cpu[c].busy_pct);
+		kv_d(w, "with_gil_pct", cpu[c].with_gil_pct);
+		kv_d(w, "without_gil_pct", cpu[c].without_gil_pct);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+/* The keys of one process's report (the top level, and each child). */
+static void body(struct json_writer *w, const struct gs_report *r)
+{
+	const struct gs_result *res = r->res;
+
+	target(w, r);
+	kv_d(w, "window_s", r->window_s);
+	/* CLOCK_MONOTONIC, to line the window up with other records */
+	kv_d(w, "window_start_mono_s", res->t0 / 1e9);
+	kv_d(w, "window_end_mono_s", res->t1 / 1e9);
+
+	json_key(w, "gil");
+	json_obj_begin(w);
+	kv_d(w, "held_pct", r->held_pct);
+	kv_d(w, "contended_pct", r->contended_pct);
+	kv_d(w, "avg_waiters", r->avg_waiters);
+	json_key(w, "switch_interval_us");
+	if (res->interval_us >= 0)
+		json_int(w, res->interval_us);
+	else
+		json_null(w);
+	dist(w, "hold", &r->hold);
+	dist(w, "wait", &r->wait);
+	dist(w, "handoff", &r->handoff);
+	kv_d(w, "handoff_pct", r->handoff_pct);
+	json_key(w, "partial_holds");
+	json_obj_begin(w);
+	kv_u(w, "count", r->partial_holds);
+	kv_d(w, "total_s", r->partial_hold_s);
+	json_obj_end(w);
+	kv_u(w, "acquisitions", res->counters[GS_C_ACQUIRES]);
+	releases(w, r->forced, r->voluntary);
+	json_obj_end(w);
+
+	json_key(w, "cpu");
+	json_obj_begin(w);
+	kv_d(w, "on_cpu_s", r->on_cpu_s);
+	kv_d(w, "with_gil_s", r->with_gil_s);
+	kv_d(w, "without_gil_s", r->without_gil_s);
+	kv_d(w, "parallelism", r->parallelism);
+	kv_d(w, "runq_s", r->runq_s);
+	cpus(w, r->cpu, res->ncpus);
+	json_obj_end(w);
+
+	gils(w, r);
+	threads(w, res, r->pt->pid);
+
+	if (r->stacks)
+		stacks(w, r->stacks);
+
+	json_key(w, "verdict");
+	json_obj_begin(w);
+	json_key(w, "kind"); json_str(w, r->verdict.kind);
+	json_key(w, "text"); json_str(w, r->verdict.text);
+	json_obj_end(w);
+
+	json_key(w, "cost");
+	json_obj_begin(w);
+	kv_u(w, "probe_hits", r->probe_hits);
+	json_key(w, "probe_hits_per_s"); json_double(w, r->probe_hits_per_s);
+	json_key(w, "hits_per_acquire"); json_double(w, r->hits_per_acquire);
+	kv_d_known(w, "trap_ns", res->trap_ns, res->trap_ns > 0);
+	kv_d_known(w, "min_cpu_pct", r->cost_cpu_pct, r->cost_cpu_pct >= 0);
+	json_obj_end(w);
+
+	json_key(w, "bpf");
+	json_obj_begin(w);
+	json_key(w, "stats_enabled"); json_bool(w, res->prog_stats);
+	json_key(w, "programs");
+	json_arr_begin(w);
+	for (int i = 0; i < GS_NR_PROGS; i++) {
+		const struct prog_stat *p = &res->progs[i];
+
+		if (!p->name)
+			continue;
+		json_obj_begin(w);
+		json_key(w, "name"); json_str(w, p->name);
+		kv_u(w, "insns", p->insns);
+		kv_u(w, "runs", p->runs);
+		kv_u(w, "run_ns", p->run_ns);
+		kv_u(w, "misses", p->misses);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+
+	json_key(w, "check");
+	json_obj_begin(w);
+	json_key(w, "applies"); json_bool(w, r->check.applies);
+	json_key(w, "switches");
+	json_obj_begin(w);
+	json_key(w, "interpreter");
+	if (r->check.have_interp)
+		json_int(w, (long long)r->check.interp);
+	else
+		json_null(w);
+	kv_u(w, "gilscope", r->check.gilscope);
+	kv_u(w, "tolerance", selfcheck__tolerance(r->check.interp));
+	json_key(w, "interpreter_at");
+	if (r->check.interp_at)
+		json_str(w, r->check.interp_at);
+	else
+		json_null(w);
+	json_obj_end(w);
+	json_key(w, "ok"); json_bool(w, r->check.ok);
+	json_key(w, "problems");
+	json_arr_begin(w);
+	for (int i = 0; i < r->check.nproblems; i++)
+		json_str(w, r->check.problems[i]);
+	json_arr_end(w);
+	json_obj_end(w);
+
+	json_key(w, "lost");
+	json_obj_begin(w);
+	kv_u(w, "events", r->lost_events);
+	for (int i = 0; i < r->nlost; i++)
+		kv_u(w, r->lost[i].key, r->lost[i].n);
+	json_obj_end(w);
+}
+
+/* --children: each child's report, the sum, and who was left out. */
+static void family(struct json_writer *w, const struct family_report *f)
+{
+	json_key(w, "children");
+	json_arr_begin(w);
+	for (size_t i = 0; i < f->nkids; i++) {
+		json_obj_begin(w);
+		json_key(w, "parent"); json_int(w, f->kids[i].parent);
+		body(w, &f->kids[i]);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "total");
+	json_obj_begin(w);
+	kv_u(w, "processes", (uint64_t)f->processes);
+	kv_u(w, "busy_processes", (uint64_t)f->busy_processes);
+	kv_d(w, "window_s", f->window_s);
+	kv_d(w, "on_cpu_s", f->on_cpu_s);
+	kv_d(w, "with_gil_s", f->with_gil_s);
+	kv_d(w, "without_gil_s", f->without_gil_s);
+	kv_d(w, "parallelism", f->parallelism);
+	kv_u(w, "probe_hits", f->probe_hits);
+	kv_d_known(w, "min_cpu_pct", f->cost_cpu_pct, f->cost_cpu_pct >= 0);
+	cpus(w, f->cpu, f->ncpus);
+	/* how the processes spread over the CPUs */
+	json_key(w, "per_cpu_processes");
+	json_arr_begin(w);
+	for (int c = 0; c < f->ncpus; c++) {
+		json_obj_begin(w);
+		kv_u(w, "cpu", (uint64_t)c);
+		json_key(w, "processes");
+		json_arr_begin(w);
+		for (size_t i = 0; i <= f->nkids; i++) {
+			const struct gs_report *p = i ? &f->kids[i - 1] : f->root;
+			double share = c < p->res->ncpus && f->window_s > 0 ?
+				p->cpu[c].busy_pct * p->window_s / f->window_s : 0;
+
+			if (share <= 0)
+				continue;
+			json_obj_begin(w);
+			json_key(w, "pid"); json_int(w, p->pt->pid);
+			kv_d(w, "busy_pct", share);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "verdict");
+	json_obj_begin(w);
+	json_key(w, "kind"); json_str(w, f->verdict.kind);
+	json_key(w, "text"); json_str(w, f->verdict.text);
+	json_obj_end(w);
+	kv_u(w, "processes_lost", f->lost);
+	kv_u(w, "preexec_images_dropped", f->preexec_dropped);
+	json_obj_end(w);
+	json_key(w, "children_skipped");
+	json_arr_begin(w);
+	for (size_t i = 0; i < f->nskip; i++) {
+		json_obj_begin(w);
+		json_key(w, "pid"); json_int(w, f->skip[i].pid);
+		json_key(w, "parent"); json_int(w, f->skip[i].parent);
+		json_key(w, "comm"); json_str(w, f->skip[i].comm);
+		json_key(w, "reason"); json_str(w, f->skip[i].reason);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+int gs_report__print_json(const struct gs_report *r, FILE *f)
+{
+	struct json_writer *w = json_writer__new(f);
+
+	if (!w)
+		return -ENOMEM;
+	json_obj_begin(w);
+	kv_u(w, "version", 1);
+	json_key(w, "tool");
+	json_obj_begin(w);
+	json_key(w, "name"); json_str(w, "gilscope");
+	json_key(w, "version"); json_str(w, GS_VERSION);
+	json_obj_end(w);
+	body(w, r);
+	if (r->family)
+		family(w, r->family);
+	json_obj_end(w);
+	json_writer__free(w);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,965 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "trace/gil_tracer.h"   /* gilscope.h's types first: the skeleton uses them */
+#include "gil.skel.h"
+#include "common.h"
+#include "model/hist_stats.h"
+#include "trace/detach.h"
+#include "trace/trapcost.h"
+
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
+#define MAX_CPUS 1024
+#define MAX_SLOT_LINKS (PT_MAX_PROBES * 2)
+
+/* One traced process. */
+struct slot {
+	bool used;
+	pid_t pid;
+	struct bpf_link *links[MAX_SLOT_LINKS];  /* its uprobes */
+	int nlinks;
+	struct gs_result acc;   /* t0, and exited threads harvested so far */
+};
+
+struct tracer {
+	struct gil_bpf *skel;
+	struct tracer_opts opts;
+	bool multi;             /* --children: proc_slots names the processes */
+	int nslots;
+	int next_slot;          /* slots are handed out round-robin */
+	struct slot slots[GS_MAX_PROCS];
+	struct bpf_link *glinks[2 + MAX_CPUS];   /* tracepoints, sampling */
+	int nglinks;
+	int perf_fds[MAX_CPUS];
+	int nperf;
+	struct ring_buffer *rb;
+	int stats_fd;           /* BPF_ENABLE_STATS: run counts while open */
+	int ncpus;
+	double trap_ns;         /* tracer__time_trap; -1 not timed */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int on_rb(void *ctx, void *data, size_t size)
+{
+	struct tracer *tr = ctx;
+
+	if (size >= sizeof(struct gs_trace_rec))
+		tr->opts.on_trace(data, tr->opts.trace_ctx);
+	return 0;
+}
+
+/* Sub-interpreters with their own GIL exist from 3.12: the call-site
+ * probes see which GIL an event is about, and the address-keyed ones check
+ * a condition variable against the runtime's interpreter list (BPF). */
+static bool tracks_subgils(const struct py_target *pt)
+{
+	return pt->minor >= 12 && pt->gil_addr && pt->gil_switch_cond_addr &&
+	       ((pt->call_sites && !pt->keyed) || (pt->keyed && pt->interp_list_addr));
+}
+
+int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
+		 struct tracer **out, char *err, size_t errlen)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	struct gil_bpf *s;
+	int e;
+
+	if (!tr)
+		return -ENOMEM;
+	tr->opts = *opts;
+	tr->stats_fd = -1;
+	tr->trap_ns = -1;
+	tr->ncpus = libbpf_num_possible_cpus();
+	tr->multi = opts->multi;
+	tr->nslots = opts->multi ? GS_MAX_PROCS : 1;
+	tr->skel = s = gil_bpf__open();
+	if (!s) {
+		e = -errno;
+		free(tr);
+		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
+	}
+	s->rodata->single_tgid = opts->multi ? 0 : (__u32)pt->pid;
+	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
+		s->rodata->with_stacks = opts->stacks;
+		memcpy((void *)&s->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
+		s->rodata->pyoff.code_type = 0;      /* per process: gs_proc.code_type */
+		s->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
+					       ? opts->max_depth : GS_MAX_FRAMES;
+	}
+	s->rodata->with_trace = opts->on_trace != NULL;
+	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
+	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
+	bpf_map__set_max_entries(s->maps.counters, tr->nslots * GS_NR_COUNTERS);
+	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
+	bpf_map__set_max_entries(s->maps.hists, tr->nslots * GS_NR_HISTS * GS_HIST_SLOTS);
+	if (opts->multi)   /* 30 KiB per process: per CPU only for one process */
+		bpf_map__set_type(s->maps.hists, BPF_MAP_TYPE_ARRAY);
+	if (!opts->multi && !tracks_subgils(pt))
+		bpf_map__set_max_entries(s->maps.subgils, 1);
+	/* Programs no probe of the target uses are not loaded: the verifier's
+	 * time is most of a load. Descendants (--children) may run another
+	 * build: every GIL program is loaded then. */
+	if (!opts->multi) {
+		bool used[PROBE_FORCED + 1] = {};
+
+		for (int i = 0; i < pt->nprobes; i++)
+			if (pt->probes[i].role <= PROBE_FORCED)
+				used[pt->probes[i].role] = true;
+		bpf_program__set_autoload(s->progs.take_gil_enter, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(s->progs.take_gil_exit, used[PROBE_TAKE] && !pt->call_sites);
+		bpf_program__set_autoload(s->progs.take_gil_acquired, used[PROBE_ACQUIRED]);
+		bpf_program__set_autoload(s->progs.take_gil_contended, used[PROBE_CONTENDED]);
+		bpf_program__set_autoload(s->progs.drop_gil_enter, used[PROBE_DROP]);
+		bpf_program__set_autoload(s->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
+		bpf_program__set_autoload(s->progs.drop_gil_forced, used[PROBE_FORCED]);
+	}
+	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
+	/* Maps only the enabled outputs use stay minimal. */
+	if (!opts->on_trace)
+		bpf_map__set_max_entries(s->maps.trace, 4096);
+	if (!opts->stacks && !opts->sample_hz) {
+		bpf_map__set_max_entries(s->maps.stacks, 1);
+		bpf_map__set_max_entries(s->maps.codes, 1);
+		bpf_map__set_max_entries(s->maps.stack_counts, 1);
+	}
+	e = gil_bpf__load(s);
+	if (e) {
+		gil_bpf__destroy(s);
+		free(tr);
+		return gs_fail(err, errlen, e,
+			    "cannot load the BPF programs (%s); run with -v for the verifier log",
+			    strerror(-e));
+	}
+	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
+		e = tr->stats_fd;
+		tracer__free(tr);
+		return gs_fail(err, errlen, e, "cannot enable BPF run statistics: %s", strerror(-e));
+	}
+	if (opts->on_trace) {
+		tr->rb = ring_buffer__new(bpf_map__fd(s->maps.trace), on_rb, tr, NULL);
+		if (!tr->rb) {
+			e = -errno;
+			tracer__free(tr);
+			return gs_fail(err, errlen, e, "cannot open the trace ring buffer: %s", strerror(-e));
+		}
+	}
+	*out = tr;
+	return 0;
+}
+
+int tracer__poll(struct tracer *tr, int timeout_ms)
+{
+	int n = tr->rb ? ring_buffer__poll(tr->rb, timeout_ms) : 0;
+
+	return n < 0 ? n : 0;
+}
+
+/* One CPU-clock sampling event per CPU; the program keeps the target's
+ * threads only (an event per thread would miss threads started later). */
+static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(a),
+		.freq = 1,
+		.sample_freq = (unsigned)tr->opts.sample_hz,
+	};
+	int n = libbpf_num_possible_cpus();
+
+	for (int cpu = 0; cpu < n && cpu < MAX_CPUS; cpu++) {
+		int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		struct bpf_link *l;
+
+		if (fd < 0) {
+			if (errno == ENODEV)   /* CPU offline */
+				continue;
+			return gs_fail(err, errlen, -errno, "cannot open a sampling event on CPU %d: %s", cpu,
+				    strerror(errno));
+		}
+		tr->perf_fds[tr->nperf++] = fd;
+		l = bpf_program__attach_perf_event(tr->skel->progs.on_sample, fd);
+		if (!l)
+			return gs_fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
+				    strerror(errno));
+		tr->glinks[tr->nglinks++] = l;
+	}
+	return 0;
+}
+
+/* The scheduler tracepoints: once per object, for every process it
+ * traces. */
+static int attach_sched(struct tracer *tr, char *err, size_t errlen)
+{
+	struct bpf_link *l;
+
+	if (tr->nglinks)
+		return 0;
+	if (!(l = bpf_program__attach(tr->skel->progs.sched_switch)))
+		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	if (!(l = bpf_program__attach(tr->skel->progs.sched_process_exit)))
+		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	return 0;
+}
+
+static int slot_link(struct slot *sl, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	if (sl->nlinks >= MAX_SLOT_LINKS) {
+		bpf_link__destroy(l);
+		return -E2BIG;
+	}
+	sl->links[sl->nlinks++] = l;
+	return 0;
+}
+
+static bool fault_match(const char *list, const char *name)
+{
+	char w[128];
+
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+
+		if (n && n < sizeof(w)) {
+			memcpy(w, list, n);
+			w[n] = 0;
+			if (strstr(name, w))
+				return true;
+		}
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
+static int attach_uprobes(struct tracer *tr, struct slot *sl, const struct py_target *pt,
+			  char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_program *prog;
+	const char *fault = getenv("GILSCOPE_FAULT_SKIP_PROBE");
+	int e;
+
+	for (int i = 0; i < pt->nprobes; i++) {
+		const struct gil_probe *p = &pt->probes[i];
+
+		switch (p->role) {
+		case PROBE_TAKE:
+			/* call-site mode needs neither entry nor return */
+			if (pt->call_sites)
+				continue;
+			prog = tr->skel->progs.take_gil_enter;
+			break;
+		case PROBE_DROP:
+			prog = tr->skel->progs.drop_gil_enter;
+			break;
+		case PROBE_ACQUIRED:
+			prog = tr->skel->progs.take_gil_acquired;
+			break;
+		case PROBE_CONTENDED:
+			prog = tr->skel->progs.take_gil_contended;
+			break;
+		case PROBE_FORCED:
+			prog = tr->skel->progs.drop_gil_forced;
+			break;
+		default:
+			prog = tr->skel->progs.gil_cond_call;
+			break;
+		}
+		/* Fault injection for the self-check's own test: leave out
+		 * the probes whose name contains one of these comma-separated
+		 * words (README: testing). */
+		if (fault_match(fault, p->symbol)) {
+			fprintf(stderr, "gilscope: GILSCOPE_FAULT_SKIP_PROBE: probe %s left out\n", p->symbol);
+			continue;
+		}
+		uo.retprobe = false;
+		uo.bpf_cookie = p->role == PROBE_COND_SIGNAL ? 1 : p->role == PROBE_COND_WAIT ? 2 :
+				p->role == PROBE_CONTENDED ? p->cookie : (__u64)p->tstate_arg;
+		e = slot_link(sl, bpf_program__attach_uprobe_opts(prog, pt->pid, pt->open_path, p->offset, &uo));
+		if (!e && p->role == PROBE_TAKE) {
+			uo.retprobe = true;
+			e = slot_link(sl, bpf_program__attach_uprobe_opts(tr->skel->progs.take_gil_exit, pt->pid,
+									  pt->open_path, p->offset, &uo));
+			uo.retprobe = false;
+		}
+		if (e)
+			return gs_fail(err, errlen, e, "cannot attach a uprobe to %s in %s: %s",
+				    p->symbol, p->object, strerror(-e));
+	}
+	return 0;
+}
+
+static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs_proc *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tgid = (__u32)pt->pid;
+	for (int i = 0; i < pt->nforced && i < GS_MAX_FORCED_RANGES; i++) {
+		c->forced_lo[i] = pt->forced_lo[i];
+		c->forced_hi[i] = pt->forced_hi[i];
+	}
+	c->forced_by_site = pt->forced_sites;
+	c->gil_addr = pt->gil_addr;
+	c->gil_cond_addr = pt->gil_cond_addr;
+	c->gil_switch_cond_addr = pt->gil_switch_cond_addr;
+	c->drop_req_addr = pt->drop_req_addr;
+	c->drop_req_ptr_addr = pt->drop_req_ptr_addr;
+	c->drop_req_off = pt->drop_req_off;
+	c->drop_req_tstate_off = pt->drop_req_tstate_off;
+	c->holder_addr = pt->holder_addr;
+	c->switchnum_addr = pt->switchnum_addr;
+	if (pt->keyed) {
+		c->interp_head_addr = pt->interp_list_addr;
+		c->interp_next_off = pt->interp_next_off;
+		c->interp_gil_off = pt->interp_gil_ptr_off;
+	}
+	c->track_subgils = tracks_subgils(pt);
+	/* One stack layout per object: a descendant running another
+	 * version gets no stacks. */
+	c->can_walk = pt->can_walk && tr->skel->rodata->pyoff.minor == pt->pyoff.minor;
+	c->code_type = pt->pyoff.code_type;
+}
+
+int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *err, size_t errlen)
+{
+	struct gs_proc cfg;
+	struct slot *sl = NULL;
+	__u32 k, tgid = (__u32)pt->pid;
+	int e, i;
+
+	for (i = 0; i < tr->nslots; i++) {
+		k = (__u32)((tr->next_slot + i) % tr->nslots);
+		if (!tr->slots[k].used) {
+			sl = &tr->slots[k];
+			break;
+		}
+	}
+	if (!sl)
+		return gs_fail(err, errlen, -ENOSPC, "%d processes are traced already", tr->nslots);
+	tr->next_slot = (int)k + 1;
+	memset(sl, 0, sizeof(*sl));
+	sl->used = true;
+	sl->pid = pt->pid;
+	proc_config(tr, pt, &cfg);
+	/* The window opens as the first probe goes in. */
+	cfg.init_ts = now_ns();
+	sl->acc.t0 = cfg.init_ts;
+	/* The scheduler tracepoints go in first: a thread first seen by a
+	 * uprobe before the seeding iterator has run was off-CPU until its
+	 * switch-in noted since the window opened (or on-CPU throughout). */
+	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
+	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
+	    (e = attach_sched(tr, err, errlen)) ||
+	    (e = attach_uprobes(tr, sl, pt, err, errlen)) ||
+	    (tr->opts.sample_hz > 0 && pt->can_walk && !tr->nperf && (e = attach_sampling(tr, err, errlen)))) {
+		if (!err[0])
+			gs_fail(err, errlen, e, "cannot set up the BPF maps: %s", strerror(-e));
+		if (tr->multi)
+			bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid);
+		for (int j = sl->nlinks - 1; j >= 0; j--)
+			bpf_link__destroy(sl->links[j]);
+		sl->used = false;
+		return e;
+	}
+	*slot = (int)k;
+	return 0;
+}
+
+uint64_t tracer__t0(const struct tracer *tr, int slot)
+{
+	return tr->slots[slot].acc.t0;
+}
+
+static void seed_tstate(uint64_t key, uint64_t tstate, void *ctx)
+{
+	struct tracer *tr = ctx;
+
+	bpf_map_update_elem(bpf_map__fd(tr->skel->maps.seed_tstates), &key, &tstate, BPF_ANY);
+}
+
+static void clear_map_u64(int fd)
+{
+	uint64_t key, next;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+}
+
+/* One pass of a task iterator program over every task. */
+static int run_task_iter(struct bpf_program *prog)
+{
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	char buf[64];
+	int fd, e = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		e = -errno;
+	} else {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return e;
+}
+
+int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
+		 const struct gil_snapshot *snap, char *err, size_t errlen)
+{
+	struct gil_bpf *s = tr->skel;
+	int e;
+
+	s->bss->seed_slot = (__u32)slot;
+	s->bss->init_holder_tid = 0;
+	s->bss->init_holder_fsbase = 0;
+	s->bss->init_implicit = 0;
+	if (snap && snap->locked == 1) {
+		s->bss->init_holder_tid = snap->holder_tid;
+		s->bss->init_holder_fsbase = snap->holder_pthread;
+	} else if (snap && snap->locked == -1 && pt->minor == 6) {
+		/* 3.6 creates the GIL only when a second thread starts:
+		 * until then the main thread runs Python alone, as if it
+		 * held it. */
+		s->bss->init_holder_tid = (__u32)pt->pid;
+		s->bss->init_implicit = 1;
+	}
+	tr->slots[slot].acc.init_locked = snap ? snap->locked : -1;
+	tr->slots[slot].acc.init_holder = s->bss->init_holder_tid;
+	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
+	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
+		py_target__threads(pt, seed_tstate, tr);
+	e = run_task_iter(s->progs.init_threads);
+	if (e)
+		return gs_fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
+	return 0;
+}
+
+static struct thread_rec *rec_add(struct gs_result *r)
+{
+	if (r->nthreads == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct thread_rec *v = realloc(r->threads, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->threads = v;
+		r->cap = cap;
+	}
+	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
+	return &r->threads[r->nthreads++];
+}
+
+static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/* Move exited threads from the BPF maps to their process's slot. */
+int tracer__harvest(struct tracer *tr)
+{
+	int fd = bpf_map__fd(tr->skel->maps.threads);
+	uint32_t key, next, *prev = NULL, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	struct gs_thread st;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || !st.exited)
+			continue;
+		if (ngone == cap) {
+			uint32_t *v = realloc(gone, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!v)
+				break;
+			gone = v;
+		}
+		gone[ngone++] = key;
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		struct thread_rec *r;
+
+		if (bpf_map_lookup_elem(fd, &gone[i], &st) || st.slot >= (uint32_t)tr->nslots ||
+		    !tr->slots[st.slot].used || !(r = rec_add(&tr->slots[st.slot].acc)))
+			continue;
+		r->tid = gone[i];
+		r->st = st;
+		r->exited = true;
+		memcpy(r->name, st.comm, sizeof(r->name));
+		r->name[sizeof(r->name) - 1] = 0;
+		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
+		bpf_map_delete_elem(fd, &gone[i]);
+	}
+	free(gone);
+	return (int)ngone;
+}
+
+static void sum_percpu(int fd, uint32_t key, uint64_t *vals, int ncpus, uint64_t *sum)
+{
+	*sum = 0;
+	if (bpf_map_lookup_elem(fd, &key, vals) == 0)
+		for (int c = 0; c < ncpus; c++)
+			*sum += vals[c];
+}
+
+static void prog_stat(const struct bpf_program *p, struct prog_stat *st)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_program__fd(p) < 0)     /* not loaded: unused by this target */
+		return;
+	st->name = bpf_program__name(p);
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return;
+	st->runs = info.run_cnt;
+	st->run_ns = info.run_time_ns;
+	st->misses = info.recursion_misses;
+	st->insns = info.xlated_prog_len / 8;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct thread_rec *)a)->tid, y = ((const struct thread_rec *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_u64_first(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void *dump_u64_map(int fd, size_t esize, size_t *n)
+{
+	uint64_t key, next, *prev = NULL;
+	size_t cap = 0;
+	char *v = NULL;
+
+	*n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (*n == cap) {
+			char *nv = realloc(v, (cap = cap ? cap * 2 : 256) * esize);
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		memcpy(v + *n * esize, &key, 8);
+		if (bpf_map_lookup_elem(fd, &key, v + *n * esize + 8) == 0)
+			(*n)++;
+	}
+	qsort(v, *n, esize, cmp_u64_first);
+	return v;
+}
+
+static bool has_tid(const struct gs_result *res, uint32_t tid)
+{
+	for (size_t i = 0; i < res->nthreads; i++)
+		if (res->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
+/* The slot's stacks: its weights (by its threads), its code objects (keys
+ * carry the slot above the address), and the stack table they refer to. */
+static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
+{
+	struct gil_bpf *s = tr->skel;
+	struct gs_stack_key k, next, *prev = NULL;
+	size_t cap = 0, n = 0;
+	int fd;
+
+	if (!s->rodata->pyoff.minor)
+		return;
+	res->py_minor = (int)s->rodata->pyoff.minor;
+	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
+	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
+	for (size_t i = 0; i < res->ncodes; i++)
+		if (gs_key_slot(res->codes[i].addr) == (uint32_t)slot) {
+			if (tr->multi)
+				bpf_map_delete_elem(bpf_map__fd(s->maps.codes), &res->codes[i].addr);
+			res->codes[n] = res->codes[i];
+			res->codes[n++].addr &= GS_ADDR_MASK;
+		}
+	res->ncodes = n;
+	fd = bpf_map__fd(s->maps.stack_counts);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (!has_tid(res, k.tid))
+			continue;
+		if (res->ncounts == cap) {
+			struct stack_count *v = realloc(res->counts, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!v)
+				break;
+			res->counts = v;
+		}
+		res->counts[res->ncounts].k = k;
+		if (bpf_map_lookup_elem(fd, &k, &res->counts[res->ncounts].weight) == 0)
+			res->ncounts++;
+	}
+	for (size_t i = 0; tr->multi && i < res->ncounts; i++)
+		bpf_map_delete_elem(fd, &res->counts[i].k);
+}
+
+static struct subgil_rec *subgil_find(struct gs_result *res, uint64_t addr)
+{
+	for (size_t i = 0; i < res->nsubgils; i++)
+		if (res->subgils[i].addr == addr)
+			return &res->subgils[i];
+	return NULL;
+}
+
+/* The slot's sub-interpreter GILs, with the holds still open at t1. */
+static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
+{
+	int fd = bpf_map__fd(tr->skel->maps.subgils);
+	uint64_t key, next, *prev = NULL;
+	struct subgil_rec *v;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (gs_key_slot(key) != (uint32_t)slot)
+			continue;
+		if (!(v = realloc(res->subgils, (res->nsubgils + 1) * sizeof(*v))))
+			return;
+		res->subgils = v;
+		v = &res->subgils[res->nsubgils];
+		memset(v, 0, sizeof(*v));
+		v->addr = key & GS_ADDR_MASK;
+		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
+			res->nsubgils++;
+	}
+	for (size_t i = 0; tr->multi && i < res->nsubgils; i++) {
+		key = gs_slot_key((uint32_t)slot, res->subgils[i].addr);
+		bpf_map_delete_elem(fd, &key);
+	}
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct gs_thread *t = &res->threads[i].st;
+
+		if (!res->threads[i].exited && t->gil_addr && t->gil == GS_GIL_HOLDING &&
+		    (v = subgil_find(res, t->gil_addr)) && res->t1 > t->gil_since)
+			v->inflight_hold_ns += res->t1 - t->gil_since;
+	}
+}
+
+/* Add [st->since, until) to the state the thread is in, as account() does
+ * in BPF. */
+static void close_interval(const struct tracer *tr, struct gs_result *res, struct gs_thread *st,
+			   uint64_t until)
+{
+	uint64_t d = until > st->since ? until - st->since : 0;
+	int ts = (st->gil == GS_GIL_HOLDING ? GS_HELD_ON :
+		  st->gil == GS_GIL_WAITING ? GS_WAIT_ON : GS_NOGIL_ON) + (st->oncpu ? 0 : 1);
+
+	if (st->implicit && !st->oncpu && !st->runnable_off)
+		ts = GS_NOGIL_OFF;
+	st->ns[ts] += d;
+	if (ts == GS_NOGIL_OFF && st->runnable_off)
+		st->runq_ns += d;
+	if (st->oncpu && res->cpu && st->cpu < (uint32_t)tr->ncpus) {
+		if (st->gil == GS_GIL_HOLDING)
+			res->cpu[st->cpu].with_gil_ns += d;
+		else
+			res->cpu[st->cpu].without_gil_ns += d;
+	}
+	if (st->gil == GS_GIL_HOLDING && st->gil_addr)
+		st->sub_held_ns += d;
+	if (until > st->since)
+		st->since = until;
+}
+
+/* Each CPU's last switch-in note (struct gs_run), or NULL. */
+static struct gs_run *read_run_notes(const struct tracer *tr)
+{
+	struct gs_run *v = calloc((size_t)tr->ncpus, sizeof(*v));
+	uint32_t zero = 0;
+
+	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.cpu_run), &zero, v)) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A thread switched in since its last event is on-CPU from that switch-in
+ * (BPF only notes switch-ins; see struct gs_run). */
+static void apply_run_note(const struct tracer *tr, struct gs_result *res, const struct gs_run *runs,
+			   uint32_t tid, struct gs_thread *st)
+{
+	for (int c = 0; runs && !st->oncpu && c < tr->ncpus; c++) {
+		if (runs[c].tid != tid || runs[c].ts <= st->since || runs[c].ts > res->t1)
+			continue;
+		close_interval(tr, res, st, runs[c].ts);
+		st->oncpu = 1;
+		st->runnable_off = 0;
+		st->cpu = (uint32_t)c;
+	}
+}
+
+/* A slot's live threads: close their open interval at t1. */
+static void read_live_threads(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
+{
+	int fd = bpf_map__fd(tr->skel->maps.threads);
+	uint32_t key, next, *prev = NULL;
+	struct gs_run *runs = read_run_notes(tr);
+	struct gs_thread st;
+	size_t first = res->nthreads;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct thread_rec *r;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || st.slot != (uint32_t)slot || !(r = rec_add(res)))
+			continue;
+		apply_run_note(tr, res, runs, key, &st);
+		close_interval(tr, res, &st, res->t1);
+		if (st.gil == GS_GIL_HOLDING && !st.gil_addr)
+			res->inflight_hold_ns += res->t1 - st.gil_since;
+		if (st.gil == GS_GIL_WAITING && st.contended && !st.gil_addr)
+			res->inflight_cwait_ns += res->t1 - st.gil_since;
+		r->tid = key;
+		r->st = st;
+		r->exited = st.exited;
+		memcpy(r->name, st.comm, sizeof(r->name));
+		read_task_comm(pt->pid, key, r->name, sizeof(r->name));
+		r->name[sizeof(r->name) - 1] = 0;
+		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
+	}
+	free(runs);
+	/* --children: the slot's threads leave the map (the slot is reused) */
+	for (size_t i = first; tr->multi && i < res->nthreads; i++)
+		bpf_map_delete_elem(fd, &res->threads[i].tid);
+}
+
+/* Zero a slot's counters, histograms and CPU times for its next process
+ * (--children: histograms are a shared array then). */
+static void reset_slot(struct tracer *tr, int slot)
+{
+	struct gil_bpf *s = tr->skel;
+	/* per-CPU values: the largest is struct gs_cpu */
+	struct gs_cpu *zeros = calloc(tr->ncpus, sizeof(*zeros));
+	__u64 zero = 0;
+	__u32 k;
+
+	if (!zeros)
+		return;
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++) {
+		k = (__u32)slot * GS_NR_COUNTERS + i;
+		bpf_map_update_elem(bpf_map__fd(s->maps.counters), &k, zeros, BPF_ANY);
+	}
+	for (uint32_t i = 0; i < GS_NR_HISTS * GS_HIST_SLOTS; i++) {
+		k = (__u32)slot * GS_NR_HISTS * GS_HIST_SLOTS + i;
+		bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
+	}
+	k = (__u32)slot;
+	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
+	free(zeros);
+}
+
+struct detach_job {
+	struct bpf_link *links[MAX_SLOT_LINKS];
+	int n;
+};
+
+static void detach_links(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (int i = j->n - 1; i >= 0; i--)
+		bpf_link__destroy(j->links[i]);
+	free(j);
+}
+
+int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
+{
+	struct gil_bpf *s = tr->skel;
+	struct slot *sl = &tr->slots[slot];
+	uint64_t *vals = calloc(tr->ncpus, sizeof(uint64_t));
+	struct gs_cpu *cvals = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	struct gs_proc proc = {};
+	struct detach_job *job;
+	__u32 tgid = (__u32)sl->pid, k;
+	int fd, e;
+
+	if (!vals || !cvals) {
+		free(vals);
+		free(cvals);
+		return -ENOMEM;
+	}
+	/* Close the window in one step: every program checks the flag (or
+	 * the process's entry), so nothing changes its maps while they are
+	 * read. Detaching waits for the kernel (~0.1 s per uprobe here): it
+	 * is done in the background. */
+	if (tr->multi)
+		bpf_map_delete_elem(bpf_map__fd(s->maps.proc_slots), &tgid);
+	else
+		s->bss->stopped = 1;
+	__sync_synchronize();
+	sl->acc.t1 = now_ns();
+	/* live threads' state, from their tasks into the threads hash */
+	s->bss->dump_slot = (__u32)slot;
+	if ((e = run_task_iter(s->progs.dump_threads)))
+		fprintf(stderr, "gilscope: PID %d: cannot read the live threads' state (task iterator: %s): "
+			"the report has only the threads that exited\n", sl->pid, strerror(-e));
+	if (tr->rb)
+		ring_buffer__consume(tr->rb);
+	tracer__harvest(tr);
+
+	*res = sl->acc;
+	memset(&sl->acc, 0, sizeof(sl->acc));
+	res->ncpus = tr->ncpus;
+	res->cpu = calloc(tr->ncpus, sizeof(struct gs_cpu));
+	res->interval_us = -1;
+
+	fd = bpf_map__fd(s->maps.counters);
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
+		sum_percpu(fd, (uint32_t)slot * GS_NR_COUNTERS + i, vals, tr->ncpus, &res->counters[i]);
+	fd = bpf_map__fd(s->maps.hists);
+	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
+		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
+			k = ((uint32_t)slot * GS_NR_HISTS + kd) * GS_HIST_SLOTS + i;
+			if (tr->multi) {
+				if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
+					res->hist[kd][i] = 0;
+			} else {
+				sum_percpu(fd, k, vals, tr->ncpus, &res->hist[kd][i]);
+			}
+		}
+	k = (__u32)slot;
+	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &k, cvals) == 0)
+		for (int c = 0; c < tr->ncpus; c++)
+			res->cpu[c] = cvals[c];
+
+	read_live_threads(tr, slot, pt, res);
+	/* reports list threads in the order they were created, the main one first */
+	if (res->nthreads > 1)
+		qsort(res->threads, res->nthreads, sizeof(*res->threads), cmp_tid);
+	res->gil_addr = pt->gil_addr;
+	read_subgils(tr, slot, res);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0) {
+		if (proc.nwaiters > 0 && res->t1 > proc.contend_start)
+			res->counters[GS_C_CONTENDED_NS] += res->t1 - proc.contend_start;
+		/* a hand-off still open: its time so far (not a count) */
+		if (proc.free_since && res->t1 > proc.free_since)
+			res->counters[GS_C_HANDOFF_NS] += res->t1 - proc.free_since;
+		res->handoff_max_ns = proc.handoff_max_ns;
+		res->sc.bpf_holder = proc.gil_holder;
+		res->sc.first_tstate = proc.sw_first_tstate;
+		res->sc.changes = proc.sw_count;
+		res->sc.sn_first = proc.sn_first;
+		res->sc.sn_last = proc.sn_last;
+		res->sc.seen = proc.sn_seen;
+		res->sc.unreadable = proc.sn_unreadable;
+		res->sc.have_exit = proc.sn_exit_read;
+		res->sc.sn_exit = proc.sn_exit;
+		res->sc.have_bpf = true;
+	}
+	read_stacks(tr, slot, res);
+	{
+		const struct bpf_program *progs[GS_NR_PROGS] = {
+			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
+			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.drop_gil_forced,
+			s->progs.gil_cond_call,
+			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
+		};
+
+		for (int i = 0; i < GS_NR_PROGS; i++) {
+			prog_stat(progs[i], &res->progs[i]);
+			res->prog_misses += res->progs[i].misses;
+		}
+		res->prog_stats = tr->stats_fd >= 0;
+	}
+	res->trap_ns = tr->trap_ns;
+	if (tr->multi)
+		reset_slot(tr, slot);
+	/* This process's uprobes go in the background. */
+	if (sl->nlinks && (job = calloc(1, sizeof(*job)))) {
+		memcpy(job->links, sl->links, sl->nlinks * sizeof(sl->links[0]));
+		job->n = sl->nlinks;
+		sl->nlinks = 0;
+		reaper__run(detach_links, job);
+	}
+	sl->used = false;
+	free(vals);
+	free(cvals);
+	return 0;
+}
+
+void tracer__time_trap(struct tracer *tr)
+{
+	if (tr)
+		tr->trap_ns = trapcost__measure(tr->skel->progs.trap_probe);
+}
+
+void tracer__free(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	for (int s = 0; s < tr->nslots; s++) {
+		for (int i = tr->slots[s].nlinks - 1; i >= 0; i--)
+			bpf_link__destroy(tr->slots[s].links[i]);
+		gs_result__free(&tr->slots[s].acc);
+	}
+	for (int i = tr->nglinks - 1; i >= 0; i--)
+		bpf_link__destroy(tr->glinks[i]);
+	for (int i = 0; i < tr->nperf; i++)
+		close(tr->perf_fds[i]);
+	ring_buffer__free(tr->rb);
+	if (tr->stats_fd >= 0)
+		close(tr->stats_fd);
+	gil_bpf__destroy(tr->skel);
+	free(tr);
+}
+
+void gs_result__free(struct gs_result *r)
+{
+	free(r->threads);
+	free(r->cpu);
+	free(r->counts);
+	free(r->stacks);
+	free(r->codes);
+	free(r->subgils);
+	memset(r, 0, sizeof(*r));
+}
