@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "common.h"
 #include "trace/children.h"
 #include "trace/launch.h"
 #include "inspect/pytarget.h"
@@ -279,14 +280,6 @@ static int pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* --trace: each record goes to its process's timeline. */
 static void on_trace(const struct gs_trace_rec *rec, void *ctx)
 {
@@ -307,7 +300,7 @@ static void on_trace(const struct gs_trace_rec *rec, void *ctx)
  * threads and reads the switch interval. */
 static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 {
-	uint64_t start = mono_ms(), last = start;
+	uint64_t start = (gs_mono_ns() / 1000000), last = start;
 	/* the target's exit, and (--children) a process event: a new child
 	 * is attached as soon as its fork is known */
 	struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
@@ -324,7 +317,7 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 				 r->cfg.trace ? (r->follow ? 50 : 0) : 200);
 		if (r->follow && (n <= 0 || pfd[1].revents))
 			children__poll(&r->kids, 0);
-		now = mono_ms();
+		now = (gs_mono_ns() / 1000000);
 		if (stop_signal)
 			break;
 		if (n > 0 && (pfd[0].revents & (POLLIN | POLLHUP))) {

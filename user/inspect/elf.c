@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "inspect/elf.h"
 
 struct sym_ent {
@@ -124,15 +125,8 @@ static int load_symtab(struct elf_file *ef, Elf_Scn *scn, GElf_Shdr *sh,
 		name = elf_strptr(ef->elf, sh->sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
-		if (ef->nsyms == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 1024;
-			void *p = realloc(ef->syms, ncap * sizeof(*ef->syms));
-
-			if (!p)
-				return -ENOMEM;
-			ef->syms = p;
-			*cap = ncap;
-		}
+		if (gs_grow(&ef->syms, cap, ef->nsyms + 1, sizeof(*ef->syms), 1024))
+			return -ENOMEM;
 		e = &ef->syms[ef->nsyms++];
 		memset(e, 0, sizeof(*e));
 		e->type = type;

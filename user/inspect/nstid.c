@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "inspect/rootfs.h"
 #include "inspect/nstid.h"
 
@@ -28,17 +29,10 @@ int nstid_map__load(pid_t pid, struct nstid_map *m)
 		ns = rootfs__ns_pid(pid, (pid_t)tid);
 		if (ns <= 0)
 			continue;       /* exited meanwhile */
-		if (m->n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct nstid_pair *v = realloc(m->v, nc * sizeof(*v));
-
-			if (!v) {
-				closedir(d);
-				nstid_map__free(m);
-				return -ENOMEM;
-			}
-			m->v = v;
-			cap = nc;
+		if (gs_grow(&m->v, &cap, m->n + 1, sizeof(*m->v), 64)) {
+			closedir(d);
+			nstid_map__free(m);
+			return -ENOMEM;
 		}
 		m->v[m->n++] = (struct nstid_pair){ .host = (uint32_t)tid, .ns = (uint32_t)ns };
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "inspect/procmaps.h"
 
 /* Parse an unsigned number in base at *p ending at stop, and step over
@@ -77,16 +78,9 @@ int proc_maps__parse(FILE *f, struct proc_maps *out)
 	while (getline(&line, &linecap, f) > 0) {
 		if (line[0] == '\n')
 			continue;
-		if (m.n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *p = realloc(m.v, ncap * sizeof(*m.v));
-
-			if (!p) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			m.v = p;
-			cap = ncap;
+		if (gs_grow(&m.v, &cap, m.n + 1, sizeof(*m.v), 64)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		err = parse_line(line, &m.v[m.n]);
 		if (err)

@@ -188,21 +188,6 @@ static int find_runtime(struct py_target *pt, const struct proc_maps *m,
 		    pt->pid, pt->comm);
 }
 
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
 static int locate_version(struct py_target *pt, struct elf_file *ef)
 {
 	struct elf_sym s;
@@ -696,7 +681,7 @@ int py_target__inspect(pid_t pid, struct py_target *pt, char *err, size_t errlen
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	if (pid <= 0 || access(path, F_OK) != 0)
 		return gs_fail(err, errlen, -ESRCH, "no process with PID %d", pid);
-	read_comm(pid, pt->comm, sizeof(pt->comm));
+	gs_read_comm(pid, pt->comm, sizeof(pt->comm));
 	pt->ns_pid = rootfs__ns_pid(pid, pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, pt->exe, sizeof(pt->exe) - 1);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "model/linetable.h"
 #include "model/stacks.h"
 
@@ -117,15 +118,8 @@ static const char *intern(struct stack_report *sr, const char *s)
 	for (i = h & (sr->capidx - 1); sr->index[i]; i = (i + 1) & (sr->capidx - 1))
 		if (strcmp(sr->index[i], s) == 0)
 			return sr->index[i];
-	if (sr->nstrings == sr->capstrings) {
-		size_t cap = sr->capstrings ? sr->capstrings * 2 : 256;
-		char **v = realloc(sr->strings, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		sr->strings = v;
-		sr->capstrings = cap;
-	}
+	if (gs_grow(&sr->strings, &sr->capstrings, sr->nstrings + 1, sizeof(*sr->strings), 256))
+		return NULL;
 	d = strdup(s);
 	if (d) {
 		sr->strings[sr->nstrings++] = d;

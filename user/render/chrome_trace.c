@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "render/json.h"
 #include "render/chrome_trace.h"
 
@@ -104,26 +105,9 @@ void trace_writer__free(struct trace_writer *w)
 	free(w);
 }
 
-/* Grow *arr (of elem-sized items) to hold one more; false when out of memory. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 1024;
-	p = reallocarray(*arr, ncap, elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
-
 int trace_writer__add(struct trace_writer *w, const struct gs_trace_rec *r)
 {
-	if (!grow((void **)&w->recs, &w->recs_cap, w->nrecs, sizeof(*w->recs))) {
+	if (gs_grow(&w->recs, &w->recs_cap, w->nrecs + 1, sizeof(*w->recs), 1024)) {
 		w->dropped++;
 		return -ENOMEM;
 	}
@@ -140,7 +124,7 @@ int trace_writer__thread_name(struct trace_writer *w, uint32_t tid, const char *
 	if (!name || !*name)
 		return 0;       /* an empty name would hide the track's tid */
 	copy = strdup(name);
-	if (!copy || !grow((void **)&w->names, &w->names_cap, w->nnames, sizeof(*w->names))) {
+	if (!copy || gs_grow(&w->names, &w->names_cap, w->nnames + 1, sizeof(*w->names), 1024)) {
 		free(copy);
 		return -ENOMEM;
 	}

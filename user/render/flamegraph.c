@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "render/flamegraph.h"
 
 #define FG_NS		"urn:x-gilscope:flamegraph"
@@ -87,15 +88,8 @@ static int cmp_stacks(const void *a, const void *b)
 static int tree_add(struct fg_tree *t, const char *name, size_t parent,
 		    size_t depth, uint64_t weight, size_t *idx)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct fg_node *nodes = realloc(t->nodes, cap * sizeof(*nodes));
-
-		if (!nodes)
-			return -ENOMEM;
-		t->nodes = nodes;
-		t->cap = cap;
-	}
+	if (gs_grow(&t->nodes, &t->cap, t->n + 1, sizeof(*t->nodes), 64))
+		return -ENOMEM;
 	t->nodes[t->n] = (struct fg_node){
 		.name = name, .weight = weight, .parent = parent, .depth = depth,
 	};

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "render/json.h"
 
 struct json_level {
@@ -78,16 +79,9 @@ static void begin(struct json_writer *w, bool is_obj)
 {
 	if (!value_start(w))
 		return;
-	if (w->depth == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 8;
-		void *p = realloc(w->stack, ncap * sizeof(*w->stack));
-
-		if (!p) {
-			w->broken = true;
-			return;
-		}
-		w->stack = p;
-		w->cap = ncap;
+	if (gs_grow(&w->stack, &w->cap, w->depth + 1, sizeof(*w->stack), 8)) {
+		w->broken = true;
+		return;
 	}
 	w->stack[w->depth].is_obj = is_obj;
 	w->stack[w->depth].n = 0;

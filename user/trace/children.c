@@ -4,22 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common.h"
 #include "trace/children.h"
 #include "trace/proctree.h"
-
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = 0;
-	if ((f = fopen(path, "re"))) {
-		if (fgets(buf, (int)len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
-}
 
 static struct session *find_live(struct children *c, pid_t pid)
 {
@@ -43,21 +30,14 @@ static void skip(struct children *c, pid_t pid, pid_t parent, const char *why)
 	struct child_skip *k = skip_find(c, pid);
 
 	if (!k) {
-		if (c->nskip == c->capskip) {
-			size_t cap = c->capskip ? 2 * c->capskip : 16;
-			struct child_skip *v = realloc(c->skip, cap * sizeof(*v));
-
-			if (!v)
-				return;
-			c->skip = v;
-			c->capskip = cap;
-		}
+		if (gs_grow(&c->skip, &c->capskip, c->nskip + 1, sizeof(*c->skip), 16))
+			return;
 		k = &c->skip[c->nskip++];
 		memset(k, 0, sizeof(*k));
 		k->pid = pid;
 		k->parent = parent;
 	}
-	read_comm(pid, k->comm, sizeof(k->comm));
+	gs_read_comm(pid, k->comm, sizeof(k->comm));
 	snprintf(k->reason, sizeof(k->reason), "%s", why);
 }
 
@@ -93,19 +73,13 @@ static void retry_add(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 
 static void begin(struct children *c, pid_t pid, pid_t parent, uint64_t ts)
 {
-	struct session *s, **v;
+	struct session *s;
 	int e;
 
 	if (pid == c->root || find_live(c, pid))
 		return;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 8;
-
-		if (!(v = realloc(c->s, cap * sizeof(*v))))
-			return;
-		c->s = v;
-		c->cap = cap;
-	}
+	if (gs_grow(&c->s, &c->cap, c->n + 1, sizeof(*c->s), 8))
+		return;
 	if (!(s = calloc(1, sizeof(*s))))
 		return;
 	s->cfg = c->cfg;
@@ -211,16 +185,9 @@ static void on_event(int kind, pid_t pid, pid_t ppid, uint64_t ts, void *ctx)
 {
 	struct children *c = ctx;
 
-	if (c->npend == c->cappend) {
-		size_t cap = c->cappend ? 2 * c->cappend : 64;
-		struct child_event *v = realloc(c->pend, cap * sizeof(*v));
-
-		if (!v) {
-			handle(c, kind, pid, ppid, ts);
-			return;
-		}
-		c->pend = v;
-		c->cappend = cap;
+	if (gs_grow(&c->pend, &c->cappend, c->npend + 1, sizeof(*c->pend), 64)) {
+		handle(c, kind, pid, ppid, ts);
+		return;
 	}
 	c->pend[c->npend++] = (struct child_event){ kind, pid, ppid, ts };
 }
@@ -269,21 +236,13 @@ int children__start(struct children *c, pid_t root, const struct session_cfg *cf
 	return e;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Processes that were not CPython yet right after their fork or exec:
  * tried again until GS_CHILD_RETRY_NS after the event. */
 static void retry_pending(struct children *c)
 {
 	size_t n = c->nretry;
 	struct child_event v[GS_CHILD_RETRIES];
-	uint64_t now = mono_ns();
+	uint64_t now = gs_mono_ns();
 
 	memcpy(v, c->retry, n * sizeof(v[0]));
 	c->nretry = 0;

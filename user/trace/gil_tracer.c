@@ -47,14 +47,6 @@ struct tracer {
 	double trap_ns;         /* tracer__time_trap; -1 not timed */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int on_rb(void *ctx, void *data, size_t size)
 {
 	struct tracer *tr = ctx;
@@ -360,7 +352,7 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 	sl->pid = pt->pid;
 	proc_config(tr, pt, &cfg);
 	/* The window opens as the first probe goes in. */
-	cfg.init_ts = now_ns();
+	cfg.init_ts = gs_mono_ns();
 	sl->acc.t0 = cfg.init_ts;
 	/* The scheduler tracepoints go in first: a thread first seen by a
 	 * uprobe before the seeding iterator has run was off-CPU until its
@@ -460,15 +452,8 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 
 static struct thread_rec *rec_add(struct gs_result *r)
 {
-	if (r->nthreads == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct thread_rec *v = realloc(r->threads, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		r->threads = v;
-		r->cap = cap;
-	}
+	if (gs_grow(&r->threads, &r->cap, r->nthreads + 1, sizeof(*r->threads), 64))
+		return NULL;
 	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
 	return &r->threads[r->nthreads++];
 }
@@ -500,13 +485,8 @@ int tracer__harvest(struct tracer *tr)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &st) || !st.exited)
 			continue;
-		if (ngone == cap) {
-			uint32_t *v = realloc(gone, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!v)
-				break;
-			gone = v;
-		}
+		if (gs_grow(&gone, &cap, ngone + 1, sizeof(*gone), 16))
+			break;
 		gone[ngone++] = key;
 	}
 	for (size_t i = 0; i < ngone; i++) {
@@ -575,13 +555,8 @@ static void *dump_u64_map(int fd, size_t esize, size_t *n)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (*n == cap) {
-			char *nv = realloc(v, (cap = cap ? cap * 2 : 256) * esize);
-
-			if (!nv)
-				break;
-			v = nv;
-		}
+		if (gs_grow(&v, &cap, *n + 1, esize, 256))
+			break;
 		memcpy(v + *n * esize, &key, 8);
 		if (bpf_map_lookup_elem(fd, &key, v + *n * esize + 8) == 0)
 			(*n)++;
@@ -626,13 +601,8 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 		prev = &k;
 		if (!has_tid(res, k.tid))
 			continue;
-		if (res->ncounts == cap) {
-			struct stack_count *v = realloc(res->counts, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-
-			if (!v)
-				break;
-			res->counts = v;
-		}
+		if (gs_grow(&res->counts, &cap, res->ncounts + 1, sizeof(*res->counts), 256))
+			break;
 		res->counts[res->ncounts].k = k;
 		if (bpf_map_lookup_elem(fd, &k, &res->counts[res->ncounts].weight) == 0)
 			res->ncounts++;
@@ -837,7 +807,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	else
 		s->bss->stopped = 1;
 	__sync_synchronize();
-	sl->acc.t1 = now_ns();
+	sl->acc.t1 = gs_mono_ns();
 	/* live threads' state, from their tasks into the threads hash */
 	s->bss->dump_slot = (__u32)slot;
 	if ((e = run_task_iter(s->progs.dump_threads)))

@@ -54,7 +54,7 @@ static struct pp *all_parents(size_t *n)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
-	struct pp *v = NULL, *nv;
+	struct pp *v = NULL;
 	size_t cap = 0;
 
 	*n = 0;
@@ -67,11 +67,8 @@ static struct pp *all_parents(size_t *n)
 
 		if (*end || pid <= 0 || proc_ppid((pid_t)pid, &ppid))
 			continue;
-		if (*n == cap) {
-			if (!(nv = realloc(v, (cap = cap ? 2 * cap : 512) * sizeof(*v))))
-				break;
-			v = nv;
-		}
+		if (gs_grow(&v, &cap, *n + 1, sizeof(*v), 512))
+			break;
 		v[(*n)++] = (struct pp){ (pid_t)pid, ppid };
 	}
 	closedir(d);

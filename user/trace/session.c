@@ -7,21 +7,6 @@
 #include <time.h>
 #include "trace/session.h"
 
-bool gs_verbose;
-
-void gs_note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!gs_verbose)
-		return;
-	fputs("gilscope: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void explain_target(const struct py_target *pt)
 {
 	gs_note("PID %d: CPython %s, runtime %s (bias 0x%llx)", pt->pid, pt->version, pt->runtime_obj,
@@ -71,14 +56,6 @@ static void explain_target(const struct py_target *pt)
 		(unsigned long long)pt->holder_addr, (unsigned long long)pt->switchnum_addr);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Inspect, load (the first session), attach and seed: everything before
  * the window opens. */
 int session__begin(struct session *s, pid_t pid)
@@ -90,9 +67,9 @@ int session__begin(struct session *s, pid_t pid)
 
 	s->interval_us = -1;
 	s->slot = -1;
-	t[0] = mono_us();
+	t[0] = (gs_mono_ns() / 1000);
 	e = py_target__inspect(pid, &s->pt, s->err, sizeof(s->err));
-	t[1] = mono_us();
+	t[1] = (gs_mono_ns() / 1000);
 	if (e) {
 		s->exit_code = e == -EACCES || e == -EPERM ? EXIT_SYSTEM : EXIT_TARGET;
 		return e;
@@ -114,7 +91,7 @@ int session__begin(struct session *s, pid_t pid)
 
 		e = tracer__load(&s->pt, &topts, cfg->tr, s->err, sizeof(s->err));
 	}
-	t[2] = mono_us();
+	t[2] = (gs_mono_ns() / 1000);
 	if (e || (e = tracer__add(*cfg->tr, &s->pt, &s->slot, s->err, sizeof(s->err)))) {
 		s->exit_code = EXIT_SYSTEM;
 		py_target__release(&s->pt);
@@ -145,10 +122,10 @@ int session__begin(struct session *s, pid_t pid)
 	}
 	gs_note("PID %d: GIL at attach: locked=%d holder tstate=0x%llx tid=%u pthread=0x%llx", pid, snap.locked,
 		(unsigned long long)snap.holder_tstate, snap.holder_tid, (unsigned long long)snap.holder_pthread);
-	t[3] = mono_us();
+	t[3] = (gs_mono_ns() / 1000);
 	e = tracer__seed(*cfg->tr, s->slot, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
 	gs_note("PID %d: inspected in %.1f ms, BPF loaded in %.1f ms, attached in %.1f ms, seeded in %.1f ms", pid,
-		(t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3, (mono_us() - t[3]) / 1e3);
+		(t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3, ((gs_mono_ns() / 1000) - t[3]) / 1e3);
 	py_target__release(&s->pt);   /* the probes hold the file now */
 	s->live = true;               /* a slot is taken: end it even on error */
 	if (e)

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "inspect/pytarget.h"
 #include "model/raw.h"
+#include "common.h"
 #include "render/chrome_trace.h"
 #include "trace/gil_tracer.h"
 
@@ -41,10 +42,6 @@ struct session {
 	char err[512];
 };
 
-/* Exit codes, documented in --help and the README. */
-enum { EXIT_OK = 0, EXIT_TARGET = 1, EXIT_SYSTEM = 2,
-       EXIT_UNTRUSTED = 3 /* report written, but the self-check failed */ };
-
 /* Inspect, load, attach and seed: the window opens. 0, or -errno with
  * s->err and s->exit_code set; -ENOEXEC: pid does not run CPython (yet). */
 int session__begin(struct session *s, pid_t pid);
@@ -53,9 +50,5 @@ void session__tick(struct session *s);
 /* Close the window into s->res and free the process's slot. */
 int session__end(struct session *s);
 void session__free(struct session *s);
-
-/* -v: notices on stderr. */
-extern bool gs_verbose;
-void gs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "inspect/procmaps.h"
+#include "common.h"
 #include "trace/detach.h"
 #include "trace/trapcost.h"
 
@@ -28,14 +29,6 @@ __asm__(".pushsection .text\n"
 #define CALLS  400
 #define ROUNDS 5
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ns for CALLS calls: the fastest round, as a round the machine
  * interrupted says nothing about the trap. */
 static uint64_t time_calls(void)
@@ -43,11 +36,11 @@ static uint64_t time_calls(void)
 	uint64_t best = UINT64_MAX;
 
 	for (int r = 0; r < ROUNDS; r++) {
-		uint64_t t0 = now_ns(), d;
+		uint64_t t0 = gs_mono_ns(), d;
 
 		for (int i = 0; i < CALLS; i++)
 			gs_trap_site();
-		d = now_ns() - t0;
+		d = gs_mono_ns() - t0;
 		if (d < best)
 			best = d;
 	}
