@@ -23,7 +23,8 @@
 #include "trace/launch.h"
 #include "inspect/pytarget.h"
 #include "trace/detach.h"
-#include "model/figures.h"
+#include "model/process.h"
+#include "render/output.h"
 #include "trace/session.h"
 #include "model/stacks.h"
 #include "render/chrome_trace.h"
@@ -340,191 +341,15 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 	}
 }
 
-/* Thread names for stack frames: "name", or "name (pid N)" with --children. */
-struct names {
-	const struct gs_result *res;
-	pid_t pid;
-	bool with_pid;
-	char buf[64];
-};
-
-static const char *thread_name(uint32_t tid, void *ctx)
-{
-	struct names *n = ctx;
-	const char *name = "thread";
-
-	for (size_t i = 0; i < n->res->nthreads; i++)
-		if (n->res->threads[i].tid == tid)
-			name = n->res->threads[i].name;
-	if (!n->with_pid)
-		return name;
-	snprintf(n->buf, sizeof(n->buf), "%s (pid %d)", name, (int)n->pid);
-	return n->buf;
-}
-
-/* One process's report, with its stacks when a stack output wants them. */
-struct proc_out {
-	struct session *s;
-	struct gs_report rep;
-	struct stack_report sr;
-	bool has_sr;
-};
-
-static void proc_out_build(struct proc_out *p, struct session *s, const struct opts *o,
-			   const struct launch_status *ls, bool with_pid)
-{
-	struct names n = { .res = &s->res, .pid = s->pt.pid, .with_pid = with_pid };
-
-	p->s = s;
-	if ((o->folded || o->flamegraph) && stack_report__build(&p->sr, &s->res, thread_name, &n) == 0) {
-		p->has_sr = true;
-		p->rep.stacks = &p->sr;
-	}
-	gs_report__build(&p->rep, &s->pt, &s->res, ls);
-	p->rep.parent = s->parent;
-}
-
-static void proc_out_free(struct proc_out *p)
-{
-	if (p->has_sr)
-		stack_report__free(&p->sr);
-	gs_report__free(&p->rep);
-}
-
-/* --trace for a child: FILE with ".PID" before its extension. */
-static void child_path(char *buf, size_t len, const char *path, pid_t pid)
-{
-	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-
-	if (dot && (!slash || dot > slash + 1))
-		snprintf(buf, len, "%.*s.%d%s", (int)(dot - path), path, (int)pid, dot);
-	else
-		snprintf(buf, len, "%s.%d", path, (int)pid);
-}
-
-static int write_trace(struct session *s, const char *path)
-{
-	const struct gs_result *res = &s->res;
-	FILE *f;
-	int e;
-
-	for (size_t i = 0; i < res->nthreads; i++) {
-		char name[48];
-
-		snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
-		trace_writer__thread_name(s->tw, res->threads[i].tid, name);
-	}
-	if (!(f = fopen(path, "w")))
-		return die(EXIT_TARGET, "cannot write %s: %s", path, strerror(errno));
-	e = trace_writer__write(s->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
-	if (fclose(f) || e)
-		return die(EXIT_TARGET, "cannot write %s", path);
-	return EXIT_OK;
-}
-
-/* --folded, --flamegraph, --trace. Stacks of every process go into the
- * same files (thread frames name the process); traces are one file per
- * process. Returns an exit code. */
-static int write_extras(const struct opts *o, struct proc_out *procs, size_t nprocs)
-{
-	struct session *root = procs[0].s;
-	FILE *f;
-	int e = 0;
-
-	if (o->folded) {
-		if (!(f = fopen(o->folded, "w")))
-			return die(EXIT_TARGET, "cannot write %s: %s", o->folded, strerror(errno));
-		for (size_t i = 0; i < nprocs && !e; i++)
-			if (procs[i].has_sr)
-				e = stack_report__write_folded(&procs[i].sr, f);
-		if (fclose(f) || e)
-			return die(EXIT_TARGET, "cannot write %s", o->folded);
-	}
-	if (o->flamegraph) {
-		struct fg_view views[GS_NR_VIEWS];
-		struct fg_stack *all[GS_NR_VIEWS] = {};
-		char title[160];
-
-		for (int v = 0; v < GS_NR_VIEWS; v++) {
-			size_t n = 0, k = 0;
-
-			for (size_t i = 0; i < nprocs; i++)
-				n += procs[i].has_sr ? procs[i].sr.views[v].n : 0;
-			all[v] = calloc(n ? n : 1, sizeof(*all[v]));
-			for (size_t i = 0; i < nprocs && all[v]; i++)
-				if (procs[i].has_sr && procs[i].sr.views[v].n) {
-					memcpy(&all[v][k], procs[i].sr.views[v].stacks,
-					       procs[i].sr.views[v].n * sizeof(*all[v]));
-					k += procs[i].sr.views[v].n;
-				}
-			views[v] = (struct fg_view){ procs[0].sr.views[v].name, procs[0].sr.views[v].title,
-						     procs[0].sr.views[v].unit, all[v], all[v] ? k : 0 };
-		}
-		if (nprocs > 1)
-			snprintf(title, sizeof(title), "gilscope: PID %d (%s) and %zu descendant(s), CPython %s",
-				 root->pt.pid, root->pt.comm, nprocs - 1, root->pt.version);
-		else
-			snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", root->pt.pid, root->pt.comm,
-				 root->pt.version);
-		if (!(f = fopen(o->flamegraph, "w")))
-			e = -errno;
-		else {
-			e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
-			if (fclose(f))
-				e = e ? e : -EIO;
-		}
-		for (int v = 0; v < GS_NR_VIEWS; v++)
-			free(all[v]);
-		if (e)
-			return die(EXIT_TARGET, "cannot write %s: %s", o->flamegraph, strerror(-e));
-	}
-	if (o->trace) {
-		char path[4096];
-
-		for (size_t i = 0; i < nprocs; i++) {
-			if (!procs[i].s->tw)
-				continue;
-			if (i)
-				child_path(path, sizeof(path), o->trace, procs[i].s->pt.pid);
-			if ((e = write_trace(procs[i].s, i ? path : o->trace)))
-				return e;
-		}
-	}
-	return EXIT_OK;
-}
-
-static int write_reports(const struct gs_report *rep, const char *json)
-{
-	FILE *text = stdout, *jf = NULL;
-	int e = 0;
-
-	if (json && !strcmp(json, "-")) {
-		text = stderr;
-		jf = stdout;
-	} else if (json) {
-		jf = fopen(json, "w");
-		if (!jf)
-			return die(EXIT_TARGET, "cannot write %s: %s", json, strerror(errno));
-	}
-	gs_report__print_text(rep, text);
-	fflush(text);
-	if (jf) {
-		e = gs_report__print_json(rep, jf);
-		if (jf != stdout && fclose(jf) != 0)
-			e = -errno;
-		if (e)
-			return die(EXIT_TARGET, "cannot write %s: %s", json, strerror(-e));
-	}
-	return EXIT_OK;
-}
-
 /* Close every window (children first: theirs then lie inside the
- * target's), build each report, write every output. */
+ * target's), build each process's model, write every output. */
 static int finish(struct run *r, const struct launch_status *ls)
 {
-	struct family_report fam = {};
-	struct proc_out *procs;
-	struct gs_report *kids = NULL;
+	const struct output_files of = { .json = r->o->json, .folded = r->o->folded,
+					  .flamegraph = r->o->flamegraph, .trace = r->o->trace };
+	bool with_stacks = r->o->folded || r->o->flamegraph;
+	struct family_model fam = {};
+	struct proc_model *procs;
 	size_t n = 1;
 	int e;
 
@@ -534,32 +359,29 @@ static int finish(struct run *r, const struct launch_status *ls)
 		return die(EXIT_SYSTEM, "cannot read the results back: %s", strerror(-e));
 	for (size_t i = 0; r->follow && i < r->kids.n; i++)
 		n += r->kids.s[i]->done;
-	procs = calloc(n, sizeof(*procs));
-	kids = calloc(n, sizeof(*kids));
-	if (!procs || !kids) {
-		free(procs);
-		free(kids);
+	if (!(procs = calloc(n, sizeof(*procs))))
 		return die(EXIT_SYSTEM, "out of memory");
-	}
-	proc_out_build(&procs[0], &r->root, r->o, ls, r->follow);
+	proc_model__build(&procs[0], &r->root.pt, &r->root.res, ls, with_stacks, r->follow);
+	procs[0].rep.parent = r->root.parent;
+	procs[0].tw = r->root.tw;
 	n = 1;
-	for (size_t i = 0; r->follow && i < r->kids.n; i++)
-		if (r->kids.s[i]->done)
-			proc_out_build(&procs[n++], r->kids.s[i], r->o, NULL, true);
-	if (r->follow) {
-		/* the family report reads the children's reports by value */
-		for (size_t i = 1; i < n; i++)
-			kids[i - 1] = procs[i].rep;
-		family_report__build(&fam, &procs[0].rep, kids, n - 1);
-		fam.skip = r->kids.skip;
-		fam.nskip = r->kids.nskip;
-		fam.lost = children__lost(&r->kids);
-		fam.preexec_dropped = r->kids.preexec_dropped;
-		procs[0].rep.family = &fam;
+	for (size_t i = 0; r->follow && i < r->kids.n; i++) {
+		struct session *s = r->kids.s[i];
+
+		if (!s->done)
+			continue;
+		proc_model__build(&procs[n], &s->pt, &s->res, NULL, with_stacks, true);
+		procs[n].rep.parent = s->parent;
+		procs[n++].tw = s->tw;
 	}
-	e = write_reports(&procs[0].rep, r->o->json);
-	if (!e)
-		e = write_extras(r->o, procs, n);
+	if (r->follow) {
+		family_model__build(&fam, procs, n);
+		fam.rep.skip = r->kids.skip;
+		fam.rep.nskip = r->kids.nskip;
+		fam.rep.lost = children__lost(&r->kids);
+		fam.rep.preexec_dropped = r->kids.preexec_dropped;
+	}
+	e = output__write(&of, stdout, procs, n);
 	/* written, but the interpreter's own count contradicts the figures */
 	for (size_t i = 0; !e && i < n; i++)
 		if (!procs[i].rep.check.ok) {
@@ -567,11 +389,10 @@ static int finish(struct run *r, const struct launch_status *ls)
 				procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
 			e = EXIT_UNTRUSTED;
 		}
-	family_report__free(&fam);
+	family_model__free(&fam, procs);
 	for (size_t i = 0; i < n; i++)
-		proc_out_free(&procs[i]);
+		proc_model__free(&procs[i]);
 	free(procs);
-	free(kids);
 	return e;
 }
 

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common.h"
+#include "render/chrome_trace.h"
+#include "render/output.h"
+
+static int cannot_write(const char *path, int err)
+{
+	if (err)
+		fprintf(stderr, "gilscope: cannot write %s: %s\n", path, strerror(err));
+	else
+		fprintf(stderr, "gilscope: cannot write %s\n", path);
+	return EXIT_TARGET;
+}
+
+/* --trace for a child: FILE with ".PID" before its extension. */
+static void child_path(char *buf, size_t len, const char *path, pid_t pid)
+{
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+
+	if (dot && (!slash || dot > slash + 1))
+		snprintf(buf, len, "%.*s.%d%s", (int)(dot - path), path, (int)pid, dot);
+	else
+		snprintf(buf, len, "%s.%d", path, (int)pid);
+}
+
+static int write_trace(const struct proc_model *p, const char *path)
+{
+	const struct gs_result *res = p->rep.res;
+	FILE *f;
+	int e;
+
+	for (size_t i = 0; i < res->nthreads; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
+		trace_writer__thread_name(p->tw, res->threads[i].tid, name);
+	}
+	if (!(f = fopen(path, "w")))
+		return cannot_write(path, errno);
+	e = trace_writer__write(p->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
+	if (fclose(f) || e)
+		return cannot_write(path, 0);
+	return EXIT_OK;
+}
+
+static int write_folded(const char *path, const struct proc_model *procs, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	int e = 0;
+
+	if (!f)
+		return cannot_write(path, errno);
+	for (size_t i = 0; i < n && !e; i++)
+		if (procs[i].has_sr)
+			e = stack_report__write_folded(&procs[i].sr, f);
+	if (fclose(f) || e)
+		return cannot_write(path, 0);
+	return EXIT_OK;
+}
+
+/* One SVG: each view holds the stacks of every process. */
+static int write_flamegraph(const char *path, const struct proc_model *procs, size_t n)
+{
+	const struct py_target *root = procs[0].rep.pt;
+	struct fg_view views[GS_NR_VIEWS];
+	struct fg_stack *all[GS_NR_VIEWS] = {};
+	char title[160];
+	FILE *f;
+	int e = 0;
+
+	for (int v = 0; v < GS_NR_VIEWS; v++) {
+		size_t total = 0, k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			total += procs[i].has_sr ? procs[i].sr.views[v].n : 0;
+		all[v] = calloc(total ? total : 1, sizeof(*all[v]));
+		for (size_t i = 0; i < n && all[v]; i++)
+			if (procs[i].has_sr && procs[i].sr.views[v].n) {
+				memcpy(&all[v][k], procs[i].sr.views[v].stacks,
+				       procs[i].sr.views[v].n * sizeof(*all[v]));
+				k += procs[i].sr.views[v].n;
+			}
+		views[v] = (struct fg_view){ procs[0].sr.views[v].name, procs[0].sr.views[v].title,
+					     procs[0].sr.views[v].unit, all[v], all[v] ? k : 0 };
+	}
+	if (n > 1)
+		snprintf(title, sizeof(title), "gilscope: PID %d (%s) and %zu descendant(s), CPython %s",
+			 root->pid, root->comm, n - 1, root->version);
+	else
+		snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", root->pid, root->comm,
+			 root->version);
+	if (!(f = fopen(path, "w")))
+		e = -errno;
+	else {
+		e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
+		if (fclose(f))
+			e = e ? e : -EIO;
+	}
+	for (int v = 0; v < GS_NR_VIEWS; v++)
+		free(all[v]);
+	return e ? cannot_write(path, -e) : EXIT_OK;
+}
+
+static int write_reports(const struct gs_report *rep, const char *json, FILE *text)
+{
+	FILE *jf = NULL;
+	int e = 0;
+
+	if (json && !strcmp(json, "-")) {
+		text = stderr;
+		jf = stdout;
+	} else if (json) {
+		jf = fopen(json, "w");
+		if (!jf)
+			return cannot_write(json, errno);
+	}
+	gs_report__print_text(rep, text);
+	fflush(text);
+	if (jf) {
+		e = gs_report__print_json(rep, jf);
+		if (jf != stdout && fclose(jf) != 0)
+			e = -errno;
+		if (e)
+			return cannot_write(json, -e);
+	}
+	return EXIT_OK;
+}
+
+int output__write(const struct output_files *o, FILE *text, struct proc_model *procs, size_t n)
+{
+	int e = write_reports(&procs[0].rep, o->json, text);
+
+	if (!e && o->folded)
+		e = write_folded(o->folded, procs, n);
+	if (!e && o->flamegraph)
+		e = write_flamegraph(o->flamegraph, procs, n);
+	for (size_t i = 0; !e && o->trace && i < n; i++) {
+		char path[4096];
+
+		if (!procs[i].tw)
+			continue;
+		if (i)
+			child_path(path, sizeof(path), o->trace, procs[i].rep.pt->pid);
+		e = write_trace(&procs[i], i ? path : o->trace);
+	}
+	return e;
+}
