@@ -63,6 +63,23 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # Every user object may include any skeleton: build them first.
 $(USER_OBJS): $(SKELS)
 
+# The flame graph's stylesheet and script are plain files, embedded into
+# flamegraph.o at build time: xxd -i (Debian's xxd) prints a file's bytes
+# as C array elements, wrapped here in "static const unsigned char fg_css[]"
+# (fg_js[]). No NUL is added: flamegraph.c writes sizeof() bytes with
+# fwrite. Listed here as well as in the .d files, so that a first build
+# (make -j) generates them before flamegraph.c compiles.
+FG_EMBED := $(OUTPUT)/render/flamegraph_css.h $(OUTPUT)/render/flamegraph_js.h
+
+$(OUTPUT)/render/flamegraph_%.h: user/render/flamegraph.%
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ printf '/* Generated from %s by the Makefile: do not edit. */\n' $< && \
+	  printf 'static const unsigned char fg_%s[] = {\n' $* && \
+	  xxd -i < $< && printf '};\n'; } > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/user/render/flamegraph.o: $(FG_EMBED)
+
 $(OUTPUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -5,7 +5,7 @@ set -e
 # --test adds what the tests drive: bpftrace (cross-check), Chromium (SVG
 # and speedscope checks), debootstrap (the Debian roots) and Node.js/npm
 # where the machine has none.
-pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libcapstone-dev bpftool python3 util-linux procps"
+pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libcapstone-dev bpftool xxd python3 util-linux procps"
 if [ "${1:-}" = "--test" ]; then
 	# python3.11-dbg: Debian's stripped python3.11 with its debug file
 	# (installing it upgrades python3.11 to the matching version);

@@ -8,7 +8,7 @@
 const path = require('path');
 const { chromium } = require('playwright-core');
 
-const HL_FILL = 'rgb(214, 62, 232)'; // .f.hl > rect in user/render/flamegraph.c
+const HL_FILL = 'rgb(214, 62, 232)'; // .f.hl > rect in user/render/flamegraph.css
 const failures = [];
 
 function fail(msg) {

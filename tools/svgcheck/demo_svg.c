@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* Writes a demo flame graph shaped like gilscope's: four views whose stacks
  * start with the view name and a thread name. For looking at the SVG and
- * for tools/svgcheck/run.sh. Build from the repository root:
- *   gcc -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -iquote user \
- *       tools/svgcheck/demo_svg.c user/render/flamegraph.c -o /tmp/demo_svg
+ * for tools/svgcheck/run.sh. Build from the repository root (the first
+ * line generates the headers that embed flamegraph.css and flamegraph.js):
+ *   make .output/render/flamegraph_css.h .output/render/flamegraph_js.h
+ *   gcc -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -iquote user -I.output \
+ *       tools/svgcheck/demo_svg.c user/render/flamegraph.c user/common.c \
+ *       -o /tmp/demo_svg
  *   /tmp/demo_svg /tmp/demo.svg */
 #include <errno.h>
 #include <stdio.h>
