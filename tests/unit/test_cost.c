@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "model/figures.h"
+#include "model/family.h"
+#include "render/text.h"
 
 static int near(double a, double b)
 {

@@ -16,8 +16,22 @@ static struct gs_report base(double win)
 
 static struct verdict v;
 
+/* The figures gs_report__build derives from the ones a case sets. */
 static const char *kind(struct gs_report r)
 {
+	struct thread_figs tf[8];
+	double rel = (double)(r.forced + r.voluntary);
+
+	if (rel > 0) {
+		r.forced_share = r.forced / rel;
+		r.handoff_share = r.handoff.count / rel;
+	}
+	for (size_t i = 0; r.res && i < r.res->nthreads && i < 8; i++)
+		thread_figs__build(&tf[i], &r.res->threads[i]);
+	if (r.res) {
+		r.threads = tf;
+		r.nthreads = r.res->nthreads;
+	}
 	gs_verdict(&r, &v);
 	CHECK_MSG(strlen(v.text) > 20, "text '%s'", v.text);
 	return v.kind;

@@ -106,6 +106,13 @@ struct gil_snapshot {
 	bool have_switch_number;
 };
 
+/* Whether probe i is attached: with call sites, take_gil's entry is
+ * only where they were found, not a probe of its own. */
+static inline bool py_target__probe_attached(const struct py_target *pt, int i)
+{
+	return !(pt->call_sites && pt->probes[i].role == PROBE_TAKE);
+}
+
 /* Inspect pid. On failure returns -errno and writes a one-line message
  * (no trailing newline) to err:
  *   -ESRCH no such process; -EACCES cannot read it; -ENOEXEC not CPython;

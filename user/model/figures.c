@@ -58,6 +58,27 @@ static int gils(struct gs_report *r, const struct gs_result *res, double win)
 	return 0;
 }
 
+void thread_figs__build(struct thread_figs *f, const struct thread_rec *t)
+{
+	const struct gs_thread *st = &t->st;
+	const __u64 *ns = st->ns;
+
+	f->t = t;
+	f->held_s = ns[GS_HELD_ON] / NS;
+	f->held_offcpu_s = ns[GS_HELD_OFF] / NS;
+	f->native_s = ns[GS_NOGIL_ON] / NS;
+	f->wait_s = (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / NS;
+	f->wait_oncpu_s = ns[GS_WAIT_ON] / NS;
+	f->offcpu_s = ns[GS_NOGIL_OFF] / NS;
+	f->runq_s = st->runq_ns / NS;
+	f->gil_s = (ns[GS_HELD_ON] + ns[GS_HELD_OFF]) / NS;
+	f->outside_s = (ns[GS_NOGIL_ON] + ns[GS_NOGIL_OFF]) / NS;
+	f->hold_mean_us = st->holds ? st->hold_ns / 1e3 / st->holds : 0;
+	f->hold_max_us = st->hold_max_ns / 1e3;
+	f->wait_p99_us = t->wait_p99_ns / 1e3;
+	f->wait_max_us = st->wait_max_ns / 1e3;
+}
+
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls)
 {
@@ -75,6 +96,20 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->launch = *ls;
 	win = res->t1 > res->t0 ? (res->t1 - res->t0) / NS : 0;
 	r->window_s = win;
+	r->window_start_s = res->t0 / NS;
+	r->window_end_s = res->t1 / NS;
+	r->switch_interval_us = res->interval_us;
+	r->exit_code = r->exit_signal = -1;
+	if (r->launch.launched && r->launch.exited) {
+		if (r->launch.exit_signal)
+			r->exit_signal = r->launch.exit_signal;
+		else
+			r->exit_code = r->launch.exit_code;
+	}
+	r->nthreads = res->nthreads;
+	r->threads = calloc(res->nthreads ? res->nthreads : 1, sizeof(*r->threads));
+	if (!r->threads)
+		return -ENOMEM;
 
 	for (size_t i = 0; i < res->nthreads; i++) {
 		const struct gs_thread *t = &res->threads[i].st;
@@ -95,8 +130,9 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 			wait_max = t->wait_max_ns;
 		if (!res->threads[i].exited)
 			r->live_threads++;
-		if (win > 0 && on / win >= 0.2)
+		if (win > 0 && on / win >= GS_BUSY_CORES)
 			r->busy_threads++;
+		thread_figs__build(&r->threads[i], &res->threads[i]);
 	}
 	r->without_gil_s = r->on_cpu_s - r->with_gil_s;
 	if (win > 0) {
@@ -117,10 +153,20 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->handoff_pct = 100;
 	r->partial_holds = c[GS_C_PARTIAL_HOLDS] + (res->inflight_hold_ns ? 1 : 0);
 	r->partial_hold_s = (c[GS_C_PARTIAL_HOLD_NS] + res->inflight_hold_ns) / NS;
+	r->acquisitions = c[GS_C_ACQUIRES];
 	r->forced = c[GS_C_FORCED];
 	r->voluntary = c[GS_C_VOLUNTARY];
+	if (r->forced + r->voluntary) {
+		double rel = (double)(r->forced + r->voluntary);
+
+		r->forced_share = r->forced / rel;
+		r->handoff_share = r->handoff.count / rel;
+	}
 	r->probe_hits = c[GS_C_PROBE_HITS];
+	r->trap_ns = res->trap_ns;
 	r->cost_cpu_pct = gs_trap_cpu_pct(r->probe_hits, res->trap_ns, win);
+	r->progs = res->progs;
+	r->prog_stats = res->prog_stats;
 	if (win > 0)
 		r->probe_hits_per_s = r->probe_hits / win;
 	if (c[GS_C_ACQUIRES])
@@ -128,6 +174,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 
 	if (gils(r, res, win))
 		return -ENOMEM;
+	r->ncpus = res->ncpus;
 	r->cpu = calloc(res->ncpus > 0 ? res->ncpus : 1, sizeof(*r->cpu));
 	if (!r->cpu)
 		return -ENOMEM;
@@ -171,6 +218,8 @@ void gs_report__free(struct gs_report *r)
 {
 	free(r->cpu);
 	free(r->gils);
+	free(r->threads);
 	r->cpu = NULL;
 	r->gils = NULL;
+	r->threads = NULL;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Derived figures of one recording, computed once and shared by the text
- * and JSON writers. */
-#ifndef GS_REPORT_H
-#define GS_REPORT_H
+/* The figures of one process's recording, derived once from its raw
+ * result (model/raw.h). The writers in render/ only format these fields:
+ * none of them computes a figure of its own. */
+#ifndef GS_FIGURES_H
+#define GS_FIGURES_H
 
 #include <stdio.h>
 #include "inspect/pytarget.h"
 #include "model/raw.h"
 #include "model/selfcheck.h"
+#include "model/verdict.h"
 
 struct dist_stats {
 	uint64_t count;
@@ -27,17 +29,26 @@ struct lost_item {
 
 #define GS_MAX_LOST 24
 
-struct verdict {
-	const char *kind;
-	char text[768];
-};
-
 /* How the target ended, launch mode only. */
 struct launch_status {
 	bool launched;
 	bool exited;       /* the target ended inside the window */
 	int exit_code;     /* -1 if killed by a signal */
 	int exit_signal;   /* 0 if it exited normally */
+};
+
+/* One thread: seconds in each state over the window, its holds and waits. */
+struct thread_figs {
+	const struct thread_rec *t;  /* tid, name, counts, exited */
+	double held_s;               /* on-CPU holding the GIL */
+	double held_offcpu_s;        /* holding it off-CPU */
+	double native_s;             /* on-CPU without it */
+	double wait_s, wait_oncpu_s; /* waiting for it (of which on-CPU) */
+	double offcpu_s;             /* off-CPU without it */
+	double runq_s;               /* of offcpu_s: runnable, without a CPU */
+	double gil_s;                /* holding it, on- or off-CPU */
+	double outside_s;            /* without it, on- or off-CPU */
+	double hold_mean_us, hold_max_us, wait_p99_us, wait_max_us;
 };
 
 struct stack_report;
@@ -60,7 +71,12 @@ struct gs_report {
 	const struct stack_report *stacks; /* NULL without stack outputs */
 	const struct gs_result *res;
 	struct launch_status launch;
+	int exit_code, exit_signal; /* the launched command's, -1 when it did
+				       not end in the window or was not launched
+				       (exit_signal: -1 also when it exited) */
 	double window_s;
+	double window_start_s, window_end_s; /* CLOCK_MONOTONIC */
+	int switch_interval_us;     /* at the end, -1 unknown */
 	double held_pct, contended_pct, avg_waiters;
 	struct dist_stats hold, wait;
 	/* hand-offs: a release that left threads waiting, to the next
@@ -69,47 +85,34 @@ struct gs_report {
 	double handoff_pct;
 	uint64_t partial_holds;
 	double partial_hold_s;
-	uint64_t forced, voluntary;
+	uint64_t acquisitions, forced, voluntary;
+	double forced_share;        /* of releases */
+	double handoff_share;       /* of releases: those that left a waiter */
 	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;
 	double runq_s;              /* of offcpu_s: runnable, waiting for a CPU */
-	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
+	double on_cpu_s, with_gil_s, without_gil_s;
+	double parallelism;         /* cores' worth of CPU: on_cpu_s / window_s */
 	double sub_held_s;          /* of held_s + held_offcpu_s: sub-interpreters' GILs */
 	struct gil_stats *gils;     /* [ngils]: the main GIL first */
 	int ngils;
-	struct cpu_stats *cpu;      /* [res->ncpus] */
+	int ncpus;
+	struct cpu_stats *cpu;      /* [ncpus] */
+	struct thread_figs *threads; /* [nthreads], in the raw result's order */
+	size_t nthreads;
 	unsigned live_threads, busy_threads;
 	/* What being traced cost the target: its uprobe hits, each at least
-	 * one trap's price on this machine (res->trap_ns). */
+	 * one trap's price on this machine (trap_ns). */
 	uint64_t probe_hits;
 	double probe_hits_per_s, hits_per_acquire;
+	double trap_ns;             /* < 0 not known */
 	double cost_cpu_pct;        /* % of one CPU, a floor; < 0 not known */
+	const struct prog_stat *progs; /* [GS_NR_PROGS]: unused ones have no name */
+	bool prog_stats;            /* run counts and times were collected */
 	struct lost_item lost[GS_MAX_LOST];
 	int nlost;
 	uint64_t lost_events;       /* sum of the is_loss items */
 	struct verdict verdict;
 	struct selfcheck check;     /* the interpreter's switch count vs gilscope's */
-};
-
-/* --children: the target and every traced descendant, summed. */
-struct child_skip;
-struct family_report {
-	const struct gs_report *root;
-	const struct gs_report *kids;   /* [nkids] children's reports */
-	size_t nkids;
-	const struct child_skip *skip;  /* [nskip] descendants not traced */
-	size_t nskip;
-	uint64_t lost;                  /* processes the tree could not follow */
-	uint64_t preexec_dropped;       /* empty images replaced by exec */
-	int processes;                  /* traced: root + kids */
-	int busy_processes;             /* on-CPU >= 0.2 cores each */
-	double window_s;                /* the target's window */
-	double on_cpu_s, with_gil_s, without_gil_s, parallelism;
-	uint64_t probe_hits;            /* every process's uprobe hits */
-	double cost_cpu_pct;            /* their trap price, % of one CPU over the
-					   target's window (a floor); < 0 not known */
-	int ncpus;
-	struct cpu_stats *cpu;          /* [ncpus], shares of the target's window */
-	struct verdict verdict;
 };
 
 /* The CPU share (% of one CPU) that hits traps of trap_ns took over a
@@ -119,17 +122,11 @@ static inline double gs_trap_cpu_pct(uint64_t hits, double trap_ns, double win)
 	return trap_ns > 0 && win > 0 ? 100.0 * (hits * trap_ns / 1e9) / win : -1;
 }
 
-int family_report__build(struct family_report *f, const struct gs_report *root,
-			 const struct gs_report *kids, size_t nkids);
-void family_report__free(struct family_report *f);
+/* One thread's figures from its raw record. */
+void thread_figs__build(struct thread_figs *f, const struct thread_rec *t);
 
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls);
 void gs_report__free(struct gs_report *r);
-
-void gs_verdict(const struct gs_report *r, struct verdict *v);
-
-void gs_report__print_text(const struct gs_report *r, FILE *f);
-int gs_report__print_json(const struct gs_report *r, FILE *f);
 
 #endif

@@ -6,7 +6,7 @@
 #define GS_PROCESS_H
 
 #include <stdbool.h>
-#include "model/figures.h"
+#include "model/family.h"
 #include "model/stacks.h"
 
 struct trace_writer;

@@ -14,6 +14,8 @@ struct thread_rec {
 	char name[16];
 	struct gs_thread st;      /* ns[] include the in-flight interval */
 	double wait_p99_ns;
+	int ns_tid;               /* its TID in the target's PID namespace at the
+				     window's close, 0 unknown (exited) */
 	bool exited;
 };
 

@@ -38,6 +38,7 @@ void selfcheck__eval(const struct selfcheck_raw *raw, bool applies, uint64_t acq
 	memset(out, 0, sizeof(*out));
 	out->ok = true;
 	out->applies = applies;
+	out->tolerance = selfcheck__tolerance(0);
 	if (!applies)
 		return;
 	/* gilscope's count: the holder changes seen after the first
@@ -68,10 +69,11 @@ void selfcheck__eval(const struct selfcheck_raw *raw, bool applies, uint64_t acq
 		out->have_interp = true;
 		out->interp_at = "the first and the last acquisition seen";
 	}
+	out->tolerance = selfcheck__tolerance(out->interp);
 	if (!out->have_interp)
 		problem(out, "the interpreter's own switch counter could not be read: nothing confirms the figures");
 	else if ((out->interp > out->gilscope ? out->interp - out->gilscope : out->gilscope - out->interp) >
-		 selfcheck__tolerance(out->interp))
+		 out->tolerance)
 		problem(out, "the interpreter counted %llu GIL switches, gilscope saw %llu: the probes missed "
 			"GIL events, so holds, waits and thread states are wrong",
 			(unsigned long long)out->interp, (unsigned long long)out->gilscope);

@@ -22,6 +22,7 @@ struct selfcheck {
 	bool applies;                 /* a GIL to check (false: free-threaded) */
 	bool have_interp;             /* the interpreter's count is known */
 	uint64_t interp, gilscope;    /* GIL switches in the window */
+	uint64_t tolerance;           /* selfcheck__tolerance(interp) */
 	const char *interp_at;        /* "window edges", "the last acquisition
 					 seen" (the target ended first) */
 	bool ok;                      /* every figure can be trusted */

@@ -357,7 +357,7 @@ static int cmp_weight_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-size_t stack_report__top(const struct stack_report *sr, int view, size_t *idx, size_t max)
+size_t stack_report__top(const struct stack_report *sr, int view, struct top_stack *top, size_t max)
 {
 	const struct view_stacks *vs = &sr->views[view];
 	size_t *all = malloc((vs->n ? vs->n : 1) * sizeof(*all)), n;
@@ -369,7 +369,10 @@ size_t stack_report__top(const struct stack_report *sr, int view, size_t *idx, s
 	top_base = vs->stacks;
 	qsort(all, vs->n, sizeof(*all), cmp_weight_desc);
 	n = vs->n < max ? vs->n : max;
-	memcpy(idx, all, n * sizeof(*idx));
+	for (size_t i = 0; i < n; i++) {
+		top[i].s = &vs->stacks[all[i]];
+		top[i].share = vs->total ? (double)top[i].s->weight / vs->total : 0;
+	}
 	free(all);
 	return n;
 }

@@ -34,8 +34,14 @@ void stack_report__free(struct stack_report *sr);
 /* Brendan Gregg's folded format: "view;thread;frame;...;leaf WEIGHT". */
 int stack_report__write_folded(const struct stack_report *sr, FILE *f);
 
-/* The heaviest stacks of a view, indexes into views[v].stacks. */
-size_t stack_report__top(const struct stack_report *sr, int view, size_t *idx, size_t max);
+/* One of a view's heaviest stacks, and its share of the view's total. */
+struct top_stack {
+	const struct fg_stack *s;
+	double share;             /* 0-1 */
+};
+
+/* The heaviest stacks of a view, heaviest first: how many were written. */
+size_t stack_report__top(const struct stack_report *sr, int view, struct top_stack *top, size_t max);
 
 /* Render one code object's frame as "qualname (file:line)" (exposed for tests). */
 void stack_frame_name(const struct gs_code *c, int minor, uint32_t off, char *buf, size_t len);

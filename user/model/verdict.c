@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "model/figures.h"
+#include "model/family.h"
 
 /* Append to v->text at n (what snprintf returned so far); the new n. */
 static int append(struct verdict *v, int n, const char *fmt, ...)
@@ -36,35 +36,32 @@ struct convoy {
 
 static void find_convoy(const struct gs_report *r, struct convoy *c)
 {
-	const struct gs_result *res = r->res;
 	double win = r->window_s, worst_wait = 0, worst_held = 0;
 
 	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; res && win > 0 && i < res->nthreads; i++) {
-		const struct gs_thread *t = &res->threads[i].st;
-		double held = (t->ns[GS_HELD_ON] + t->ns[GS_HELD_OFF]) / 1e9;
-		double wait = (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / 1e9;
-		double outside = (t->ns[GS_NOGIL_ON] + t->ns[GS_NOGIL_OFF]) / 1e9;
+	for (size_t i = 0; win > 0 && i < r->nthreads; i++) {
+		const struct thread_figs *t = &r->threads[i];
+		double held = t->gil_s, wait = t->wait_s, outside = t->outside_s;
 		double life = held + wait + outside;
-		double hold_mean_ms = t->holds ? t->hold_ns / 1e6 / t->holds : 0;
 
-		if (life > 0 && wait >= 0.25 * life && t->holds && hold_mean_ms < 1 && outside >= held) {
+		if (life > 0 && wait >= GS_CONVOY_WAIT_SHARE * life && t->t->st.holds &&
+		    t->hold_mean_us / 1e3 < GS_CONVOY_HOLD_MEAN_MS && outside >= held) {
 			c->nstarved++;
 			c->starved_wait_s += wait;
 			c->starved_life_s += life;
-			c->starved_waits += t->waits;
+			c->starved_waits += t->t->st.waits;
 			if (wait > worst_wait) {
 				worst_wait = wait;
-				c->starved_tid = res->threads[i].tid;
+				c->starved_tid = t->t->tid;
 			}
-		} else if (held >= 0.3 * win) {
+		} else if (held >= GS_CONVOY_HOG_SHARE * win) {
 			c->nhogs++;
 			c->hog_held_s += held;
-			if (t->hold_max_ns / 1e6 > c->hog_max_ms)
-				c->hog_max_ms = t->hold_max_ns / 1e6;
+			if (t->hold_max_us / 1e3 > c->hog_max_ms)
+				c->hog_max_ms = t->hold_max_us / 1e3;
 			if (held > worst_held) {
 				worst_held = held;
-				c->hog_tid = res->threads[i].tid;
+				c->hog_tid = t->t->tid;
 			}
 		}
 	}
@@ -78,7 +75,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	double nogil_share = r->on_cpu_s > 0 ? r->without_gil_s / r->on_cpu_s : 0;
 	double held_off_share = held_total > 0 ? r->held_offcpu_s / held_total : 0;
 	double releases = (double)(r->forced + r->voluntary);
-	double forced_share = releases > 0 ? r->forced / releases : 0;
+	double forced_share = r->forced_share;
 	double offcpu_share = (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) > 0 ?
 		r->offcpu_s / (r->offcpu_s + r->on_cpu_s + r->wait_s + r->held_offcpu_s) : 0;
 	double rel_rate = releases / win;
@@ -98,7 +95,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	}
 	/* Sub-interpreters with their own GIL (3.12+) run Python in parallel
 	 * inside one process: the per-interpreter GIL at work. */
-	if (r->ngils > 1 && r->sub_held_s / win >= 0.2) {
+	if (r->ngils > 1 && r->sub_held_s / win >= GS_SUBINTERP_CORES) {
 		v->kind = "subinterpreters";
 		snprintf(v->text, sizeof(v->text),
 			 "%d sub-interpreter(s) with their own GIL ran Python for %.2f s of the %.2f s window beside the "
@@ -108,7 +105,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	/* Nothing runs and nothing waits on I/O: no claim to test. */
-	if (busy < 0.05 && r->held_pct < 5 && rel_rate < 20) {
+	if (busy < GS_IDLE_CORES && r->held_pct < GS_IDLE_HELD_PCT && rel_rate < GS_IDLE_RELEASES_PER_S) {
 		v->kind = "idle";
 		snprintf(v->text, sizeof(v->text),
 			 "the process is idle: its threads used %.1f%% of one CPU, held the GIL %.1f%% of the window and "
@@ -119,7 +116,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	/* A holder the scheduler took away stalls every waiter: more runnable
 	 * threads than cores, or a holder blocking in native code without
 	 * releasing the GIL. */
-	if (held_total / win > 0.2 && held_off_share >= 0.25) {
+	if (held_total / win > GS_BUSY_CORES && held_off_share >= GS_HELD_OFF_SHARE) {
 		v->kind = "oversubscribed";
 		snprintf(v->text, sizeof(v->text),
 			 "GIL holders were off-CPU for %.0f%% of the hold time (%.2f s of %.2f s): the holder was "
@@ -131,7 +128,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	/* "Native code that releases the GIL runs in parallel": not while
 	 * another thread keeps the GIL, as every return to Python waits. */
 	find_convoy(r, &cv);
-	if (cv.nstarved && cv.nhogs && cv.starved_wait_s >= 0.1 * win) {
+	if (cv.nstarved && cv.nhogs && cv.starved_wait_s >= GS_CONVOY_MIN_WAIT_SHARE * win) {
 		v->kind = "convoy";
 		snprintf(v->text, sizeof(v->text),
 			 "%d thread(s) that run native code or I/O between short GIL holds (TID %u the worst) spent %.0f%% "
@@ -149,10 +146,11 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	 * always, someone always waiting, one core's worth of work. The GIL
 	 * is as busy while it passes from a release to a waiter that must
 	 * first get a CPU (a hand-off): that time is wanted, not free. */
-	if ((r->held_pct >= 70 || (r->held_pct + r->handoff_pct >= 70 && r->handoff_pct >= 10)) &&
-	    r->contended_pct >= 50 && busy <= 1.3) {
+	if ((r->held_pct >= GS_GIL_BOUND_HELD_PCT ||
+	     (r->held_pct + r->handoff_pct >= GS_GIL_BOUND_HELD_PCT && r->handoff_pct >= GS_HANDOFF_PCT)) &&
+	    r->contended_pct >= GS_GIL_BOUND_CONTENDED_PCT && busy <= GS_GIL_BOUND_MAX_CORES) {
 		v->kind = "gil-bound";
-		if (forced_share >= 0.3)
+		if (forced_share >= GS_FORCED_SHARE)
 			n = snprintf(v->text, sizeof(v->text),
 				     "CPU-bound Python threads time-slice the GIL: it is held %.0f%% of the time and "
 				     "contended %.0f%% (%.2f waiters on average), %.0f%% of releases are forced switches, "
@@ -166,8 +164,8 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 				     "releases left a waiter to take over: their Python runs one thread at a time, %.2f "
 				     "cores in all.",
 				     r->held_pct, r->contended_pct, r->avg_waiters, 100 * wait_share,
-				     100 * forced_share, releases > 0 ? 100 * r->handoff.count / releases : 0, busy);
-		if (r->handoff_pct >= 10)
+				     100 * forced_share, 100 * r->handoff_share, busy);
+		if (r->handoff_pct >= GS_HANDOFF_PCT)
 			n = append(v, n, " Hand-offs take %.0f%% of the window besides: after a release the GIL stays "
 				   "free %.0f us on average until the woken waiter gets a CPU, so fewer busy threads "
 				   "or processes on these cores would shorten them.",
@@ -179,14 +177,14 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	}
 	/* "zlib, NumPy and I/O release the GIL": threads run at once with
 	 * most of their CPU time outside the GIL. */
-	if (busy >= 1.3 && nogil_share >= 0.5) {
+	if (busy >= GS_PARALLEL_CORES && nogil_share >= GS_NOGIL_SHARE) {
 		v->kind = "native-parallel";
 		n = snprintf(v->text, sizeof(v->text),
 			 "threads run in parallel in native code that releases the GIL: %.0f%% of on-CPU time is without "
 			 "the GIL and threads use %.2f cores at once. Threads are the right tool here; more threads help "
 			 "up to the number of cores.",
 			 100 * nogil_share, busy);
-		if (runq_share >= 0.25)
+		if (runq_share >= GS_RUNQ_SHARE)
 			append(v, n, " They also waited %.0f%% of their time for a CPU: more runnable threads than cores.",
 			       100 * runq_share);
 		return;
@@ -194,7 +192,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	/* Runnable threads without a CPU: the machine (or this process) has
 	 * more runnable threads than cores; whatever the GIL does, they
 	 * cannot all run. */
-	if (runq_share >= 0.25 && r->runq_s / win >= 0.25) {
+	if (runq_share >= GS_RUNQ_SHARE && r->runq_s / win >= GS_RUNQ_CORES) {
 		v->kind = "oversubscribed";
 		snprintf(v->text, sizeof(v->text),
 			 "threads were runnable but waiting for a CPU %.0f%% of their time (%.2f s), without the GIL: "
@@ -204,7 +202,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	/* One thread runs Python all the time, nobody else wants the GIL. */
-	if (r->held_pct >= 50 && r->contended_pct < 20) {
+	if (r->held_pct >= GS_SERIAL_HELD_PCT && r->contended_pct < GS_SERIAL_CONTENDED_PCT) {
 		v->kind = "python-serial";
 		snprintf(v->text, sizeof(v->text),
 			 "one thread runs Python most of the time (GIL held %.0f%%, contended only %.0f%%): the GIL is not "
@@ -214,7 +212,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	/* "I/O-bound threads are fine": mostly off-CPU without the GIL. */
-	if (r->held_pct < 30 && blocked_share >= 0.5) {
+	if (r->held_pct < GS_IO_HELD_PCT && blocked_share >= GS_IO_BLOCKED_SHARE) {
 		v->kind = "io-bound";
 		snprintf(v->text, sizeof(v->text),
 			 "threads spend %.0f%% of their time off-CPU without the GIL (I/O, sleep, locks) and hold it only "
@@ -227,4 +225,38 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		 "no single pattern dominates: GIL held %.0f%%, contended %.0f%%, %.2f cores busy, %.0f%% of on-CPU "
 		 "time without the GIL, %.0f%% of thread time off-CPU.",
 		 r->held_pct, r->contended_pct, busy, 100 * nogil_share, 100 * offcpu_share);
+}
+
+/* --children. Several processes each running Python on their own core is
+ * the seeds' "processes each have their own GIL" at work; otherwise the
+ * tree is what its busiest process is. */
+void family_verdict(const struct family_report *f, struct verdict *v)
+{
+	const struct gs_report *top = f->root;
+	int n;
+
+	for (size_t i = 0; i < f->nkids; i++)
+		if (f->kids[i].on_cpu_s > top->on_cpu_s)
+			top = &f->kids[i];
+	if (f->busy_processes >= 2 && f->parallelism >= GS_PARALLEL_CORES) {
+		int bound = 0;
+
+		for (size_t i = 0; i <= f->nkids; i++) {
+			const struct gs_report *r = family_report__proc(f, i);
+
+			bound += r->parallelism >= GS_BUSY_CORES && r->held_pct >= GS_GIL_BOUND_HELD_PCT;
+		}
+		v->kind = "multi-process";
+		n = snprintf(v->text, sizeof(v->text),
+			     "%d processes ran at once, %.2f cores' worth of CPU together (%d of them busy, %d holding "
+			     "their own GIL >= 70%% of the time): each process has its own GIL, so processes run Python in "
+			     "parallel where threads of one process cannot.",
+			     f->processes, f->parallelism, f->busy_processes, bound);
+		if (f->ncpus > 0 && f->parallelism >= GS_ALL_CPUS_SHARE * f->ncpus)
+			append(v, n, " All %d CPUs are busy: more processes would not go faster.", f->ncpus);
+		return;
+	}
+	v->kind = top->verdict.kind;
+	snprintf(v->text, sizeof(v->text), "the busiest process, PID %d (%.2f cores), is %s: %.600s", top->pt->pid,
+		 top->parallelism, top->verdict.kind, top->verdict.text);
 }

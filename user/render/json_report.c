@@ -2,11 +2,10 @@
 /* The JSON report (schema version 1). */
 #include <errno.h>
 #include <stdio.h>
-#include "render/json.h"
-#include "model/figures.h"
-#include "inspect/rootfs.h"
-#include "trace/children.h"
+#include "model/family.h"
 #include "model/stacks.h"
+#include "render/json.h"
+#include "render/json_report.h"
 
 static void kv_d(struct json_writer *w, const char *k, double v)
 {
@@ -93,13 +92,13 @@ static void target(struct json_writer *w, const struct gs_report *r)
 	json_key(w, "python_version"); json_str(w, pt->version);
 	json_key(w, "launched"); json_bool(w, r->launch.launched);
 	json_key(w, "exit_code");
-	if (r->launch.launched && r->launch.exited && !r->launch.exit_signal)
-		json_int(w, r->launch.exit_code);
+	if (r->exit_code >= 0)
+		json_int(w, r->exit_code);
 	else
 		json_null(w);
 	json_key(w, "exit_signal");
-	if (r->launch.launched && r->launch.exited && r->launch.exit_signal)
-		json_int(w, r->launch.exit_signal);
+	if (r->exit_signal > 0)
+		json_int(w, r->exit_signal);
 	else
 		json_null(w);
 	json_key(w, "strategy"); json_str(w, pt->strategy);
@@ -115,47 +114,42 @@ static void target(struct json_writer *w, const struct gs_report *r)
 		json_str(w, (const char *[]){ "take", "drop", "acquired", "contended", "cond_signal",
 					      "cond_timedwait", "forced_call" }[pt->probes[i].role]);
 		json_key(w, "attached");
-		json_bool(w, !(pt->call_sites && pt->probes[i].role == PROBE_TAKE));
+		json_bool(w, py_target__probe_attached(pt, i));
 		json_obj_end(w);
 	}
 	json_arr_end(w);
 	json_obj_end(w);
 }
 
-static void threads(struct json_writer *w, const struct gs_result *res, pid_t pid)
+static void threads(struct json_writer *w, const struct gs_report *r)
 {
 	json_key(w, "threads");
 	json_arr_begin(w);
-	for (size_t i = 0; i < res->nthreads; i++) {
-		const struct thread_rec *t = &res->threads[i];
-		const __u64 *ns = t->st.ns;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread_figs *t = &r->threads[i];
 
 		json_obj_begin(w);
-		kv_u(w, "tid", t->tid);
-		{
-			int ns = t->exited ? -1 : rootfs__ns_pid(pid, (pid_t)t->tid);
-
-			json_key(w, "ns_tid");
-			if (ns > 0)
-				json_int(w, ns);
-			else
-				json_null(w);
-		}
-		json_key(w, "name"); json_str(w, t->name);
-		kv_d(w, "held_s", ns[GS_HELD_ON] / 1e9);
-		kv_d(w, "native_s", ns[GS_NOGIL_ON] / 1e9);
-		kv_d(w, "wait_s", (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9);
-		kv_d(w, "wait_oncpu_s", ns[GS_WAIT_ON] / 1e9);
-		kv_d(w, "offcpu_s", ns[GS_NOGIL_OFF] / 1e9);
-		kv_d(w, "runq_s", t->st.runq_ns / 1e9);
-		kv_d(w, "held_offcpu_s", ns[GS_HELD_OFF] / 1e9);
-		kv_u(w, "holds", t->st.holds);
-		kv_u(w, "waits", t->st.waits);
-		kv_d(w, "hold_mean_us", t->st.holds ? t->st.hold_ns / 1e3 / t->st.holds : 0);
-		kv_d(w, "hold_max_us", t->st.hold_max_ns / 1e3);
-		kv_d(w, "wait_p99_us", t->wait_p99_ns / 1e3);
-		kv_d(w, "wait_max_us", t->st.wait_max_ns / 1e3);
-		json_key(w, "exited"); json_bool(w, t->exited);
+		kv_u(w, "tid", t->t->tid);
+		json_key(w, "ns_tid");
+		if (t->t->ns_tid > 0)
+			json_int(w, t->t->ns_tid);
+		else
+			json_null(w);
+		json_key(w, "name"); json_str(w, t->t->name);
+		kv_d(w, "held_s", t->held_s);
+		kv_d(w, "native_s", t->native_s);
+		kv_d(w, "wait_s", t->wait_s);
+		kv_d(w, "wait_oncpu_s", t->wait_oncpu_s);
+		kv_d(w, "offcpu_s", t->offcpu_s);
+		kv_d(w, "runq_s", t->runq_s);
+		kv_d(w, "held_offcpu_s", t->held_offcpu_s);
+		kv_u(w, "holds", t->t->st.holds);
+		kv_u(w, "waits", t->t->st.waits);
+		kv_d(w, "hold_mean_us", t->hold_mean_us);
+		kv_d(w, "hold_max_us", t->hold_max_us);
+		kv_d(w, "wait_p99_us", t->wait_p99_us);
+		kv_d(w, "wait_max_us", t->wait_max_us);
+		json_key(w, "exited"); json_bool(w, t->t->exited);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -169,7 +163,8 @@ static void stacks(struct json_writer *w, const struct stack_report *sr)
 	json_obj_begin(w);
 	for (int v = 0; v < GS_NR_VIEWS; v++) {
 		const struct view_stacks *vs = &sr->views[v];
-		size_t idx[TOP_STACKS], n = stack_report__top(sr, v, idx, TOP_STACKS);
+		struct top_stack top[TOP_STACKS];
+		size_t n = stack_report__top(sr, v, top, TOP_STACKS);
 
 		json_key(w, vs->name);
 		json_obj_begin(w);
@@ -180,12 +175,12 @@ static void stacks(struct json_writer *w, const struct stack_report *sr)
 		json_key(w, "top");
 		json_arr_begin(w);
 		for (size_t i = 0; i < n; i++) {
-			const struct fg_stack *s = &vs->stacks[idx[i]];
+			const struct fg_stack *s = top[i].s;
 
 			json_obj_begin(w);
 			json_key(w, "thread"); json_str(w, s->frames[1]);
 			kv_u(w, "weight", s->weight);
-			kv_d(w, "share", vs->total ? (double)s->weight / vs->total : 0);
+			kv_d(w, "share", top[i].share);
 			json_key(w, "frames");   /* leaf first */
 			json_arr_begin(w);
 			for (size_t d = s->depth; d > 2; d--)
@@ -217,13 +212,11 @@ static void cpus(struct json_writer *w, const struct cpu_stats *cpu, int ncpus)
 /* The keys of one process's report (the top level, and each child). */
 static void body(struct json_writer *w, const struct gs_report *r)
 {
-	const struct gs_result *res = r->res;
-
 	target(w, r);
 	kv_d(w, "window_s", r->window_s);
 	/* CLOCK_MONOTONIC, to line the window up with other records */
-	kv_d(w, "window_start_mono_s", res->t0 / 1e9);
-	kv_d(w, "window_end_mono_s", res->t1 / 1e9);
+	kv_d(w, "window_start_mono_s", r->window_start_s);
+	kv_d(w, "window_end_mono_s", r->window_end_s);
 
 	json_key(w, "gil");
 	json_obj_begin(w);
@@ -231,8 +224,8 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_d(w, "contended_pct", r->contended_pct);
 	kv_d(w, "avg_waiters", r->avg_waiters);
 	json_key(w, "switch_interval_us");
-	if (res->interval_us >= 0)
-		json_int(w, res->interval_us);
+	if (r->switch_interval_us >= 0)
+		json_int(w, r->switch_interval_us);
 	else
 		json_null(w);
 	dist(w, "hold", &r->hold);
@@ -244,7 +237,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_u(w, "count", r->partial_holds);
 	kv_d(w, "total_s", r->partial_hold_s);
 	json_obj_end(w);
-	kv_u(w, "acquisitions", res->counters[GS_C_ACQUIRES]);
+	kv_u(w, "acquisitions", r->acquisitions);
 	releases(w, r->forced, r->voluntary);
 	json_obj_end(w);
 
@@ -255,11 +248,11 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_d(w, "without_gil_s", r->without_gil_s);
 	kv_d(w, "parallelism", r->parallelism);
 	kv_d(w, "runq_s", r->runq_s);
-	cpus(w, r->cpu, res->ncpus);
+	cpus(w, r->cpu, r->ncpus);
 	json_obj_end(w);
 
 	gils(w, r);
-	threads(w, res, r->pt->pid);
+	threads(w, r);
 
 	if (r->stacks)
 		stacks(w, r->stacks);
@@ -275,17 +268,17 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_u(w, "probe_hits", r->probe_hits);
 	json_key(w, "probe_hits_per_s"); json_double(w, r->probe_hits_per_s);
 	json_key(w, "hits_per_acquire"); json_double(w, r->hits_per_acquire);
-	kv_d_known(w, "trap_ns", res->trap_ns, res->trap_ns > 0);
+	kv_d_known(w, "trap_ns", r->trap_ns, r->trap_ns > 0);
 	kv_d_known(w, "min_cpu_pct", r->cost_cpu_pct, r->cost_cpu_pct >= 0);
 	json_obj_end(w);
 
 	json_key(w, "bpf");
 	json_obj_begin(w);
-	json_key(w, "stats_enabled"); json_bool(w, res->prog_stats);
+	json_key(w, "stats_enabled"); json_bool(w, r->prog_stats);
 	json_key(w, "programs");
 	json_arr_begin(w);
 	for (int i = 0; i < GS_NR_PROGS; i++) {
-		const struct prog_stat *p = &res->progs[i];
+		const struct prog_stat *p = &r->progs[i];
 
 		if (!p->name)
 			continue;
@@ -311,7 +304,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	else
 		json_null(w);
 	kv_u(w, "gilscope", r->check.gilscope);
-	kv_u(w, "tolerance", selfcheck__tolerance(r->check.interp));
+	kv_u(w, "tolerance", r->check.tolerance);
 	json_key(w, "interpreter_at");
 	if (r->check.interp_at)
 		json_str(w, r->check.interp_at);
@@ -367,14 +360,12 @@ static void family(struct json_writer *w, const struct family_report *f)
 		json_key(w, "processes");
 		json_arr_begin(w);
 		for (size_t i = 0; i <= f->nkids; i++) {
-			const struct gs_report *p = i ? &f->kids[i - 1] : f->root;
-			double share = c < p->res->ncpus && f->window_s > 0 ?
-				p->cpu[c].busy_pct * p->window_s / f->window_s : 0;
+			double share = f->proc_cpu_pct[i * f->ncpus + c];
 
 			if (share <= 0)
 				continue;
 			json_obj_begin(w);
-			json_key(w, "pid"); json_int(w, p->pt->pid);
+			json_key(w, "pid"); json_int(w, family_report__proc(f, i)->pt->pid);
 			kv_d(w, "busy_pct", share);
 			json_obj_end(w);
 		}

@@ -5,6 +5,8 @@
 #include <string.h>
 #include "common.h"
 #include "render/chrome_trace.h"
+#include "render/json_report.h"
+#include "render/text.h"
 #include "render/output.h"
 
 static int cannot_write(const char *path, int err)

@@ -2,9 +2,9 @@
 /* The human-readable report. */
 #include <stdio.h>
 #include <string.h>
-#include "model/figures.h"
-#include "trace/children.h"
+#include "model/family.h"
 #include "model/stacks.h"
+#include "render/text.h"
 
 /* Human duration from microseconds, fixed width 9. */
 static const char *dur(char *buf, size_t len, double us)
@@ -27,11 +27,6 @@ static void dist_row(FILE *f, const char *name, const struct dist_stats *d)
 	fprintf(f, "  %-8s %9llu %9s %9s %9s %9s %9s %9s\n", name, (unsigned long long)d->count,
 		dur(b[0], 24, d->total_s * 1e6), dur(b[1], 24, d->mean_us), dur(b[2], 24, d->p50_us),
 		dur(b[3], 24, d->p90_us), dur(b[4], 24, d->p99_us), dur(b[5], 24, d->max_us));
-}
-
-static double pct(double part, double whole)
-{
-	return whole > 0 ? 100.0 * part / whole : 0;
 }
 
 /* The observer's share: what the probes took from the traced threads. */
@@ -57,12 +52,15 @@ static void print_cost(const struct gs_report *r, FILE *f)
 	if (r->cost_cpu_pct >= 0)
 		fprintf(f, " at >= %.2f us each (a uprobe trap on this machine, timed at start):\n"
 			   "  >= %.2f%% of one CPU taken from the traced threads, plus gilscope's BPF programs\n",
-			r->res->trap_ns / 1e3, r->cost_cpu_pct);
+			r->trap_ns / 1e3, r->cost_cpu_pct);
 	else
 		fprintf(f, ";\n  the price of a trap could not be timed on this machine\n");
 }
 
 #define TOP_STACKS 5
+/* what is worth a line or a mention */
+#define TEXT_PROC_CPU_MIN_PCT 5.0   /* a process's share of a CPU, --children */
+#define TEXT_RUNQ_MIN_SHARE   0.01  /* run-queue time, of the window */
 
 static void print_top_stacks(const struct stack_report *sr, FILE *f)
 {
@@ -71,7 +69,8 @@ static void print_top_stacks(const struct stack_report *sr, FILE *f)
 	fprintf(f, "\nWHERE (heaviest Python stacks per view, leaf first; --folded/--flamegraph have them all)\n");
 	for (int v = 0; v < GS_NR_VIEWS; v++) {
 		const struct view_stacks *vs = &sr->views[v];
-		size_t idx[TOP_STACKS], n = stack_report__top(sr, v, idx, TOP_STACKS);
+		struct top_stack top[TOP_STACKS];
+		size_t n = stack_report__top(sr, v, top, TOP_STACKS);
 		bool us = strcmp(vs->unit, "us") == 0;
 
 		if (us)
@@ -79,9 +78,9 @@ static void print_top_stacks(const struct stack_report *sr, FILE *f)
 		else
 			fprintf(f, "  %-5s %s: %llu samples\n", vs->name, vs->title, (unsigned long long)vs->total);
 		for (size_t i = 0; i < n; i++) {
-			const struct fg_stack *s = &vs->stacks[idx[i]];
+			const struct fg_stack *s = top[i].s;
 
-			fprintf(f, "    %5.1f%% ", vs->total ? 100.0 * s->weight / vs->total : 0);
+			fprintf(f, "    %5.1f%% ", 100 * top[i].share);
 			if (us)
 				fprintf(f, "%s ", dur(b, sizeof(b), (double)s->weight));
 			else
@@ -100,7 +99,7 @@ static void proc_row(FILE *f, const struct gs_report *r, pid_t parent)
 	fprintf(f, "  %-8d %-8d %-15s %7.2f %6.1f%% %6.1f%% %8llu %9s %8llu %9s %6.2f  %s\n", r->pt->pid, parent,
 		r->pt->comm, r->window_s, r->held_pct, r->contended_pct, (unsigned long long)r->hold.count,
 		dur(b[0], 24, r->hold.p50_us), (unsigned long long)r->wait.count, dur(b[1], 24, r->wait.p99_us),
-		r->window_s > 0 ? r->on_cpu_s / r->window_s : 0, r->verdict.kind);
+		r->parallelism, r->verdict.kind);
 }
 
 /* --children: one line per process, then the tree as a whole. */
@@ -111,9 +110,8 @@ static void print_family(const struct gs_report *root, FILE *f)
 	fprintf(f, "\nPROCESSES (the target and its traced descendants; --json has each one's full report)\n");
 	fprintf(f, "  %-8s %-8s %-15s %7s %7s %7s %8s %9s %8s %9s %6s  %s\n", "pid", "parent", "name", "window",
 		"held", "contend", "holds", "hold p50", "waits", "wait p99", "cores", "verdict");
-	proc_row(f, root, 0);
-	for (size_t i = 0; i < fr->nkids; i++)
-		proc_row(f, &fr->kids[i], fr->kids[i].parent);
+	for (size_t i = 0; i <= fr->nkids; i++)
+		proc_row(f, family_report__proc(fr, i), i ? fr->kids[i - 1].parent : 0);
 	for (size_t i = 0; i < fr->nskip; i++)
 		fprintf(f, "  %-8d %-8d %-15s not traced: %s\n", fr->skip[i].pid, fr->skip[i].parent, fr->skip[i].comm,
 			fr->skip[i].reason);
@@ -123,10 +121,10 @@ static void print_family(const struct gs_report *root, FILE *f)
 		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%  ", c, fr->cpu[c].busy_pct, fr->cpu[c].with_gil_pct,
 			fr->cpu[c].without_gil_pct);
 		for (size_t i = 0; i <= fr->nkids; i++) {
-			const struct gs_report *p = i ? &fr->kids[i - 1] : root;
+			double share = fr->proc_cpu_pct[i * fr->ncpus + c];
 
-			if (c < p->res->ncpus && p->cpu[c].busy_pct * p->window_s / fr->window_s >= 5)
-				fprintf(f, " %d:%.0f%%", p->pt->pid, p->cpu[c].busy_pct * p->window_s / fr->window_s);
+			if (share >= TEXT_PROC_CPU_MIN_PCT)
+				fprintf(f, " %d:%.0f%%", family_report__proc(fr, i)->pt->pid, share);
 		}
 		fprintf(f, "\n");
 	}
@@ -146,9 +144,7 @@ static void print_family(const struct gs_report *root, FILE *f)
 void gs_report__print_text(const struct gs_report *r, FILE *f)
 {
 	const struct py_target *pt = r->pt;
-	const struct gs_result *res = r->res;
 	double win = r->window_s;
-	double rel = (double)(r->forced + r->voluntary);
 	char b1[24], b2[24], b3[24], b4[24];
 
 	if (!r->check.ok) {
@@ -162,22 +158,19 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		fprintf(f, "  in its own PID namespace as PID %d (a container)\n", pt->ns_pid);
 	fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
 	for (int i = 0; i < pt->nprobes; i++)
-		if (!(pt->call_sites && pt->probes[i].role == PROBE_TAKE))
+		if (py_target__probe_attached(pt, i))
 			fprintf(f, " %s", pt->probes[i].symbol);
 	fprintf(f, " (strategy: %s)\n", pt->strategy);
-	if (r->launch.launched && r->launch.exited) {
-		if (r->launch.exit_signal)
-			fprintf(f, "  command killed by signal %d (%s)\n", r->launch.exit_signal,
-				strsignal(r->launch.exit_signal));
-		else
-			fprintf(f, "  command exited with status %d\n", r->launch.exit_code);
-	}
+	if (r->exit_signal > 0)
+		fprintf(f, "  command killed by signal %d (%s)\n", r->exit_signal, strsignal(r->exit_signal));
+	else if (r->exit_code >= 0)
+		fprintf(f, "  command exited with status %d\n", r->exit_code);
 
 	fprintf(f, "\nGIL\n");
 	fprintf(f, "  held %.1f%% of the window, contended %.1f%% (>= 1 thread waiting), %.2f waiters on average\n",
 		r->held_pct, r->contended_pct, r->avg_waiters);
-	if (res->interval_us >= 0)
-		fprintf(f, "  switch interval %.3f ms\n", res->interval_us / 1e3);
+	if (r->switch_interval_us >= 0)
+		fprintf(f, "  switch interval %.3f ms\n", r->switch_interval_us / 1e3);
 	fprintf(f, "  %-8s %9s %9s %9s %9s %9s %9s %9s\n", "", "count", "total", "mean", "p50", "p90", "p99", "max");
 	dist_row(f, "holds", &r->hold);
 	dist_row(f, "waits", &r->wait);
@@ -186,11 +179,11 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		fprintf(f, "  + %llu hold(s) cut by the window edges, %.3f s (in held %%, not in the table)\n",
 			(unsigned long long)r->partial_holds, r->partial_hold_s);
 	fprintf(f, "  releases: %llu forced (%.0f%%, a waiter's switch request), %llu voluntary (I/O, sleep, C code)\n",
-		(unsigned long long)r->forced, pct(r->forced, rel), (unsigned long long)r->voluntary);
+		(unsigned long long)r->forced, 100 * r->forced_share, (unsigned long long)r->voluntary);
 	if (r->handoff.count)
 		fprintf(f, "  handoffs: %llu releases left threads waiting (%.0f%%); the GIL then stayed free until the "
 			   "next\n  acquisition, %.1f%% of the window in all (a woken waiter's way back to a CPU)\n",
-			(unsigned long long)r->handoff.count, pct(r->handoff.count, rel), r->handoff_pct);
+			(unsigned long long)r->handoff.count, 100 * r->handoff_share, r->handoff_pct);
 
 	if (r->ngils > 1) {
 		fprintf(f, "\nGILS (the main interpreter's, then each sub-interpreter's own)\n");
@@ -212,29 +205,26 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "  %-8s %-15s %8s %8s %8s %8s %8s %8s %10s %10s %8s %10s %10s\n", "tid", "name", "held",
 		"held-off", "native", "wait", "off-cpu", "holds", "hold mean", "hold max", "waits", "wait p99",
 		"wait max");
-	for (size_t i = 0; i < res->nthreads; i++) {
-		const struct thread_rec *t = &res->threads[i];
-		const __u64 *ns = t->st.ns;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread_figs *t = &r->threads[i];
 
-		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %10s %10s %8llu %10s %10s%s\n", t->tid,
-			t->name, ns[GS_HELD_ON] / 1e9, ns[GS_HELD_OFF] / 1e9, ns[GS_NOGIL_ON] / 1e9,
-			(ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / 1e9, ns[GS_NOGIL_OFF] / 1e9,
-			(unsigned long long)t->st.holds, dur(b3, 24, t->st.holds ? t->st.hold_ns / 1e3 / t->st.holds : 0),
-			dur(b4, 24, t->st.hold_max_ns / 1e3), (unsigned long long)t->st.waits,
-			dur(b1, 24, t->wait_p99_ns / 1e3), dur(b2, 24, t->st.wait_max_ns / 1e3),
-			t->exited ? "  (exited)" : "");
+		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %10s %10s %8llu %10s %10s%s\n", t->t->tid,
+			t->t->name, t->held_s, t->held_offcpu_s, t->native_s, t->wait_s, t->offcpu_s,
+			(unsigned long long)t->t->st.holds, dur(b3, 24, t->hold_mean_us), dur(b4, 24, t->hold_max_us),
+			(unsigned long long)t->t->st.waits, dur(b1, 24, t->wait_p99_us), dur(b2, 24, t->wait_max_us),
+			t->t->exited ? "  (exited)" : "");
 	}
 	fprintf(f, "  held: on-CPU with the GIL; held-off: holding it but off-CPU; native: on-CPU without it;\n"
 		   "  wait: waiting for it; off-cpu: blocked or sleeping without it\n");
 
 	fprintf(f, "\nCPUS (share of the window each CPU ran this process)\n");
 	fprintf(f, "  %-5s %8s %10s %12s\n", "cpu", "busy", "with GIL", "without GIL");
-	for (int c = 0; c < res->ncpus; c++)
+	for (int c = 0; c < r->ncpus; c++)
 		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%\n", c, r->cpu[c].busy_pct, r->cpu[c].with_gil_pct,
 			r->cpu[c].without_gil_pct);
 	fprintf(f, "  on-CPU %.3f s (%.3f s with the GIL, %.3f s without): parallelism %.2f\n", r->on_cpu_s,
 		r->with_gil_s, r->without_gil_s, r->parallelism);
-	if (r->runq_s > 0.01 * win)
+	if (r->runq_s > TEXT_RUNQ_MIN_SHARE * win)
 		fprintf(f, "  runnable but waiting for a CPU (without the GIL): %.3f s of thread time\n", r->runq_s);
 
 	if (r->stacks)

@@ -10,14 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "model/family.h"
 #include "trace/session.h"
-
-struct child_skip {
-	pid_t pid, parent;
-	char comm[16];
-	char reason[160];
-	bool exited;               /* gone: not to be tried again */
-};
 
 struct child_event {
 	int kind;                  /* enum gs_proc_event_kind, 0 running at attach */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "inspect/rootfs.h"
 #include "trace/session.h"
 
 static void explain_target(const struct py_target *pt)
@@ -179,6 +180,13 @@ int session__end(struct session *s)
 			sc->holder_tid_a = a.holder_tid ? py_target__host_tid(&s->pt, a.holder_tid) : 0;
 			sc->holder_tid_b = rb && b.holder_tid ? py_target__host_tid(&s->pt, b.holder_tid) : 0;
 		}
+	}
+	/* each thread's TID as the target numbers it (containers) */
+	for (size_t i = 0; i < s->res.nthreads; i++) {
+		struct thread_rec *t = &s->res.threads[i];
+		int ns = t->exited ? -1 : rootfs__ns_pid(s->pt.pid, (pid_t)t->tid);
+
+		t->ns_tid = ns > 0 ? ns : 0;
 	}
 	return 0;
 }
