@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Symbolized Python stacks per view, from the raw maps read back from BPF:
- * one model shared by the folded, SVG, text and JSON writers. */
+ * one model shared by the folded, SVG, text and JSON writers (render/). */
 #ifndef GS_STACKS_H
 #define GS_STACKS_H
 
@@ -30,9 +30,6 @@ struct stack_report {
 int stack_report__build(struct stack_report *sr, const struct gs_result *res,
 			const char *(*name_of)(uint32_t tid, void *ctx), void *ctx);
 void stack_report__free(struct stack_report *sr);
-
-/* Brendan Gregg's folded format: "view;thread;frame;...;leaf WEIGHT". */
-int stack_report__write_folded(const struct stack_report *sr, FILE *f);
 
 /* One of a view's heaviest stacks, and its share of the view's total. */
 struct top_stack {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "common.h"
 #include "render/chrome_trace.h"
+#include "render/folded.h"
 #include "render/json_report.h"
 #include "render/text.h"
 #include "render/output.h"
