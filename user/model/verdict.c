@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Name the case a process is in, in the words of the users' rules of thumb
- * (threads vs processes, CPU- vs I/O-bound, the switch interval, C extensions releasing the GIL), with the figures that decided it. The thresholds are
- * judgement calls; each comment says which claim it tests. */
+ * (threads vs processes, CPU- vs I/O-bound, the switch interval, C
+ * extensions releasing the GIL), with the figures that decided it. The
+ * thresholds (model/verdict.h, docs/verdicts.md) are judgement calls; each
+ * comment says which claim it tests. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,7 +118,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 	/* A holder the scheduler took away stalls every waiter: more runnable
 	 * threads than cores, or a holder blocking in native code without
 	 * releasing the GIL. */
-	if (held_total / win > GS_BUSY_CORES && held_off_share >= GS_HELD_OFF_SHARE) {
+	if (held_total / win > GS_HELD_OFF_MIN_HELD && held_off_share >= GS_HELD_OFF_SHARE) {
 		v->kind = "oversubscribed";
 		snprintf(v->text, sizeof(v->text),
 			 "GIL holders were off-CPU for %.0f%% of the hold time (%.2f s of %.2f s): the holder was "
@@ -228,8 +230,8 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 }
 
 /* --children. Several processes each running Python on their own core is
- * the seeds' "processes each have their own GIL" at work; otherwise the
- * tree is what its busiest process is. */
+ * "processes each have their own GIL" at work (docs/verdicts.md);
+ * otherwise the tree is what its busiest process is. */
 void family_verdict(const struct family_report *f, struct verdict *v)
 {
 	const struct gs_report *top = f->root;

@@ -22,7 +22,8 @@ struct verdict {
 #define GS_NOGIL_SHARE           0.5   /* of on-CPU time without the GIL */
 #define GS_RUNQ_SHARE            0.25  /* of thread time runnable without a CPU */
 #define GS_RUNQ_CORES            0.25  /* ...and that much CPU's worth */
-#define GS_HELD_OFF_SHARE        0.25  /* of hold time off-CPU: oversubscribed */
+#define GS_HELD_OFF_SHARE        0.25  /* of hold time off-CPU: oversubscribed... */
+#define GS_HELD_OFF_MIN_HELD     0.2   /* ...when the GIL was held > 0.2 of the window */
 #define GS_IDLE_CORES            0.05
 #define GS_IDLE_HELD_PCT         5.0
 #define GS_IDLE_RELEASES_PER_S   20.0
