@@ -27,7 +27,7 @@
 #include "render/output.h"
 #include "trace/session.h"
 #include "model/stacks.h"
-#include "render/chrome_trace.h"
+#include "model/timeline.h"
 #include "trace/gil_tracer.h"
 
 
@@ -293,7 +293,7 @@ static void on_trace(const struct gs_trace_rec *rec, void *ctx)
 		if (r->kids.s[i]->pt.pid == (pid_t)rec->tgid && r->kids.s[i]->live)
 			s = r->kids.s[i];
 	if (s && s->tw)
-		trace_writer__add(s->tw, rec);
+		timeline__add(s->tw, rec);
 }
 
 /* Wait until a signal, the duration, or the target's exit. Follows the

@@ -166,7 +166,7 @@ static const char *const expected[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static void feed(struct trace_writer *w)
+static void feed(struct timeline *w)
 {
 	/* Threads interleaved against time, and main's records out of order
 	 * among themselves; records of one thread with equal ts keep their
@@ -174,16 +174,16 @@ static void feed(struct trace_writer *w)
 	static const int main_order[] = { 10, 0, 8, 7, 1, 2, 3, 4, 5, 6, 9 };
 	size_t i;
 
-	CHECK(trace_writer__add(w, &other_recs[4]) == 0);
-	CHECK(trace_writer__add(w, &other_recs[5]) == 0);
+	CHECK(timeline__add(w, &other_recs[4]) == 0);
+	CHECK(timeline__add(w, &other_recs[5]) == 0);
 	for (i = 0; i < N(worker_recs); i++)
-		CHECK(trace_writer__add(w, &worker_recs[N(worker_recs) - 1 - i]) == 0);
+		CHECK(timeline__add(w, &worker_recs[N(worker_recs) - 1 - i]) == 0);
 	for (i = 0; i < N(main_order); i++)
-		CHECK(trace_writer__add(w, &main_recs[main_order[i]]) == 0);
+		CHECK(timeline__add(w, &main_recs[main_order[i]]) == 0);
 	for (i = N(other_recs); i-- > 6;)
-		CHECK(trace_writer__add(w, &other_recs[i]) == 0);
+		CHECK(timeline__add(w, &other_recs[i]) == 0);
 	for (i = 0; i < 4; i++)
-		CHECK(trace_writer__add(w, &other_recs[i]) == 0);
+		CHECK(timeline__add(w, &other_recs[i]) == 0);
 }
 
 static bool have_python(void)
@@ -248,7 +248,7 @@ static void free_lines(char **lines, size_t n)
 }
 
 /* The writer keeps its records: writing again gives the same file. */
-static bool same_output(struct trace_writer *w, const char *path)
+static bool same_output(struct timeline *w, const char *path)
 {
 	char *buf = NULL, *old = NULL;
 	size_t len = 0, oldlen = 0;
@@ -264,7 +264,7 @@ static bool same_output(struct trace_writer *w, const char *path)
 		free(buf);
 		return false;
 	}
-	err = trace_writer__write(w, m, T1, 7);
+	err = chrome_trace__write(w, m, T1, 7);
 	fclose(m);              /* buf and len are valid from here on */
 	old = malloc(len + 1);
 	oldlen = old ? fread(old, 1, len + 1, f) : 0;
@@ -278,7 +278,7 @@ static bool same_output(struct trace_writer *w, const char *path)
 /* Writes the scenario to path (kept for tools/speedscope when asked). */
 static void test_scenario(const char *path)
 {
-	struct trace_writer *w = trace_writer__new(PID, "python3 app.py", T0);
+	struct timeline *w = timeline__new(PID, "python3 app.py", T0);
 	size_t n, errors = 0, items = 0, want_items = 0;
 	char **lines;
 	FILE *f;
@@ -287,21 +287,21 @@ static void test_scenario(const char *path)
 	if (!w)
 		return;
 	feed(w);
-	CHECK(trace_writer__thread_name(w, 1001, "worker-0") == 0);
-	CHECK(trace_writer__thread_name(w, 1001, "worker-1\"\n") == 0); /* last wins */
-	CHECK(trace_writer__thread_name(w, 1000, "MainThread") == 0);
-	CHECK(trace_writer__thread_name(w, 1002, "") == 0);             /* ignored */
-	CHECK(trace_writer__thread_name(w, 1999, "idle") == 0);         /* no track */
+	CHECK(timeline__thread_name(w, 1001, "worker-0") == 0);
+	CHECK(timeline__thread_name(w, 1001, "worker-1\"\n") == 0); /* last wins */
+	CHECK(timeline__thread_name(w, 1000, "MainThread") == 0);
+	CHECK(timeline__thread_name(w, 1002, "") == 0);             /* ignored */
+	CHECK(timeline__thread_name(w, 1999, "idle") == 0);         /* no track */
 	f = fopen(path, "w");
 	CHECK(f != NULL);
 	if (!f) {
-		trace_writer__free(w);
+		timeline__free(w);
 		return;
 	}
-	CHECK(trace_writer__write(w, f, T1, 7) == 0);
+	CHECK(chrome_trace__write(w, f, T1, 7) == 0);
 	fclose(f);
 	CHECK_MSG(same_output(w, path), "a second write differs from the first");
-	trace_writer__free(w);
+	timeline__free(w);
 
 	if (!have_python()) {
 		printf("test_chrome_trace: no python3, trace structure not checked\n");
@@ -328,21 +328,21 @@ static void test_scenario(const char *path)
 /* No records and nothing lost: still a valid file, without a lost marker. */
 static void test_empty(const char *path)
 {
-	struct trace_writer *w = trace_writer__new(PID, NULL, T0);
+	struct timeline *w = timeline__new(PID, NULL, T0);
 	char **lines;
 	size_t n;
 	FILE *f = fopen(path, "w");
 
 	CHECK(w && f);
 	if (!w || !f) {
-		trace_writer__free(w);
+		timeline__free(w);
 		if (f)
 			fclose(f);
 		return;
 	}
-	CHECK(trace_writer__write(w, f, T1, 0) == 0);
+	CHECK(chrome_trace__write(w, f, T1, 0) == 0);
 	fclose(f);
-	trace_writer__free(w);
+	timeline__free(w);
 	if (!have_python())
 		return;
 	lines = run_checker(path, &n);

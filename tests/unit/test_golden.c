@@ -375,7 +375,7 @@ int main(void)
 	struct gs_result res[4];
 	struct proc_model pm[4];
 	struct launch_status ls = { .launched = true, .exited = true, .exit_code = 0 };
-	struct trace_writer *tw;
+	struct timeline *tw;
 	struct output_files of;
 	FILE *text;
 
@@ -388,14 +388,14 @@ int main(void)
 	target(&pt[0], 4242, "python3.12", 12, true);
 	gil_bound(&res[0]);
 	CHECK(proc_model__build(&pm[0], &pt[0], &res[0], &ls, true, false) == 0);
-	tw = trace_writer__new(4242, "python3.12", res[0].t0);
+	tw = timeline__new(4242, "python3.12", res[0].t0);
 	for (int k = 0; k < 40; k++) {
 		struct gs_trace_rec tr = { .ts = T0 + k * 5 * MS + (k % 3) * 1000, .tid = 4243 + k % 2,
 					   .kind = k % 5 == 4 ? GS_TR_FORCED : GS_TR_STATE,
 					   .state = k % 2 ? GS_HELD_ON : GS_WAIT_OFF, .cpu = k % 2, .waiters = 1,
 					   .tgid = 4242 };
 
-		trace_writer__add(tw, &tr);
+		timeline__add(tw, &tr);
 	}
 	pm[0].tw = tw;
 	of = (struct output_files){ .json = p[1], .folded = p[2], .flamegraph = p[3], .trace = p[4] };
@@ -407,7 +407,7 @@ int main(void)
 	golden(p[2], "gil_bound.folded");
 	golden(p[3], "gil_bound.svg");
 	golden(p[4], "gil_bound.trace.json");
-	trace_writer__free(tw);
+	timeline__free(tw);
 	proc_model__free(&pm[0]);
 
 	/* 2: the self-check fails */

@@ -49,6 +49,7 @@ EOF
 	# The unit test's scenario, written by user/render/chrome_trace.c.
 	${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -iquote "$repo/user" -I"$repo/bpf" \
 		"$repo/tests/unit/test_chrome_trace.c" "$repo/user/render/chrome_trace.c" \
+		"$repo/user/model/timeline.c" "$repo/user/common.c" \
 		"$repo/user/render/json.c" -o "$tmp/test_chrome_trace"
 	"$tmp/test_chrome_trace" "$tmp/gil_trace.json" >&2
 	printf 'this is not a profile\njust; some words\n' > "$tmp/broken.txt"

@@ -9,13 +9,13 @@
 #include "model/family.h"
 #include "model/stacks.h"
 
-struct trace_writer;
+struct timeline;
 
 struct proc_model {
 	struct gs_report rep;
 	struct stack_report sr;
 	bool has_sr;                /* sr built (a stack output was asked for) */
-	struct trace_writer *tw;    /* its --trace timeline (borrowed), or NULL */
+	struct timeline *tw;    /* its --trace timeline (borrowed), or NULL */
 };
 
 /* Figures of one process from its raw result; stacks too when with_stacks.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* Chrome Trace Event Format writer for --trace. Collect, then render: the
- * records are only buffered as they arrive; write() sorts them and replays
- * each thread's transitions into complete ("X") events, which need no
+/* Chrome Trace Event Format writer for --trace: the timeline's records
+ * (model/timeline.c buffers them as they arrive) sorted, and each thread's
+ * transitions replayed into complete ("X") events, which need no
  * begin/end pairing in the viewer and cannot be left dangling by a lost
  * record. */
 #include <errno.h>
@@ -13,28 +13,6 @@
 #include "common.h"
 #include "render/json.h"
 #include "render/chrome_trace.h"
-
-struct tw_rec {
-	struct gs_trace_rec r;
-	uint64_t seq;           /* arrival order: the tie-break for equal ts */
-};
-
-struct tw_name {
-	uint32_t tid;
-	char *name;
-};
-
-struct trace_writer {
-	pid_t pid;
-	char *process_name;
-	uint64_t t0;
-	struct tw_rec *recs;
-	size_t nrecs, recs_cap;
-	struct tw_name *names;
-	size_t nnames, names_cap;
-	uint64_t seq;
-	uint64_t dropped;       /* records add() could not buffer */
-};
 
 /* Span kinds. WAIT_ON and WAIT_OFF share one: what a reader asks is how long
  * the thread waited for the GIL (the JSON report splits out the on-CPU part).
@@ -75,65 +53,6 @@ struct tw_thread {
 	uint64_t start;         /* its start (quantized ns, relative to t0) */
 };
 
-struct trace_writer *trace_writer__new(pid_t pid, const char *process_name, uint64_t t0_ns)
-{
-	struct trace_writer *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	w->pid = pid;
-	w->t0 = t0_ns;
-	if (process_name && *process_name) {
-		w->process_name = strdup(process_name);
-		if (!w->process_name) {
-			free(w);
-			return NULL;
-		}
-	}
-	return w;
-}
-
-void trace_writer__free(struct trace_writer *w)
-{
-	if (!w)
-		return;
-	for (size_t i = 0; i < w->nnames; i++)
-		free(w->names[i].name);
-	free(w->names);
-	free(w->recs);
-	free(w->process_name);
-	free(w);
-}
-
-int trace_writer__add(struct trace_writer *w, const struct gs_trace_rec *r)
-{
-	if (gs_grow(&w->recs, &w->recs_cap, w->nrecs + 1, sizeof(*w->recs), 1024)) {
-		w->dropped++;
-		return -ENOMEM;
-	}
-	w->recs[w->nrecs].r = *r;
-	w->recs[w->nrecs].seq = w->seq++;
-	w->nrecs++;
-	return 0;
-}
-
-int trace_writer__thread_name(struct trace_writer *w, uint32_t tid, const char *name)
-{
-	char *copy;
-
-	if (!name || !*name)
-		return 0;       /* an empty name would hide the track's tid */
-	copy = strdup(name);
-	if (!copy || gs_grow(&w->names, &w->names_cap, w->nnames + 1, sizeof(*w->names), 1024)) {
-		free(copy);
-		return -ENOMEM;
-	}
-	w->names[w->nnames].tid = tid;
-	w->names[w->nnames].name = copy;
-	w->nnames++;
-	return 0;
-}
-
 static int cmp_rec(const void *a, const void *b)
 {
 	const struct tw_rec *x = a, *y = b;
@@ -173,7 +92,7 @@ static int cmp_track(const void *a, const void *b, void *pid)
 }
 
 /* One entry per tid seen in a record or named, sorted by tid. */
-static struct tw_thread *build_threads(const struct trace_writer *w, size_t *nout)
+static struct tw_thread *build_threads(const struct timeline *w, size_t *nout)
 {
 	size_t n = w->nrecs + w->nnames, k = 0;
 	struct tw_thread *th;
@@ -224,7 +143,7 @@ static struct tw_thread *build_threads(const struct trace_writer *w, size_t *nou
 
 /* Record time -> ns relative to t0, rounded to the quantum; records before
  * t0 move to 0. Rounding is monotonic: the order of events is kept. */
-static uint64_t rel_time(const struct trace_writer *w, uint64_t ts)
+static uint64_t rel_time(const struct timeline *w, uint64_t ts)
 {
 	uint64_t rel = ts > w->t0 ? ts - w->t0 : 0;
 
@@ -318,7 +237,7 @@ static void emit_instant(struct json_writer *j, pid_t pid, uint32_t tid, uint64_
 	json_obj_end(j);
 }
 
-static void emit_metadata(struct json_writer *j, const struct trace_writer *w,
+static void emit_metadata(struct json_writer *j, const struct timeline *w,
 			  struct tw_thread *th, size_t nth, struct tw_thread **order)
 {
 	char buf[64];
@@ -343,7 +262,7 @@ static void emit_metadata(struct json_writer *j, const struct trace_writer *w,
 	}
 }
 
-int trace_writer__write(struct trace_writer *w, FILE *f, uint64_t t1_ns, uint64_t lost)
+int chrome_trace__write(struct timeline *w, FILE *f, uint64_t t1_ns, uint64_t lost)
 {
 	struct tw_thread *th = NULL, **order = NULL;
 	struct json_writer *j = NULL;

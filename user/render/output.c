@@ -40,11 +40,11 @@ static int write_trace(const struct proc_model *p, const char *path)
 		char name[48];
 
 		snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
-		trace_writer__thread_name(p->tw, res->threads[i].tid, name);
+		timeline__thread_name(p->tw, res->threads[i].tid, name);
 	}
 	if (!(f = fopen(path, "w")))
 		return cannot_write(path, errno);
-	e = trace_writer__write(p->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
+	e = chrome_trace__write(p->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
 	if (fclose(f) || e)
 		return cannot_write(path, 0);
 	return EXIT_OK;

@@ -99,7 +99,7 @@ int session__begin(struct session *s, pid_t pid)
 		return e;
 	}
 	/* The trace's time 0 is the window's start. */
-	if (cfg->trace && !(s->tw = trace_writer__new(s->pt.pid, s->pt.comm, tracer__t0(*cfg->tr, s->slot)))) {
+	if (cfg->trace && !(s->tw = timeline__new(s->pt.pid, s->pt.comm, tracer__t0(*cfg->tr, s->slot)))) {
 		s->exit_code = EXIT_SYSTEM;
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -ENOMEM;
@@ -193,7 +193,7 @@ int session__end(struct session *s)
 
 void session__free(struct session *s)
 {
-	trace_writer__free(s->tw);
+	timeline__free(s->tw);
 	s->tw = NULL;
 	gs_result__free(&s->res);
 	py_target__release(&s->pt);

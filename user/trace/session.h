@@ -10,7 +10,7 @@
 #include "inspect/pytarget.h"
 #include "model/raw.h"
 #include "common.h"
-#include "render/chrome_trace.h"
+#include "model/timeline.h"
 #include "trace/gil_tracer.h"
 
 /* What every session of a recording shares. */
@@ -31,7 +31,7 @@ struct session {
 	const struct session_cfg *cfg;
 	struct py_target pt;
 	int slot;              /* in the tracer, while live */
-	struct trace_writer *tw;
+	struct timeline *tw;
 	struct gs_result res;  /* filled by session__end */
 	bool live;             /* tracer attached, window open */
 	bool done;             /* window closed, res valid */
