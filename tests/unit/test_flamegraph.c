@@ -103,7 +103,7 @@ static void test_merge(void)
 	static const char *const abc[] = { "a", "b", "c" }, *const ab[] = { "a", "b" },
 		*const ad[] = { "a", "d" }, *const x[] = { "x" }, *const abe[] = { "a", "b", "e" },
 		*const zz[] = { "z", "z" }, *const B[] = { "B" };
-	const struct fg_stack stacks[] = {
+	const struct sym_stack stacks[] = {
 		{ abc, 3, 10 }, { x, 1, 3 }, { ab, 2, 5 }, { ad, 2, 20 }, { zz, 2, 0 },
 		{ abc, 3, 7 }, { NULL, 0, 4 }, { abe, 3, 2 }, { B, 1, 4 },
 	};
@@ -144,7 +144,7 @@ static void test_elision(void)
 {
 	static const char *const m[] = { "main" }, *const mt[] = { "main", "tiny" },
 		*const o[] = { "other" }, *const rxy[] = { "rare", "x", "y" };
-	const struct fg_stack stacks[] = {
+	const struct sym_stack stacks[] = {
 		{ m, 1, 99800 }, { mt, 2, 50 }, { o, 1, 150 }, { rxy, 3, 1 },
 	};
 	const struct fg_view view = { "e", "elision", "samples", stacks, N(stacks) };
@@ -170,7 +170,7 @@ static void test_fit(void)
 		*const u[] = { "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 			       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" },
 		*const s[] = { "short" }, *const big[] = { "big" }, *const n[] = { "narrow" };
-	const struct fg_stack stacks[] = {
+	const struct sym_stack stacks[] = {
 		{ l, 1, 100 }, { u, 1, 100 }, { s, 1, 100 }, { big, 1, 680 }, { n, 1, 20 },
 	};
 	const struct fg_view view = { "f", "fit", "us", stacks, N(stacks) };
@@ -206,7 +206,7 @@ static void test_escaping(void)
 		"ok\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\x8d",
 		"]]>",
 	};
-	struct fg_stack stacks[N(names)];
+	struct sym_stack stacks[N(names)];
 	const struct fg_view views[] = {
 		{ "v<1>", "t&\"it'le", "u<s>", stacks, N(stacks) },
 		{ "two", NULL, NULL, stacks, 2 },
@@ -214,7 +214,7 @@ static void test_escaping(void)
 	char *svg;
 
 	for (size_t i = 0; i < N(names); i++)
-		stacks[i] = (struct fg_stack){ &names[i], 1, 1000 + i };
+		stacks[i] = (struct sym_stack){ &names[i], 1, 1000 + i };
 	svg = render("<&>\x1b", views, N(views));
 	if (!svg)
 		return;

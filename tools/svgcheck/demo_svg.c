@@ -58,14 +58,14 @@ static const struct demo blame_stacks[] = {
 	    "parse (app/parse.py:7)", "tokenize (app/parse.py:55)", NULL }, 43000 },
 };
 
-static void to_stacks(const struct demo *d, size_t n, struct fg_stack *out)
+static void to_stacks(const struct demo *d, size_t n, struct sym_stack *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t depth = 0;
 
 		while (d[i].frames[depth])
 			depth++;
-		out[i] = (struct fg_stack){ d[i].frames, depth, d[i].weight };
+		out[i] = (struct sym_stack){ d[i].frames, depth, d[i].weight };
 	}
 }
 
@@ -73,7 +73,7 @@ static void to_stacks(const struct demo *d, size_t n, struct fg_stack *out)
 
 int main(int argc, char **argv)
 {
-	struct fg_stack w[N(wait_stacks)], g[N(gil_stacks)], ng[N(nogil_stacks)],
+	struct sym_stack w[N(wait_stacks)], g[N(gil_stacks)], ng[N(nogil_stacks)],
 		b[N(blame_stacks)];
 	struct fg_view views[] = {
 		{ "wait", "GIL wait time by waiting stack", "us", w, N(w) },

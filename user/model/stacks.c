@@ -128,9 +128,9 @@ static const char *intern(struct stack_report *sr, const char *s)
 	return d;
 }
 
-static int cmp_fg_stack(const void *a, const void *b)
+static int cmp_sym_stack(const void *a, const void *b)
 {
-	const struct fg_stack *x = a, *y = b;
+	const struct sym_stack *x = a, *y = b;
 
 	if (x->depth != y->depth)
 		return x->depth < y->depth ? -1 : 1;
@@ -146,9 +146,9 @@ static void merge_equal(struct view_stacks *vs)
 {
 	size_t o = 0;
 
-	qsort(vs->stacks, vs->n, sizeof(*vs->stacks), cmp_fg_stack);
+	qsort(vs->stacks, vs->n, sizeof(*vs->stacks), cmp_sym_stack);
 	for (size_t i = 0; i < vs->n; i++) {
-		if (o && cmp_fg_stack(&vs->stacks[o - 1], &vs->stacks[i]) == 0) {
+		if (o && cmp_sym_stack(&vs->stacks[o - 1], &vs->stacks[i]) == 0) {
 			vs->stacks[o - 1].weight += vs->stacks[i].weight;
 			free((void *)vs->stacks[i].frames);
 			continue;
@@ -218,7 +218,7 @@ int stack_report__build(struct stack_report *sr, const struct gs_result *res,
 		if (res->counts[i].k.view < GS_NR_VIEWS)
 			counts[res->counts[i].k.view]++;
 	for (int v = 0; v < GS_NR_VIEWS; v++) {
-		sr->views[v].stacks = calloc(counts[v] ? counts[v] : 1, sizeof(struct fg_stack));
+		sr->views[v].stacks = calloc(counts[v] ? counts[v] : 1, sizeof(struct sym_stack));
 		if (!sr->views[v].stacks)
 			return -ENOMEM;
 	}
@@ -237,7 +237,7 @@ int stack_report__build(struct stack_report *sr, const struct gs_result *res,
 		const struct stack_count *sc = &res->counts[i];
 		const struct stack_entry *se;
 		struct view_stacks *vs;
-		struct fg_stack *fs;
+		struct sym_stack *fs;
 		const char **frames;
 		uint64_t w;
 		char tname[64];
@@ -289,7 +289,7 @@ void stack_report__free(struct stack_report *sr)
 	memset(sr, 0, sizeof(*sr));
 }
 
-static const struct fg_stack *top_base;
+static const struct sym_stack *top_base;
 
 static int cmp_weight_desc(const void *a, const void *b)
 {

@@ -5,14 +5,15 @@
 #define GS_STACKS_H
 
 #include <stdio.h>
-#include "render/flamegraph.h"
+#include "model/sym_stack.h"
+#include "gilscope.h"
 #include "model/raw.h"
 
 struct view_stacks {
 	const char *name;         /* "wait", "gil", "nogil", "blame" */
 	const char *title;
 	const char *unit;         /* "us" or "samples" */
-	struct fg_stack *stacks;  /* frames root first: view, thread, outermost ... leaf */
+	struct sym_stack *stacks;  /* frames root first: view, thread, outermost ... leaf */
 	size_t n;
 	uint64_t total;           /* in unit */
 };
@@ -33,7 +34,7 @@ void stack_report__free(struct stack_report *sr);
 
 /* One of a view's heaviest stacks, and its share of the view's total. */
 struct top_stack {
-	const struct fg_stack *s;
+	const struct sym_stack *s;
 	double share;             /* 0-1 */
 };
 

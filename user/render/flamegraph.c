@@ -67,7 +67,7 @@ struct fg_clean {
 	size_t chars;		/* code points */
 };
 
-static const char *frame_name(const struct fg_stack *s, size_t i)
+static const char *frame_name(const struct sym_stack *s, size_t i)
 {
 	return s->frames[i] ? s->frames[i] : "[null]";
 }
@@ -76,8 +76,8 @@ static const char *frame_name(const struct fg_stack *s, size_t i)
 
 static int cmp_stacks(const void *a, const void *b)
 {
-	const struct fg_stack *x = *(const struct fg_stack *const *)a;
-	const struct fg_stack *y = *(const struct fg_stack *const *)b;
+	const struct sym_stack *x = *(const struct sym_stack *const *)a;
+	const struct sym_stack *y = *(const struct sym_stack *const *)b;
 	size_t n = x->depth < y->depth ? x->depth : y->depth;
 
 	for (size_t i = 0; i < n; i++) {
@@ -131,7 +131,7 @@ static void tree_layout(struct fg_tree *t)
 
 static int tree_build(const struct fg_view *v, struct fg_tree *t)
 {
-	const struct fg_stack **sorted = NULL, *prev = NULL;
+	const struct sym_stack **sorted = NULL, *prev = NULL;
 	size_t ns = 0, *path = NULL, path_cap = 0;
 	int err = 0;
 
@@ -142,7 +142,7 @@ static int tree_build(const struct fg_view *v, struct fg_tree *t)
 	if (!sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct fg_stack *s = &v->stacks[i];
+		const struct sym_stack *s = &v->stacks[i];
 
 		if (!s->weight)
 			continue;
@@ -160,7 +160,7 @@ static int tree_build(const struct fg_view *v, struct fg_tree *t)
 	qsort(sorted, ns, sizeof(*sorted), cmp_stacks);
 
 	for (size_t k = 0; k < ns; k++) {
-		const struct fg_stack *s = sorted[k];
+		const struct sym_stack *s = sorted[k];
 		size_t common = 0;
 
 		if (prev)

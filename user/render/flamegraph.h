@@ -11,18 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "model/sym_stack.h"
 
-struct fg_stack {
-	const char *const *frames; /* root first, leaf last */
-	size_t depth;
-	uint64_t weight;           /* 0: ignored */
-};
 
 struct fg_view {
 	const char *name;   /* "wait", "gil", "nogil", "blame" */
 	const char *title;  /* e.g. "GIL wait time by waiting stack" */
 	const char *unit;   /* "us" or "samples" */
-	const struct fg_stack *stacks;
+	const struct sym_stack *stacks;
 	size_t n;
 };
 

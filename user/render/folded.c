@@ -6,7 +6,7 @@
 
 /* One folded line without its weight; ';' separates frames, so names
  * keep none. */
-static char *folded_line(const struct fg_stack *s)
+static char *folded_line(const struct sym_stack *s)
 {
 	char *buf = NULL;
 	size_t len = 0;

@@ -175,7 +175,7 @@ static void stacks(struct json_writer *w, const struct stack_report *sr)
 		json_key(w, "top");
 		json_arr_begin(w);
 		for (size_t i = 0; i < n; i++) {
-			const struct fg_stack *s = top[i].s;
+			const struct sym_stack *s = top[i].s;
 
 			json_obj_begin(w);
 			json_key(w, "thread"); json_str(w, s->frames[1]);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "common.h"
 #include "render/chrome_trace.h"
+#include "render/flamegraph.h"
 #include "render/folded.h"
 #include "render/json_report.h"
 #include "render/text.h"
@@ -70,7 +71,7 @@ static int write_flamegraph(const char *path, const struct proc_model *procs, si
 {
 	const struct py_target *root = procs[0].rep.pt;
 	struct fg_view views[GS_NR_VIEWS];
-	struct fg_stack *all[GS_NR_VIEWS] = {};
+	struct sym_stack *all[GS_NR_VIEWS] = {};
 	char title[160];
 	FILE *f;
 	int e = 0;

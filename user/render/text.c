@@ -78,7 +78,7 @@ static void print_top_stacks(const struct stack_report *sr, FILE *f)
 		else
 			fprintf(f, "  %-5s %s: %llu samples\n", vs->name, vs->title, (unsigned long long)vs->total);
 		for (size_t i = 0; i < n; i++) {
-			const struct fg_stack *s = top[i].s;
+			const struct sym_stack *s = top[i].s;
 
 			fprintf(f, "    %5.1f%% ", 100 * top[i].share);
 			if (us)
