@@ -102,6 +102,7 @@ demo: deps
 	./tools/demo.sh
 
 unit: $(UNIT_BINS)
+	@./tools/check-layers.sh
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 # The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
