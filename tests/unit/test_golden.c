@@ -455,6 +455,24 @@ int main(void)
 	golden(p[3], "children.svg");
 	for (int i = 0; i < 3; i++)
 		proc_model__free(&pm[i]);
+
+	/* 4: a free-threaded build in a container, killed by a signal */
+	target(&pt[0], 4242, "python3.13t", 13, false);
+	pt[0].free_threaded = true;
+	pt[0].switchnum_addr = 0;
+	gs_result__free(&res[1]);
+	untrusted(&res[1]);
+	res[1].threads[0].ns_tid = 7;
+	res[1].threads[1].ns_tid = 8;
+	ls = (struct launch_status){ .launched = true, .exited = true, .exit_code = -1, .exit_signal = 9 };
+	CHECK(proc_model__build(&pm[0], &pt[0], &res[1], &ls, false, false) == 0);
+	of = (struct output_files){ .json = p[1] };
+	CHECK((text = fopen(p[0], "w")) != NULL);
+	CHECK(output__write(&of, text, pm, 1) == 0);
+	fclose(text);
+	golden(p[0], "killed.txt");
+	golden(p[1], "killed.json");
+	proc_model__free(&pm[0]);
 	for (int i = 0; i < 4; i++)
 		gs_result__free(&res[i]);
 	for (int i = 0; i < 6; i++)

@@ -22,6 +22,7 @@ static const char *kind(struct gs_report r)
 	struct thread_figs tf[8];
 	double rel = (double)(r.forced + r.voluntary);
 
+	r.parallelism = r.window_s > 0 ? r.on_cpu_s / r.window_s : 0;
 	if (rel > 0) {
 		r.forced_share = r.forced / rel;
 		r.handoff_share = r.handoff.count / rel;

@@ -73,7 +73,7 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 {
 	double win = r->window_s > 0 ? r->window_s : 1;
 	double held_total = r->held_s + r->held_offcpu_s - r->sub_held_s;
-	double busy = r->on_cpu_s / win;                       /* cores' worth of CPU */
+	double busy = r->parallelism;                          /* cores' worth of CPU */
 	double nogil_share = r->on_cpu_s > 0 ? r->without_gil_s / r->on_cpu_s : 0;
 	double held_off_share = held_total > 0 ? r->held_offcpu_s / held_total : 0;
 	double releases = (double)(r->forced + r->voluntary);
