@@ -104,6 +104,17 @@ def discover_interpreters(root, log=print):
     return sorted(found.values(), key=lambda i: i.version)
 
 
+_PY27 = []
+
+
+def python27():
+    """The pyenv 2.7 interpreter (find_python27 of pyenv_root()), looked
+    up once; None when there is none."""
+    if not _PY27:
+        _PY27.append(find_python27(pyenv_root()))
+    return _PY27[0]
+
+
 def find_python27(root):
     for name in sorted(os.listdir(os.path.join(root, "versions")))[::-1] \
             if os.path.isdir(os.path.join(root, "versions")) else []:
@@ -449,15 +460,6 @@ class Ctx(object):
         if self.verbose:
             self.detail(run.describe())
         return run
-
-
-def with_report_ok(fn, report_ok):
-    """A case function of a case module, given run.py's report_ok (as
-    ctx.report_ok) before it runs."""
-    def go(ctx):
-        ctx.report_ok = report_ok
-        return fn(ctx)
-    return go
 
 
 def read_file(path):

@@ -9,7 +9,7 @@ patched in their data only, run chroot'd in the sid root:
                  gilscope does not know (the GIL struct ...)", exit status 1
 
 The interpreter itself never reads those bytes, so the copies run as the
-original does. Registered from run.py (all_cases), run once.
+original does. Run once.
 """
 import os
 import re
@@ -19,12 +19,12 @@ import subprocess
 import time
 
 import gs
+from common import Case, GS_SLACK
 from gs import CaseError
 
 ROOTS = os.environ.get("GILSCOPE_ROOTS", "/var/cache/gilscope-tests")
 SID = os.path.join(ROOTS, "sid")
 PY315 = os.path.join(SID, "usr/bin/python3.15")
-GS_SLACK = 45
 
 
 def sections(path):
@@ -116,6 +116,7 @@ def case_unknown_layout(ctx):
     run_refused(ctx, inner, r"_Py_DebugOffsets describe a layout gilscope does not know \(the GIL struct")
 
 
-def all_cases(Case):
-    return [Case("refused: CPython 3.16", case_version_316, per_interp=False),
-            Case("refused: unknown _Py_DebugOffsets layout", case_unknown_layout, per_interp=False)]
+CASES = [
+    Case("refused: CPython 3.16", case_version_316, per_interp=False),
+    Case("refused: unknown _Py_DebugOffsets layout", case_unknown_layout, per_interp=False),
+]
