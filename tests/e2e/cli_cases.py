@@ -110,15 +110,17 @@ def case_unprivileged(ctx):
         os.chmod(exe, 0o755)
         nobody = ["setpriv", "--reuid=65534", "--regid=65534",
                   "--clear-groups"]
-        code = ("import os, sys, time; sys.stdout.write('READY %d\\n' % "
-                "os.getpid()); sys.stdout.flush(); time.sleep(30)")
-        p = ctx.spawn(nobody + [sys.executable, "-c", code],
+        # idle.py, from where nobody can read it
+        for f in ("idle.py", "_wl.py"):
+            shutil.copy(os.path.join(gs.WORKLOADS, f), os.path.join(d, f))
+            os.chmod(os.path.join(d, f), 0o644)
+        p = ctx.spawn(nobody + [sys.executable, os.path.join(d, "idle.py"), "30"],
                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                       cwd="/")
         line = p.stdout.readline().decode().strip()
-        if not line.startswith("READY "):
+        if line != "READY %d" % p.pid:
             raise CaseError("nobody's python did not start: %r" % line)
-        pid = int(line.split()[1])
+        pid = p.pid
         saved, ctx.gilscope = ctx.gilscope, exe
         try:
             run = ctx.run_gilscope(["record", "-p", pid, "-d", 1], timeout=20,

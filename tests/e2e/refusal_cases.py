@@ -74,11 +74,15 @@ def patched_copy(ctx, name, patches):
 
 
 def run_refused(ctx, inner, must):
-    p = ctx.spawn(["chroot", SID, inner, "-c", "import time; print('READY', flush=True); time.sleep(60)"],
-                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    # idle.py (tools/workloads) beside the patched interpreter
+    for f in ("idle.py", "_wl.py"):
+        shutil.copy(os.path.join(gs.WORKLOADS, f), os.path.join(SID, "gs-refusal", f))
+    p = ctx.spawn(["chroot", SID, inner, "/gs-refusal/idle.py", "60"],
+                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                  env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
     try:
         line = gs.ready_line(p, inner, os.devnull, 20)
-        if line != "READY":
+        if line != "READY %d" % p.pid:
             raise CaseError("%s printed %r" % (inner, line))
         run = ctx.run_gilscope(["record", "-p", p.pid, "-d", 1], timeout=GS_SLACK)
     finally:

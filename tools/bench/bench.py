@@ -42,6 +42,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = os.path.join(REPO, "tools", "workloads")   # wl_*.py, _wl.py
 # The trap-floor tool, as `make bench-floor` builds it.
 FLOOR_TOOL = os.path.join(REPO, ".output", "bench", "floor")
 
@@ -713,7 +714,7 @@ class Bench:
 
     def run_wl(self, script, threads, tracer, warmup, window, bpf_stats=False,
                kernel_stats=False, rss_every=None, extra=()):
-        """One run of a wl_common-protocol workload under one condition."""
+        """One run of a workload of the _wl.run protocol under one condition."""
         self.seq += 1
         tag = "%03d-%s" % (self.seq, tracer)
         start_file = self.path(tag, "start")
@@ -761,7 +762,7 @@ class Bench:
                         rss.append((s["t"], s["rss"]))
             samples[line] = s
 
-        argv = [self.python, "-B", os.path.join(HERE, script)]
+        argv = [self.python, "-B", os.path.join(WORKLOADS, script)]
         if threads is not None:
             argv += ["--threads", str(threads)]
         argv += ["--warmup", str(warmup), "--window", str(window),
@@ -827,11 +828,12 @@ class Bench:
         self.seq += 1
         tag = "%03d-%s" % (self.seq, tracer)
         res = {"tracer": tracer}
-        srv = Proc([self.python, "-B", os.path.join(HERE, "wl_http.py")], "workload-" + tag)
+        srv = Proc([self.python, "-B", os.path.join(WORKLOADS, "wl_http.py")], "workload-" + tag)
         tr = None
         try:
-            _, line = srv.wait_line("out", lambda l: l.startswith("READY"), 60, "READY")
-            port = int(line.split()[2])
+            srv.wait_line("out", lambda l: l.startswith("READY"), 60, "READY")
+            _, line = srv.wait_line("out", lambda l: l.startswith("PORT "), 1, "PORT")
+            port = int(line.split()[1])
             tr = self.attach(tracer, srv.pid, tag, bpf_stats)
             # A few requests first (traced), so that the server is warm.
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -1147,7 +1149,7 @@ def report(b, cfg, R, elapsed):
 
     L.append("## Method")
     L.append("")
-    L.append("- Each measurement is a fresh workload process (`tools/bench/wl_*.py`). It "
+    L.append("- Each measurement is a fresh workload process (`tools/workloads/wl_*.py`). It "
              "prints `READY`, then waits for a start file. The driver attaches the tracer, "
              "waits until its probes are live, then creates the start file: gilscope at its "
              "`gilscope: tracing PID` line; bpftrace once `bpftool perf show` lists all its "
