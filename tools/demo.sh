@@ -6,10 +6,10 @@ set -eu
 cd "$(dirname "$0")/.."
 py=$(./tools/find-python.sh)
 echo "== demo 1/3: 4 threads running a pure-Python loop ($py)"
-./gilscope record -- "$py" tools/demo.py threads 3
+./gilscope record -- "$py" tools/workloads/demo.py threads 3
 echo
 echo "== demo 2/3: 4 threads compressing with zlib, which releases the GIL"
-./gilscope record -- "$py" tools/demo.py zlib 3
+./gilscope record -- "$py" tools/workloads/demo.py zlib 3
 echo
 echo "== demo 3/3: 4 threads waiting on sockets, a little Python per message"
-./gilscope record -- "$py" tools/demo.py io 3
+./gilscope record -- "$py" tools/workloads/demo.py io 3

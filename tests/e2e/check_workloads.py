@@ -191,7 +191,7 @@ def check_subinterp(ctx):
 def check_duty(ctx, busy, sleep):
     stats = ctx.path("duty.json")
     w = ctx.workload("duty.py", busy, sleep, 0, stats)
-    from run import duty_mark
+    from common import duty_mark
     duty_mark(w, stats, 1)
     time.sleep(2)
     s = duty_mark(w, stats, 2)
@@ -206,7 +206,7 @@ def check_queue(ctx, n, busy, sleep):
     when n threads want more than one core."""
     stats = ctx.path("queue.json")
     w = ctx.workload("gil_queue.py", n, busy, sleep, 0, stats)
-    from run import duty_mark
+    from common import duty_mark
     duty_mark(w, stats, 1)
     time.sleep(2)
     s = duty_mark(w, stats, 2)

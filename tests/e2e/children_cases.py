@@ -1,8 +1,7 @@
 """End-to-end cases for process trees (`record --children`) and per-GIL
 reports (`gils`, sub-interpreters with their own GIL).
 
-Registered from run.py (all_cases); uses its Case class and report_ok(),
-which run.py passes in. Cases:
+Cases (CASES, run by harness.py):
 
   children pool METHOD          mp_pool.py METHOD 2 (fork, spawn,
                                 forkserver), attached with --children:
@@ -50,10 +49,10 @@ import signal
 import time
 
 import gs
+from common import Case, GS_SLACK, report_ok
 from gs import CaseError, get
 
 D = 3            # trace window of the attach cases, seconds
-GS_SLACK = 45    # extra seconds gilscope may take beyond its window
 LAUNCH_S = 2.5   # how long the launched pool's workers spin
 RESPAWN_S = 2.5  # prefork: each worker's lifetime
 PREFORK_D = 4    # prefork: trace window
@@ -456,7 +455,7 @@ def case_pool(ctx, method):
     info = read_json(pids_out, "mp_pool.py")
     at_attach = descendants(w.pid)
     run, used = record_children(ctx, w.pid, D, watch=info["workers"])
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     if doc is None:
         return
     check_gils(ctx, "", doc, n_sub=0)
@@ -488,7 +487,7 @@ def case_pool_launch(ctx, method):
         ["record", "--children", "--json", jp, "--", ctx.interp.path,
          os.path.join(gs.WORKLOADS, "mp_pool.py"), method, 2, LAUNCH_S],
         timeout=LAUNCH_S + GS_SLACK, json_path=jp, env={"PIDS_OUT": pids_out})
-    doc = ctx.report_ok(ctx, run, launched=True)
+    doc = report_ok(ctx, run, launched=True)
     root = get(doc, "target", "pid")
     ctx.bg = meter.other_cpus(sum(
         get(c, "cpu", "on_cpu_s", default=0) or 0
@@ -527,7 +526,7 @@ def case_pool_launch(ctx, method):
 def case_threads_baseline(ctx):
     w = ctx.workload("mp_pool.py", "threads", 2, 0)
     run, _ = record_children(ctx, w.pid, D)
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     if doc is None:
         return
     check_gils(ctx, "", doc, n_sub=0)
@@ -564,7 +563,7 @@ def case_prefork_attach(ctx):
         c = proc_cpu(p)
         if c is not None and t < t_end:
             used[p] = (c, t_cpu - t)
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     if doc is None:
         return
     check_gils(ctx, "", doc, n_sub=0)
@@ -600,7 +599,7 @@ def case_without_flag(ctx):
     jp = ctx.path("report.json")
     run = ctx.run_gilscope(["record", "-p", w.pid, "-d", 1, "--json", jp],
                            timeout=1 + GS_SLACK, json_path=jp)
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     if doc is None:
         return
     keys = [k for k in ("children", "total", "children_skipped") if k in doc]
@@ -630,7 +629,7 @@ def case_subinterp(ctx):
         truth.get("subinterpreters"), truth.get("own_gil")),
         rc == 0 and truth.get("subinterpreters") == 2 and
         False not in truth.get("own_gil", [False]), "2, own GIL")
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     if doc is None:
         return
     main, subs = check_gils(ctx, "", doc, n_sub=2)
@@ -655,31 +654,22 @@ def case_subinterp(ctx):
 
 # ---------------------------------------------------------------- registry
 
-def all_cases(Case, report_ok):
-    """The cases, as run.py's Case objects."""
-    def bind(fn):
-        return gs.with_report_ok(fn, report_ok)
-
-    def case(name, fn, **kw):
-        return Case(name, bind(fn), **kw)
-
-    cases = []
-    for m in ("fork", "spawn", "forkserver"):
-        cases.append(case("children pool %s" % m,
-                          lambda c, m=m: case_pool(c, m), budget=60,
-                          retries=1))
-    for m in ("fork", "spawn", "forkserver"):
-        cases.append(case("children pool %s launch" % m,
-                          lambda c, m=m: case_pool_launch(c, m), budget=60,
-                          retries=1))
-    cases += [
-        case("children threads baseline", case_threads_baseline, budget=60,
-             retries=1),
-        case("children prefork attach", case_prefork_attach, budget=60,
-             retries=1),
-        case("children without flag", case_without_flag, per_interp=False,
-             budget=60),
-        case("subinterp own GIL", case_subinterp, versions=("3.12", "3.13"),
-             budget=60, retries=1),
-    ]
-    return cases
+CASES = []
+for _m in ("fork", "spawn", "forkserver"):
+    CASES.append(Case("children pool %s" % _m,
+                      lambda c, m=_m: case_pool(c, m), budget=60,
+                      retries=1))
+for _m in ("fork", "spawn", "forkserver"):
+    CASES.append(Case("children pool %s launch" % _m,
+                      lambda c, m=_m: case_pool_launch(c, m), budget=60,
+                      retries=1))
+CASES += [
+    Case("children threads baseline", case_threads_baseline, budget=60,
+         retries=1),
+    Case("children prefork attach", case_prefork_attach, budget=60,
+         retries=1),
+    Case("children without flag", case_without_flag, per_interp=False,
+         budget=60),
+    Case("subinterp own GIL", case_subinterp, versions=("3.12", "3.13"),
+         budget=60, retries=1),
+]

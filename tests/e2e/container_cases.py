@@ -3,7 +3,7 @@ namespaces and its own root, built here from bind mounts the way container
 runtimes do it (pivot_root into the new root, old root detached, so the
 paths in the target's /proc/PID/maps are paths in that root).
 
-Registered from run.py (all_cases); run once, on 3.11 if it is there.
+Run once, on 3.11 if it is there.
 
   container attach       cpu_threads.py (2 threads, 5 ms) in a container,
                          traced by host PID: the same figures as outside
@@ -32,10 +32,10 @@ import subprocess
 import time
 
 import gs
+from common import Case, GS_SLACK, report_ok
 from gs import CaseError, get
 
 D = 2           # trace window, seconds
-GS_SLACK = 45   # extra seconds gilscope may take beyond its window
 TOOLS = ("unshare", "pivot_root", "mount", "umount")
 
 # Runs as PID 1 of a new PID namespace, in a new (private) mount namespace,
@@ -315,7 +315,7 @@ def case_container(ctx):
     try:
         c.start()
         run, log = record(ctx, c, strace)
-        doc = ctx.report_ok(ctx, run, pid=c.host_pid, launched=False)
+        doc = report_ok(ctx, run, pid=c.host_pid, launched=False)
         if doc is not None:
             si_us = 5000.0
             held = get(doc, "gil", "held_pct")
@@ -360,7 +360,7 @@ def case_container_hostile(ctx):
         run, log = record(ctx, c, strace)
         opened = watch.events()
         ctx.check("decoy_opened", opened, opened == 0, "==0")
-        doc = ctx.report_ok(ctx, run, pid=c.host_pid, launched=False)
+        doc = report_ok(ctx, run, pid=c.host_pid, launched=False)
         if doc is not None:
             ctx.checks.append(("held=%.1f%%" % get(doc, "gil", "held_pct"),
                                True))
@@ -375,13 +375,7 @@ def case_container_hostile(ctx):
 
 # ---------------------------------------------------------------- registry
 
-def all_cases(Case, report_ok):
-    def bind(fn):
-        return gs.with_report_ok(fn, report_ok)
-
-    return [
-        Case("container attach", bind(case_container), versions=("3.11",),
-             retries=1),
-        Case("container hostile symlink", bind(case_container_hostile),
-             versions=("3.11",)),
-    ]
+CASES = [
+    Case("container attach", case_container, versions=("3.11",), retries=1),
+    Case("container hostile symlink", case_container_hostile, versions=("3.11",)),
+]

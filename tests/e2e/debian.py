@@ -55,7 +55,7 @@ EMBED_HOST = os.environ.get("GILSCOPE_EMBED_HOST", os.path.join(
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 CHROOT_DIR = "gs-e2e-%d" % os.getpid()     # this run's directory in a root
 
-# run.py's cases run on each configuration (by name)
+# the e2e cases (any case file's, by name) run on each configuration
 TIMING_CASES = (
     "cpu_threads n=2 si=5ms", "cpu_threads n=2 si=20ms",
     "cpu_threads n=4 si=5ms", "cpu_threads n=4 si=20ms",

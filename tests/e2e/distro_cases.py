@@ -19,6 +19,7 @@ must agree within 2%.
 import os
 
 import gs
+from common import Case
 from gs import CaseError, get
 
 DEBIAN = "/usr/bin/python3.11"
@@ -134,10 +135,11 @@ def case_distro_embed(ctx):
         ctx.check(label + "_p50", "%.2fms" % (p50 / 1000.0), abs(p50 - 5000) <= 750, "5ms+-15%")
 
 
-def all_cases(Case):
-    return [Case("distro python3.11 three ways", case_distro, versions=("3.11",),
-                 budget=240, retries=1),
-            Case("distro python3.11 two strategies, one run", case_distro_same_run,
-                 versions=("3.11",), budget=120, retries=1),
-            Case("distro libpython3.11 embedded", case_distro_embed, versions=("3.11",),
-                 budget=120, retries=1)]
+CASES = [
+    Case("distro python3.11 three ways", case_distro, versions=("3.11",),
+         budget=240, retries=1),
+    Case("distro python3.11 two strategies, one run", case_distro_same_run,
+         versions=("3.11",), budget=120, retries=1),
+    Case("distro libpython3.11 embedded", case_distro_embed, versions=("3.11",),
+         budget=120, retries=1),
+]

@@ -1,7 +1,7 @@
 """Helpers for gilscope's end-to-end tests (stdlib only, Python 3.7+).
 
 Interpreter discovery, workload and gilscope process handling with
-timeouts, JSON report validation against the documented schema, and the
+timeouts, JSON report validation against docs/report.schema.json, and the
 bpftrace cross-check script generator.
 """
 import json
@@ -21,8 +21,6 @@ WORKLOADS = os.path.join(REPO, "tools", "workloads")
 BT_TEMPLATE = os.path.join(HERE, "gil_holds.bt.in")
 
 MIN_MINOR, MAX_MINOR = 6, 13
-VERDICTS = {"gil-bound", "io-bound", "native-parallel", "oversubscribed",
-            "idle", "python-serial", "mixed", "subinterpreters", "convoy"}
 
 
 class CaseError(Exception):
@@ -102,6 +100,17 @@ def discover_interpreters(root, log=print):
             continue
         found[real] = Interp(exe, v[:3])
     return sorted(found.values(), key=lambda i: i.version)
+
+
+_PY27 = []
+
+
+def python27():
+    """The pyenv 2.7 interpreter (find_python27 of pyenv_root()), looked
+    up once; None when there is none."""
+    if not _PY27:
+        _PY27.append(find_python27(pyenv_root()))
+    return _PY27[0]
 
 
 def find_python27(root):
@@ -451,15 +460,6 @@ class Ctx(object):
         return run
 
 
-def with_report_ok(fn, report_ok):
-    """A case function of a case module, given run.py's report_ok (as
-    ctx.report_ok) before it runs."""
-    def go(ctx):
-        ctx.report_ok = report_ok
-        return fn(ctx)
-    return go
-
-
 def read_file(path):
     try:
         with open(path, errors="replace") as f:
@@ -590,86 +590,123 @@ def check_self(ctx, doc, label=""):
     return ok
 
 
+SCHEMA_PATH = os.path.join(REPO, "docs", "report.schema.json")
+_SCHEMA = []
+
+
+def report_schema():
+    """docs/report.schema.json, loaded once."""
+    if not _SCHEMA:
+        with open(SCHEMA_PATH) as f:
+            _SCHEMA.append(json.load(f))
+    return _SCHEMA[0]
+
+
+_TYPES = {"object": lambda v: isinstance(v, dict),
+          "array": lambda v: isinstance(v, list),
+          "string": lambda v: isinstance(v, str),
+          "boolean": lambda v: isinstance(v, bool),
+          "null": lambda v: v is None,
+          "number": _num,
+          "integer": _int}
+
+
+def schema_problems(value, schema, where="", root=None):
+    """Where value does not match schema: the subset of JSON Schema
+    (draft 2020-12) docs/report.schema.json uses: $ref (to #/...), allOf,
+    type, const, enum, pattern, required, properties,
+    additionalProperties, items, minItems, minimum, maximum,
+    exclusiveMinimum. Stricter than the standard in one way: an integer
+    is a JSON number written without a fraction (1.0 is not one).
+    minimum and maximum allow for the report's rounding (1e-9 and 1e-6)."""
+    root = root if root is not None else schema
+    name = where or "report"
+    bad = []
+    if "$ref" in schema:
+        node = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        bad += schema_problems(value, node, where, root)
+    for sub in schema.get("allOf", ()):
+        bad += schema_problems(value, sub, where, root)
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        if not any(_TYPES[t](value) for t in types):
+            return bad + ["%s=%r is not %s" % (name, value, " or ".join(types))]
+    if "const" in schema and value != schema["const"]:
+        bad.append("%s=%r, want %r" % (name, value, schema["const"]))
+    if "enum" in schema and value not in schema["enum"]:
+        bad.append("%s=%r not one of %s" % (name, value, sorted(schema["enum"])))
+    if "pattern" in schema and isinstance(value, str) and \
+            not re.search(schema["pattern"], value):
+        bad.append("%s=%r does not match /%s/" % (name, value, schema["pattern"]))
+    if _num(value):
+        if "minimum" in schema and value < schema["minimum"] - 1e-9:
+            bad.append("%s=%r < %s" % (name, value, schema["minimum"]))
+        if "maximum" in schema and value > schema["maximum"] + 1e-6:
+            bad.append("%s=%r > %s" % (name, value, schema["maximum"]))
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            bad.append("%s=%r is not > %s" % (name, value, schema["exclusiveMinimum"]))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for k in schema.get("required", ()):
+            if k not in value:
+                bad.append("missing %s" % ("%s.%s" % (where, k) if where else k))
+        for k, v in value.items():
+            sub = props.get(k, schema.get("additionalProperties", True))
+            if isinstance(sub, dict):
+                bad += schema_problems(v, sub, "%s.%s" % (where, k) if where else k, root)
+            elif sub is False:
+                bad.append("%s.%s is not allowed" % (where, k))
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            bad.append("%s has %d item(s), fewer than %d" % (name, len(value), schema["minItems"]))
+        if "items" in schema:
+            for n, v in enumerate(value):
+                bad += schema_problems(v, schema["items"], "%s[%d]" % (where, n), root)
+    return bad
+
+
 def validate_report(doc, pid=None, interp=None, launched=None,
                     check=True):
-    """Problems (list of strings) of a gilscope JSON report against the
-    documented schema and its internal consistency. Empty when fine.
-    check: include gilscope's self-check (self_check); "if-present" only
-    when the report has one."""
+    """Problems (list of strings) of a gilscope JSON report against its
+    schema (docs/report.schema.json) and its internal consistency. Empty
+    when fine. check: include gilscope's self-check (self_check);
+    "if-present" only when the report has one."""
     bad = []
     if check and isinstance(doc, dict) and (check != "if-present" or "check" in doc):
         bad += self_check(doc)[1]
-
-    def need(obj, key, kind, where, minv=None, maxv=None):
-        if not isinstance(obj, dict) or key not in obj:
-            bad.append("missing %s.%s" % (where, key))
-            return None
-        v = obj[key]
-        ok = {"num": _num, "int": _int, "str": lambda x: isinstance(x, str),
-              "bool": lambda x: isinstance(x, bool),
-              "list": lambda x: isinstance(x, list),
-              "dict": lambda x: isinstance(x, dict),
-              "int?": lambda x: x is None or _int(x)}[kind](v)
-        if not ok:
-            bad.append("%s.%s=%r is not %s" % (where, key, v, kind))
-            return None
-        if _num(v):
-            if minv is not None and v < minv - 1e-9:
-                bad.append("%s.%s=%r < %s" % (where, key, v, minv))
-            if maxv is not None and v > maxv + 1e-6:
-                bad.append("%s.%s=%r > %s" % (where, key, v, maxv))
-        return v
-
     if not isinstance(doc, dict):
         return ["report is not a JSON object"]
-    if doc.get("version") != 1:
-        bad.append("version=%r, want 1" % doc.get("version"))
-    tgt = need(doc, "target", "dict", "") or {}
-    tpid = need(tgt, "pid", "int", "target")
-    if pid is not None and tpid is not None and tpid != pid:
+    bad += schema_problems(doc, report_schema())
+
+    def num(*keys):
+        """The value at keys if it is a number, else None (a schema
+        problem already reported)."""
+        v = get(doc, *keys)
+        return v if _num(v) else None
+
+    tpid = get(doc, "target", "pid")
+    if pid is not None and _int(tpid) and tpid != pid:
         bad.append("target.pid=%r, want %d" % (tpid, pid))
-    need(tgt, "exe", "str", "target")
-    pv = need(tgt, "python_version", "str", "target")
-    if interp is not None and pv is not None and \
+    pv = get(doc, "target", "python_version")
+    if interp is not None and isinstance(pv, str) and \
             pv not in (interp.minor, interp.full) and \
             not pv.startswith(interp.minor + "."):
         bad.append("target.python_version=%r, want %s" % (pv, interp.full))
-    la = need(tgt, "launched", "bool", "target")
-    if launched is not None and la is not None and la != launched:
+    la = get(doc, "target", "launched")
+    if launched is not None and isinstance(la, bool) and la != launched:
         bad.append("target.launched=%r, want %r" % (la, launched))
-    need(tgt, "exit_code", "int?", "target")
-    need(tgt, "exit_signal", "int?", "target")
-    need(tgt, "strategy", "str", "target")
-    probes = need(tgt, "gil_probes", "list", "target") or []
-    if tgt and not probes:
-        bad.append("target.gil_probes is empty")
-    for i, pr in enumerate(probes):
-        w = "target.gil_probes[%d]" % i
-        need(pr, "object", "str", w)
-        need(pr, "symbol", "str", w)
-        need(pr, "offset", "int", w, 0)
-        need(pr, "role", "str", w)
-    window = need(doc, "window_s", "num", "", 0)
-    if window is not None and window <= 0:
-        bad.append("window_s=%r is not > 0" % window)
+    window = num("window_s")
 
-    gil = need(doc, "gil", "dict", "") or {}
-    need(gil, "held_pct", "num", "gil", 0, 100)
-    need(gil, "contended_pct", "num", "gil", 0, 100)
-    need(gil, "avg_waiters", "num", "gil", 0)
-    # null when it could not be known (e.g. no forced switch was seen)
-    si = gil.get("switch_interval_us") if isinstance(gil, dict) else None
-    if si is not None:
-        need(gil, "switch_interval_us", "num", "gil", 0)
-    elif isinstance(gil, dict) and "switch_interval_us" not in gil:
-        bad.append("missing gil.switch_interval_us")
-    need(gil, "handoff_pct", "num", "gil", 0, 100)
+    gil = get(doc, "gil")
+    gil = gil if isinstance(gil, dict) else {}
     for kind in ("hold", "wait", "handoff"):
-        h = need(gil, kind, "dict", "gil") or {}
         w = "gil." + kind
-        cnt = need(h, "count", "int", w, 0)
-        tot = need(h, "total_s", "num", w, 0)
-        vals = [need(h, k, "num", w, 0) for k in
+        cnt = num("gil", kind, "count") if _int(get(gil, kind, "count")) else None
+        tot = num("gil", kind, "total_s")
+        vals = [num("gil", kind, k) for k in
                 ("mean_us", "p50_us", "p90_us", "p99_us", "max_us")]
         if None not in vals:
             mean, p50, p90, p99, mx = vals
@@ -684,16 +721,17 @@ def validate_report(doc, pid=None, interp=None, launched=None,
                     not _close(mean, tot * 1e6 / cnt, 0.02, 1.0):
                 bad.append("%s.mean_us=%s but total_s/count=%.1fus"
                            % (w, mean, tot * 1e6 / cnt))
-    rel = need(gil, "releases", "dict", "gil") or {}
-    forced = need(rel, "forced", "int", "gil.releases", 0)
-    vol = need(rel, "voluntary", "int", "gil.releases", 0)
+    forced = get(gil, "releases", "forced")
+    vol = get(gil, "releases", "voluntary")
+    forced = forced if _int(forced) else None
+    vol = vol if _int(vol) else None
     # A hand-off starts at a release that left threads waiting and lasts
     # until the next acquisition: one per release at most, and only while
     # someone waits, so inside the contended time; and a contended instant
     # has the GIL held or in a hand-off (but for the probes' own races).
     hc = get(gil, "handoff", "count")
-    hp, cp, held = (gil.get(k) if isinstance(gil, dict) else None
-                    for k in ("handoff_pct", "contended_pct", "held_pct"))
+    hc = hc if _num(hc) else None
+    hp, cp, held = (num("gil", k) for k in ("handoff_pct", "contended_pct", "held_pct"))
     if None not in (hc, forced, vol) and hc > forced + vol:
         bad.append("gil.handoff.count=%d > releases=%d" % (hc, forced + vol))
     if None not in (hp, cp) and hp > cp * 1.02 + 1:
@@ -702,11 +740,8 @@ def validate_report(doc, pid=None, interp=None, launched=None,
         bad.append("gil.held_pct+handoff_pct=%.2f < contended_pct=%.2f"
                    % (held + hp, cp))
 
-    cpu = need(doc, "cpu", "dict", "") or {}
-    on = need(cpu, "on_cpu_s", "num", "cpu", 0)
-    wg = need(cpu, "with_gil_s", "num", "cpu", 0)
-    wo = need(cpu, "without_gil_s", "num", "cpu", 0)
-    par = need(cpu, "parallelism", "num", "cpu", 0)
+    on, wg, wo, par = (num("cpu", k) for k in
+                       ("on_cpu_s", "with_gil_s", "without_gil_s", "parallelism"))
     if None not in (on, wg, wo) and not _close(on, wg + wo, 0.02, 0.005):
         bad.append("cpu.on_cpu_s=%.4f != with_gil_s+without_gil_s=%.4f"
                    % (on, wg + wo))
@@ -714,74 +749,56 @@ def validate_report(doc, pid=None, interp=None, launched=None,
             not _close(par, on / window, 0.03, 0.01):
         bad.append("cpu.parallelism=%.3f != on_cpu_s/window_s=%.3f"
                    % (par, on / window))
-    per = need(cpu, "per_cpu", "list", "cpu") or []
-    for i, c in enumerate(per):
+    per = get(doc, "cpu", "per_cpu")
+    for i, c in enumerate(per if isinstance(per, list) else []):
         w = "cpu.per_cpu[%d]" % i
-        need(c, "cpu", "int", w, 0)
-        b = need(c, "busy_pct", "num", w, 0, 100)
-        g = need(c, "with_gil_pct", "num", w, 0, 100)
-        n = need(c, "without_gil_pct", "num", w, 0, 100)
-        if None not in (b, g, n) and not _close(b, g + n, 0.02, 0.2):
+        b, g, n = (get(c, k) for k in ("busy_pct", "with_gil_pct", "without_gil_pct"))
+        if all(_num(x) for x in (b, g, n)) and not _close(b, g + n, 0.02, 0.2):
             bad.append("%s.busy_pct=%.2f != with+without=%.2f" % (w, b, g + n))
 
-    threads = need(doc, "threads", "list", "") or []
+    threads = get(doc, "threads")
+    threads = threads if isinstance(threads, list) else []
     tids = set()
     held_sum = 0.0
     for i, t in enumerate(threads):
         w = "threads[%d]" % i
-        tid = need(t, "tid", "int", w, 1)
-        if tid in tids:
-            bad.append("thread %s listed twice" % tid)
-        tids.add(tid)
-        need(t, "name", "str", w)
-        held_sum += need(t, "held_s", "num", w, 0) or 0.0
-        for k in ("native_s", "wait_s", "offcpu_s", "held_offcpu_s",
-                  "wait_p99_us", "wait_max_us"):
-            need(t, k, "num", w, 0)
+        if not isinstance(t, dict):
+            continue
+        tid = t.get("tid")
+        if _int(tid):
+            if tid in tids:
+                bad.append("thread %s listed twice" % tid)
+            tids.add(tid)
+        held_sum += t["held_s"] if _num(t.get("held_s")) else 0.0
         # its complete holds: mean <= max, and their total inside its time
         # holding the GIL (on- and off-CPU, holds cut by the window too)
-        hm = need(t, "hold_mean_us", "num", w, 0)
-        hx = need(t, "hold_max_us", "num", w, 0)
-        nh = t.get("holds") if isinstance(t, dict) else None
-        ht = (t.get("held_s") or 0) + (t.get("held_offcpu_s") or 0) \
-            if isinstance(t, dict) else 0
+        hm, hx = t.get("hold_mean_us"), t.get("hold_max_us")
+        hm = hm if _num(hm) else None
+        hx = hx if _num(hx) else None
+        nh = t.get("holds")
+        ht = (t.get("held_s") or 0) + (t.get("held_offcpu_s") or 0)
         if None not in (hm, hx) and hm > hx * 1.0001 + 0.01:
             bad.append("%s.hold_mean_us=%s > hold_max_us=%s" % (w, hm, hx))
         if None not in (hm, nh) and isinstance(nh, int) and \
                 hm * nh / 1e6 > ht * 1.01 + 0.001:
             bad.append("%s: holds x hold_mean_us = %.4fs > held time %.4fs"
                        % (w, hm * nh / 1e6, ht))
-        need(t, "holds", "int", w, 0)
-        need(t, "waits", "int", w, 0)
-        need(t, "exited", "bool", w)
     if threads and wg is not None and not _close(held_sum, wg, 0.05, 0.01):
         bad.append("sum(threads.held_s)=%.4f != cpu.with_gil_s=%.4f"
                    % (held_sum, wg))
 
-    v = need(doc, "verdict", "dict", "") or {}
-    kind = need(v, "kind", "str", "verdict")
-    if kind is not None and kind not in VERDICTS:
-        bad.append("verdict.kind=%r not one of %s" % (kind, sorted(VERDICTS)))
-    text = need(v, "text", "str", "verdict")
-    if text is not None and not text.strip():
-        bad.append("verdict.text is empty")
-    lost = need(doc, "lost", "dict", "") or {}
-    need(lost, "events", "int", "lost", 0)
-
     # Tracing cost: every completed hold ended at a drop_gil hit; the CPU
     # share is hits x trap price over the window (null when not timed).
-    cost = need(doc, "cost", "dict", "") or {}
-    hits = need(cost, "probe_hits", "int", "cost", 0)
-    need(cost, "probe_hits_per_s", "num", "cost", 0)
-    need(cost, "hits_per_acquire", "num", "cost", 0)
+    cost = get(doc, "cost")
+    cost = cost if isinstance(cost, dict) else {}
+    hits = cost.get("probe_hits") if _int(cost.get("probe_hits")) else None
     holds = get(doc, "gil", "hold", "count")
     if hits is not None and _int(holds) and hits < holds:
         bad.append("cost.probe_hits=%d < gil.hold.count=%d" % (hits, holds))
     trap, share = cost.get("trap_ns"), cost.get("min_cpu_pct")
     if cost and (trap is None) != (share is None):
         bad.append("cost.trap_ns=%r but cost.min_cpu_pct=%r" % (trap, share))
-    if trap is not None and need(cost, "trap_ns", "num", "cost", 1) is not None and \
-            need(cost, "min_cpu_pct", "num", "cost", 0) is not None and \
+    if _num(trap) and _num(share) and \
             None not in (hits, window) and window > 0 and \
             not _close(share, 100.0 * hits * trap / 1e9 / window, 0.01, 1e-6):
         bad.append("cost.min_cpu_pct=%r != probe_hits x trap_ns / window_s" % share)

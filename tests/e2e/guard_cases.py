@@ -28,6 +28,7 @@ the ~227 us of server CPU per request.
 import os
 
 import gs
+from common import Case
 from gs import get
 
 N = 100000
@@ -100,5 +101,4 @@ def case_bpf_guard(ctx):
                        % (sum(ns) / float(holds or 1)), True))
 
 
-def all_cases(Case):
-    return [Case("bpf guard", case_bpf_guard, versions=("3.11",))]
+CASES = [Case("bpf guard", case_bpf_guard, versions=("3.11",))]

@@ -9,7 +9,7 @@ patched in their data only, run chroot'd in the sid root:
                  gilscope does not know (the GIL struct ...)", exit status 1
 
 The interpreter itself never reads those bytes, so the copies run as the
-original does. Registered from run.py (all_cases), run once.
+original does. Run once.
 """
 import os
 import re
@@ -19,12 +19,12 @@ import subprocess
 import time
 
 import gs
+from common import Case, GS_SLACK
 from gs import CaseError
 
 ROOTS = os.environ.get("GILSCOPE_ROOTS", "/var/cache/gilscope-tests")
 SID = os.path.join(ROOTS, "sid")
 PY315 = os.path.join(SID, "usr/bin/python3.15")
-GS_SLACK = 45
 
 
 def sections(path):
@@ -74,11 +74,15 @@ def patched_copy(ctx, name, patches):
 
 
 def run_refused(ctx, inner, must):
-    p = ctx.spawn(["chroot", SID, inner, "-c", "import time; print('READY', flush=True); time.sleep(60)"],
-                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    # idle.py (tools/workloads) beside the patched interpreter
+    for f in ("idle.py", "_wl.py"):
+        shutil.copy(os.path.join(gs.WORKLOADS, f), os.path.join(SID, "gs-refusal", f))
+    p = ctx.spawn(["chroot", SID, inner, "/gs-refusal/idle.py", "60"],
+                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                  env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
     try:
         line = gs.ready_line(p, inner, os.devnull, 20)
-        if line != "READY":
+        if line != "READY %d" % p.pid:
             raise CaseError("%s printed %r" % (inner, line))
         run = ctx.run_gilscope(["record", "-p", p.pid, "-d", 1], timeout=GS_SLACK)
     finally:
@@ -116,6 +120,7 @@ def case_unknown_layout(ctx):
     run_refused(ctx, inner, r"_Py_DebugOffsets describe a layout gilscope does not know \(the GIL struct")
 
 
-def all_cases(Case):
-    return [Case("refused: CPython 3.16", case_version_316, per_interp=False),
-            Case("refused: unknown _Py_DebugOffsets layout", case_unknown_layout, per_interp=False)]
+CASES = [
+    Case("refused: CPython 3.16", case_version_316, per_interp=False),
+    Case("refused: unknown _Py_DebugOffsets layout", case_unknown_layout, per_interp=False),
+]

@@ -3,15 +3,15 @@ acquisitions left out (GILSCOPE_FAULT_SKIP_PROBE, a test hook), the
 interpreter's own switch counter contradicts gilscope's figures, and
 gilscope says so at the top of the report, in JSON (check.ok false, the
 two counts), and with exit status 3. Every other case asserts the two
-counts agree (run.py report_ok).
+counts agree (common.report_ok).
 
-Registered from run.py (all_cases), per interpreter.
+Run per interpreter.
 """
 import gs
+from common import Case, GS_SLACK
 from gs import get
 
 D = 2
-GS_SLACK = 45
 # take_gil's call sites or entry probe (symbol strategies), and every
 # pthread_cond_signal call site (the GIL-address-keyed strategy)
 SKIP = "take_gil,pthread_cond_signal"
@@ -45,5 +45,4 @@ def case_selfcheck_fault(ctx):
         ctx.detail(run.describe())
 
 
-def all_cases(Case, report_ok):
-    return [Case("self-check fails when probes miss events", case_selfcheck_fault)]
+CASES = [Case("self-check fails when probes miss events", case_selfcheck_fault)]

@@ -1,8 +1,7 @@
 """End-to-end cases for the "where" features: Python stacks in the folded,
 JSON, flame graph (SVG) and Chrome trace outputs.
 
-Registered from run.py (all_cases); uses its Case class and report_ok(),
-which run.py passes in. Cases:
+Cases (CASES, run by harness.py):
 
   stacks hog/waiter     gil/blame views point at hog(), wait view at waiter()
   stacks zlib nogil     nogil view points at compress_loop()
@@ -24,10 +23,10 @@ import time
 import xml.etree.ElementTree as ET
 
 import gs
+from common import Case, GS_SLACK, report_ok
 from gs import CaseError, get
 
 D = 2            # trace window of these cases, seconds
-GS_SLACK = 45    # extra seconds gilscope may take beyond its window
 TOOLS = os.path.join(gs.REPO, "tools")
 SVGCHECK = os.path.join(TOOLS, "svgcheck", "run.sh")
 SPEEDSCOPE = os.path.join(TOOLS, "speedscope", "run.sh")
@@ -209,7 +208,7 @@ def record(ctx, w, d=D, folded=True, trace=False, svg=False, extra=()):
     run = ctx.run_gilscope(args + list(extra), timeout=d + GS_SLACK,
                            json_path=files["json"])
     ctx.bg = meter.other_cpus()
-    doc = ctx.report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
     return run, doc, files
 
 
@@ -512,7 +511,7 @@ def case_launch_exit(ctx, seconds=1.5):
     run = ctx.run_gilscope(["record", "--folded", fp, "--json", jp, "--"]
                            + ctx.command("short_lived.py", [seconds]),
                            timeout=seconds + GS_SLACK, json_path=jp)
-    doc = ctx.report_ok(ctx, run, launched=True)
+    doc = report_ok(ctx, run, launched=True)
     if doc is None:
         return
     code = get(doc, "target", "exit_code")
@@ -537,23 +536,14 @@ def case_launch_exit(ctx, seconds=1.5):
 
 # ---------------------------------------------------------------- registry
 
-def all_cases(Case, report_ok):
-    """The cases, as run.py's Case objects. `versions`: the interpreters a
-    case runs on (run.py falls back to the newest one if none is there)."""
-    def bind(fn):
-        return gs.with_report_ok(fn, report_ok)
-
-    def case(name, fn, versions=None, **kw):
-        return Case(name, bind(fn), versions=versions, **kw)
-
-    return [
-        case("stacks hog/waiter", case_hog_waiter, retries=1),
-        case("stacks zlib nogil", case_zlib_nogil, retries=1),
-        case("stacks line numbers", case_line_numbers, retries=1),
-        case("stacks consumers", case_consumers, versions=("3.11",),
-             budget=900),
-        case("stacks trace sanity", case_trace_sanity,
-             versions=("3.8", "3.11")),
-        case("stacks max-depth", case_max_depth),
-        case("stacks launch+exit", case_launch_exit),
-    ]
+CASES = [
+    Case("stacks hog/waiter", case_hog_waiter, retries=1),
+    Case("stacks zlib nogil", case_zlib_nogil, retries=1),
+    Case("stacks line numbers", case_line_numbers, retries=1),
+    # `versions`: the interpreters a case runs on (the runner falls back
+    # to the newest one if none is there)
+    Case("stacks consumers", case_consumers, versions=("3.11",), budget=900),
+    Case("stacks trace sanity", case_trace_sanity, versions=("3.8", "3.11")),
+    Case("stacks max-depth", case_max_depth),
+    Case("stacks launch+exit", case_launch_exit),
+]

@@ -42,6 +42,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = os.path.join(REPO, "tools", "workloads")   # wl_*.py, _wl.py
 # The trap-floor tool, as `make bench-floor` builds it.
 FLOOR_TOOL = os.path.join(REPO, ".output", "bench", "floor")
 
@@ -713,7 +714,7 @@ class Bench:
 
     def run_wl(self, script, threads, tracer, warmup, window, bpf_stats=False,
                kernel_stats=False, rss_every=None, extra=()):
-        """One run of a wl_common-protocol workload under one condition."""
+        """One run of a workload of the _wl.run protocol under one condition."""
         self.seq += 1
         tag = "%03d-%s" % (self.seq, tracer)
         start_file = self.path(tag, "start")
@@ -761,7 +762,7 @@ class Bench:
                         rss.append((s["t"], s["rss"]))
             samples[line] = s
 
-        argv = [self.python, "-B", os.path.join(HERE, script)]
+        argv = [self.python, "-B", os.path.join(WORKLOADS, script)]
         if threads is not None:
             argv += ["--threads", str(threads)]
         argv += ["--warmup", str(warmup), "--window", str(window),
@@ -827,11 +828,12 @@ class Bench:
         self.seq += 1
         tag = "%03d-%s" % (self.seq, tracer)
         res = {"tracer": tracer}
-        srv = Proc([self.python, "-B", os.path.join(HERE, "wl_http.py")], "workload-" + tag)
+        srv = Proc([self.python, "-B", os.path.join(WORKLOADS, "wl_http.py")], "workload-" + tag)
         tr = None
         try:
-            _, line = srv.wait_line("out", lambda l: l.startswith("READY"), 60, "READY")
-            port = int(line.split()[2])
+            srv.wait_line("out", lambda l: l.startswith("READY"), 60, "READY")
+            _, line = srv.wait_line("out", lambda l: l.startswith("PORT "), 1, "PORT")
+            port = int(line.split()[1])
             tr = self.attach(tracer, srv.pid, tag, bpf_stats)
             # A few requests first (traced), so that the server is warm.
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -1096,10 +1098,9 @@ def public_args():
     return out
 
 
-def report(b, cfg, R, elapsed):
+def report_head(b, cfg, elapsed):
+    """The title and the machine table."""
     a = b.a
-    w1, w2, w3, w4, bound, diag = (R.get(k) for k in ("w1", "w2", "w3", "w4", "bound", "diag"))
-    targets = []  # (target, measured, verdict)
     L = []
     now = datetime.datetime.now(datetime.timezone.utc)
     rev = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
@@ -1143,11 +1144,15 @@ def report(b, cfg, R, elapsed):
     L.append("| load average (1/5/15 min) | %s at start, %s at end (other processes share "
              "this machine) |" % (b.load[0], b.load[1]))
     L.append("")
-    head = len(L)
+    return L
 
+
+def report_method(b, cfg):
+    """## Method."""
+    L = []
     L.append("## Method")
     L.append("")
-    L.append("- Each measurement is a fresh workload process (`tools/bench/wl_*.py`). It "
+    L.append("- Each measurement is a fresh workload process (`tools/workloads/wl_*.py`). It "
              "prints `READY`, then waits for a start file. The driver attaches the tracer, "
              "waits until its probes are live, then creates the start file: gilscope at its "
              "`gilscope: tracing PID` line; bpftrace once `bpftool perf show` lists all its "
@@ -1200,8 +1205,12 @@ def report(b, cfg, R, elapsed):
              "`wait4`. BPF programs run in the traced threads, so their cost shows up in the "
              "workload's throughput, not in the tracer's CPU time.")
     L.append("")
+    return L
 
-    # ------------------------------------------------------------- 1
+
+def report_w1(b, cfg, w1, diag, targets):
+    """## 1. GIL-cycle microbenchmark (appends to targets)."""
+    L = []
     n1 = cfg["w1_threads"][0]
     if w1:
         L.append("## 1. GIL-cycle microbenchmark (`os.read(fd, 1)` on /dev/zero)")
@@ -1346,8 +1355,13 @@ def report(b, cfg, R, elapsed):
                          % (n, t, f2(med(win)), f2(hi(win)), "%.3f" % med(col(rs, "life_cpu_s")),
                             f1(hi(hwm) / 1024), f2(med(col(rs, "attach_s")))))
         L.append("")
+    return L
 
-    # ------------------------------------------------------------- 2
+
+def report_w2(b, cfg, w1, w2, diag, targets):
+    """## 2. CPU-bound threads (appends to targets)."""
+    L = []
+    n1 = cfg["w1_threads"][0]
     if w2 and w2.get(BASE):
         L.append("## 2. CPU-bound threads (%d threads, forced switches only, 5 ms interval)"
                  % cfg["w2_threads"])
@@ -1411,8 +1425,12 @@ def report(b, cfg, R, elapsed):
                                "sampling at 199 Hz)", limit, ""),
                             "measured %.2f%% (per-round spread %.0f points); event-count estimate "
                             "%s" % (slow, spread, "%.3f%%" % est if est == est else "-"), v))
+    return L
 
-    # ------------------------------------------------------------- 3
+
+def report_w3(b, cfg, w1, w3, diag, targets):
+    """## 3. Threaded HTTP server under wrk (appends to targets)."""
+    L = []
     if w3 and w3.get(BASE):
         L.append("## 3. Threaded HTTP server under wrk")
         L.append("")
@@ -1552,8 +1570,12 @@ def report(b, cfg, R, elapsed):
                             "estimate %s%s" % (inc, p99, b_p99, spread99,
                                                "%+.1f%%" % est_p99 if est_p99 == est_p99
                                                else "-", floor_note), v2))
+    return L
 
-    # ------------------------------------------------------------- 4
+
+def report_w4(cfg, w4, targets):
+    """## 4. Scale: many mostly idle threads (appends to targets)."""
+    L = []
     if w4:
         L.append("## 4. Scale: many mostly idle threads")
         L.append("")
@@ -1598,7 +1620,12 @@ def report(b, cfg, R, elapsed):
                 targets.append(("4. Scale: %s peak RSS <= 64 MiB" % t,
                                 "max %.1f MiB (at %d idle threads)" % (rss, nrss),
                                 yes(rss <= 64).strip("*")))
+    return L
 
+
+def report_bound(cfg, bound, targets):
+    """### Long run: memory does not grow with events (appends to targets)."""
+    L = []
     if bound:
         L.append("### Long run: memory does not grow with events")
         L.append("")
@@ -1650,8 +1677,13 @@ def report(b, cfg, R, elapsed):
                             % (fmt_rate(n), secs, first / 1024, last / 1024,
                                (bound.get("hwm_kb") or 0) / 1024),
                             "met" if flat else "NOT met"))
+    return L
 
-    # ------------------------------------------------------------- diag
+
+def report_diag(cfg, diag):
+    """## BPF program run time (diagnostic)."""
+    L = []
+    n1 = cfg["w1_threads"][0]
     if diag:
         L.append("## BPF program run time (diagnostic)")
         L.append("")
@@ -1723,14 +1755,23 @@ def report(b, cfg, R, elapsed):
             L.append("Programs off the GIL functions during workload 2 (same kind of run): "
                      + ". ".join(parts) + ".")
             L.append("")
+    return L
 
+
+def report_errors(b):
+    """## Errors."""
+    L = []
     if b.errors:
         L.append("## Errors")
         L.append("")
         for e in b.errors:
             L.append("- %s" % e.replace("\n", " / ")[:600])
         L.append("")
+    return L
 
+
+def report_targets(targets, w1, w2, w3):
+    """## Targets (placed after the machine table), and a warning about untraced runs that carried another tracer's uprobes."""
     S = ["## Targets", "",
          "| target | measured | verdict |", "|---|---|---|"]
     for tgt, meas, v in targets:
@@ -1749,8 +1790,26 @@ def report(b, cfg, R, elapsed):
                  "libpython, so those runs paid for probes too and the affected comparisons "
                  "understate the overhead): %s." % (len(dirty_runs), "; ".join(dirty_runs)))
         S.append("")
-    L[head:head] = S
+    return S
+
+
+def report(b, cfg, R, elapsed):
+    """The benchmark report (markdown), one function per section."""
+    w1, w2, w3, w4, bound, diag = (R.get(k) for k in ("w1", "w2", "w3", "w4", "bound", "diag"))
+    targets = []  # (target, measured, verdict)
+    L = report_head(b, cfg, elapsed)
+    head = len(L)
+    L += report_method(b, cfg)
+    L += report_w1(b, cfg, w1, diag, targets)
+    L += report_w2(b, cfg, w1, w2, diag, targets)
+    L += report_w3(b, cfg, w1, w3, diag, targets)
+    L += report_w4(cfg, w4, targets)
+    L += report_bound(cfg, bound, targets)
+    L += report_diag(cfg, diag)
+    L += report_errors(b)
+    L[head:head] = report_targets(targets, w1, w2, w3)
     return "\n".join(L) + "\n"
+
 
 
 # ------------------------------------------------------------------- main

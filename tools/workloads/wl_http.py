@@ -6,7 +6,7 @@ work (sum over range(2000)) and answers a short body. The driver loads it
 with wrk and reads requests/s and latency from wrk; this process only
 serves, until SIGTERM or SIGINT (then it exits at once, status 0).
 
-Prints `READY <pid> <port>` once listening.
+Prints `PORT <port>`, then `READY <pid>` (_wl.ready()) once listening.
 """
 import argparse
 import http.server
@@ -14,6 +14,8 @@ import os
 import signal
 import socketserver
 import sys
+
+import _wl
 
 WORK = 2000
 
@@ -56,8 +58,8 @@ def main():
         os._exit(0)
     signal.signal(signal.SIGTERM, bye)
     signal.signal(signal.SIGINT, bye)
-    sys.stdout.write("READY %d %d\n" % (os.getpid(), srv.server_address[1]))
-    sys.stdout.flush()
+    _wl.say("PORT %d" % srv.server_address[1])
+    _wl.ready()
     srv.serve_forever()
 
 

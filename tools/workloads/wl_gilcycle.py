@@ -7,7 +7,7 @@ calls (= GIL cycles) per second, summed over the threads.
 """
 import os
 
-import wl_common
+import _wl
 
 BATCH = 1000
 
@@ -26,4 +26,4 @@ def worker(i, counts, stop):
 
 
 if __name__ == "__main__":
-    wl_common.run(wl_common.parse(__doc__, 1), worker, "cycles/s")
+    _wl.run(_wl.parse(__doc__, 1), worker, "cycles/s")

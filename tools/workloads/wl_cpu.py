@@ -5,7 +5,7 @@ so every GIL hand-off is a forced switch at the switch interval (5 ms by
 default). Throughput: spin batches of 1000 loop iterations per second,
 summed over the threads.
 """
-import wl_common
+import _wl
 
 BATCH = 1000
 
@@ -19,4 +19,4 @@ def worker(i, counts, stop):
 
 
 if __name__ == "__main__":
-    wl_common.run(wl_common.parse(__doc__, 4), worker, "kiter/s")
+    _wl.run(_wl.parse(__doc__, 4), worker, "kiter/s")

@@ -4,7 +4,7 @@
 Python work; --busy threads (default 4) spin in pure Python like workload
 2. All threads are started before READY, so a tracer attaches to a process
 that already has them all (as when attaching to a big server). Then, as in
-wl_common: start file, warm-up, WINDOW_START, window, WINDOW_END, and
+_wl.run: start file, warm-up, WINDOW_START, window, WINDOW_END, and
 
     RESULT <rate> kiter/s ops=<n> secs=<s> cpu=<s> ctxsw=<n> threads=<t>
 
@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-import wl_common
+import _wl
 
 BATCH = 1000
 
@@ -59,23 +59,23 @@ def main():
     for t in ts:
         t.daemon = True
         t.start()
-    wl_common.say("READY %d" % os.getpid())
-    wl_common.wait_start(a.start_file)
+    _wl.ready()
+    _wl.wait_start(a.start_file)
     time.sleep(a.warmup)
     c0 = time.process_time()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     n0 = sum(counts)
-    wl_common.say("WINDOW_START")
+    _wl.say("WINDOW_START")
     time.sleep(a.window)
     n1 = sum(counts)
     t1 = time.perf_counter()
     c1 = time.process_time()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
-    wl_common.say("WINDOW_END")
+    _wl.say("WINDOW_END")
     ops = n1 - n0
     csw = (r1.ru_nvcsw + r1.ru_nivcsw) - (r0.ru_nvcsw + r0.ru_nivcsw)
-    wl_common.say("RESULT %.6g kiter/s ops=%d secs=%.6f cpu=%.6f ctxsw=%d threads=%d"
+    _wl.say("RESULT %.6g kiter/s ops=%d secs=%.6f cpu=%.6f ctxsw=%d threads=%d"
                   % (ops / (t1 - t0), ops, t1 - t0, c1 - c0, csw, len(ts) + 1))
     # 1000 sleeping threads take up to --max-sleep to notice a stop flag:
     # leave at once instead (nothing to clean up).
