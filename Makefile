@@ -103,6 +103,7 @@ demo: deps
 
 unit: $(UNIT_BINS)
 	@./tools/check-layers.sh
+	@python3 tests/unit/check_golden_schema.py
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 # The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
