@@ -10,7 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "procevent.h"
+#include "proctree.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
