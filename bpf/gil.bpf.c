@@ -31,7 +31,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "gilscope.h"
+#include "gil.h"
+#include "pyoffsets.h"
+#include "pystack.h"
 
 /* Seqlock ordering for hold_ring: a compiler barrier is enough on x86 (TSO:
  * stores are not reordered with stores, nor loads with loads). */

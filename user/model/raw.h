@@ -7,7 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "gilscope.h"
+#include "gil.h"
+#include "pystack.h"
 
 struct thread_rec {
 	uint32_t tid;

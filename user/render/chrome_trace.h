@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
-#include <linux/types.h> /* __u32/__u64, used by gilscope.h */
+#include <linux/types.h> /* __u32/__u64, used by gil.h */
 
-#include "gilscope.h"
+#include "gil.h"
 
 struct trace_writer;
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "trace/gil_tracer.h"   /* gilscope.h's types first: the skeleton uses them */
+#include "trace/gil_tracer.h"   /* gil.h's and pyoffsets.h's types first: the skeleton uses them */
 #include "gil.skel.h"
 #include "common.h"
 #include "model/hist_stats.h"

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Types shared by the BPF programs (bpf/) and the collector (user/).
+/* GIL tracing: the types and map layouts shared by bpf/gil.bpf.c and
+ * user/trace/gil_tracer.c (thread state, counters, histogram indexes,
+ * sub-interpreter GILs, trace records, the process slot). user/model/ and
+ * user/render/ read them through user/model/raw.h. The stack walk's layout
+ * is in pystack.h, CPython's offsets in pyoffsets.h.
  * Plain fixed-width types only: this header is compiled by clang -target bpf
  * and by gcc. */
-#ifndef GILSCOPE_H
-#define GILSCOPE_H
+#ifndef GS_GIL_H
+#define GS_GIL_H
 
+#ifndef __VMLINUX_H__ /* user space; BPF code gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
 #include "hist.h"
 
 /* What a thread is doing, as the BPF side accounts its time. Every
@@ -139,12 +146,6 @@ struct gs_subgil {
 	__u64 hist[GS_HIST_WAIT + 1][GS_HIST_SLOTS];   /* holds and waits */
 };
 #define GS_MAX_SUBGILS 64
-/* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
- * docs/cpython-layouts.md) */
-#define GS_GIL_LAST_HOLDER_OFF 8
-#define GS_GIL_LOCKED_OFF 16
-#define GS_GIL_COND_OFF 32
-#define GS_GIL_SWITCH_COND_OFF 120
 
 /* Attach cookie of take_gil_contended at the wait loop's entry (user/
  * waitloop.h); 0 at the pthread_cond_timedwait call (its first argument is
@@ -156,76 +157,6 @@ struct gs_subgil {
 
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6
-
-/* Python stacks (--folded/--flamegraph/--trace): walked in BPF from the
- * thread state at wait start, GIL release and CPU samples. A frame is
- * packed as (byte offset into the bytecode << 48) | code object address:
- * user-space addresses fit in 47 bits. */
-#define GS_MAX_FRAMES 64
-#define GS_FRAME_CODE_MASK ((1ull << 48) - 1)
-#define GS_FRAME_READ 128       /* most of a frame a walk reads (one read a frame) */
-
-struct gs_pystack {
-	__u32 depth;
-	__u32 truncated;        /* the walk stopped at GS_MAX_FRAMES (or max_depth) */
-	__u64 frames[GS_MAX_FRAMES]; /* leaf first */
-};
-
-enum gs_view {
-	GS_VIEW_WAIT = 0,       /* each wait's duration (us) on the waiter's stack */
-	GS_VIEW_GIL,            /* CPU samples while holding the GIL */
-	GS_VIEW_NOGIL,          /* CPU samples without it */
-	GS_VIEW_BLAME,          /* waiter-time (us) during each hold, on the holder's stack */
-	GS_NR_VIEWS,
-};
-
-struct gs_stack_key {
-	__u64 stack;            /* hash of the frames; key of the stacks map */
-	__u32 tid;
-	__u32 view;
-};
-
-#define GS_NAME_MAX 128
-#define GS_FILE_MAX 256
-#define GS_LT_MAX 2048
-
-/* What symbolizing a code object needs, captured in BPF the first time a
- * stack holding it is seen, so reports stay right after the target exits. */
-struct gs_code {
-	__u64 fingerprint;      /* name, file and first line: tells a reused address */
-	__s32 firstlineno;
-	__u32 lt_len;           /* bytes of line table captured */
-	__u32 lt_full;          /* its real size */
-	__u8 name_kind;         /* PyUnicode kind 1/2/4, 0 unreadable */
-	__u8 file_kind;
-	__u16 name_len;         /* bytes captured */
-	__u16 file_len;
-	__u16 pad;
-	char name[GS_NAME_MAX]; /* co_qualname (3.11+) else co_name */
-	char file[GS_FILE_MAX];
-	__u8 linetable[GS_LT_MAX];
-};
-
-/* Per-version layout for the walk, filled by user space (rodata). */
-struct gs_pyoff {
-	__u32 minor;
-	__u32 ts_frame;         /* tstate -> frame / cframe / current_frame */
-	__u32 cframe_current;   /* cframe -> current_frame; ~0 when no cframe */
-	__u32 f_back;
-	__u32 f_code;
-	__u32 f_pos;            /* f_lasti, prev_instr or instr_ptr */
-	__u32 pos_kind;         /* 0 lasti bytes, 1 lasti code units, 2 pointer */
-	__u32 f_owner;          /* ~0 when frames carry no owner */
-	__u32 owner_skip;       /* skip frames with owner >= this */
-	__u32 exec_tag_mask;    /* bits to clear in f_executable (3.14 tags) */
-	__u32 frame_span;       /* bytes from a frame's start that hold every field
-				   above: read at once, <= GS_FRAME_READ */
-	__u32 pad;
-	__u64 code_type;        /* &PyCode_Type in the target, 0 = don't check */
-	__u32 co_code;          /* co_code_adaptive, or co_code (PyBytes) */
-	__u32 co_firstlineno, co_filename, co_name, co_qualname, co_linetable;
-	__u32 str_ascii_data, str_compact_data;
-};
 
 /* One finished GIL hold, for the blame view (see hold_ring in gil.bpf.c). */
 #define GS_HOLD_RING 32
@@ -335,4 +266,4 @@ struct gs_proc {
 	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };
 
-#endif /* GILSCOPE_H */
+#endif /* GS_GIL_H */
