@@ -96,13 +96,13 @@ struct {
 	__type(value, struct gs_thread);
 } tstore SEC(".maps");
 
-/* Hold and wait histograms per process: [(slot * GS_NR_HISTS + kind) *
- * GS_HIST_SLOTS + bucket]. Per-CPU for one process; with --children user
+/* Hold and wait histograms per process: [gs_hist_idx(slot, kind) + bucket].
+ * Per-CPU for one process; with --children user
  * space makes it a shared array (per-CPU would cost 30 KiB per process
  * per CPU), where the atomic add matters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_MAX_PROCS * GS_NR_HISTS * GS_HIST_SLOTS);
+	__uint(max_entries, GS_HIST_ENTRIES(GS_MAX_PROCS));
 	__type(key, __u32);
 	__type(value, __u64);
 } hists SEC(".maps");
@@ -116,10 +116,10 @@ struct {
 	__type(value, struct gs_subgil);
 } subgils SEC(".maps");
 
-/* [slot * GS_NR_COUNTERS + counter] */
+/* [gs_counter_idx(slot, counter)] */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_MAX_PROCS * GS_NR_COUNTERS);
+	__uint(max_entries, GS_COUNTER_ENTRIES(GS_MAX_PROCS));
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -141,7 +141,7 @@ struct {
 
 static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 {
-	__u32 k = slot * GS_NR_COUNTERS + idx;
+	__u32 k = gs_counter_idx(slot, idx);
 	__u64 *c = bpf_map_lookup_elem(&counters, &k);
 
 	if (c)
@@ -150,7 +150,7 @@ static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 
 static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 {
-	__u32 idx = (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS + gs_hist_slot(ns);
+	__u32 idx = gs_hist_idx(slot, kind) + gs_hist_slot(ns);
 	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
 
 	if (!c)

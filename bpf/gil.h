@@ -188,14 +188,34 @@ struct gs_trace_rec {
  * its descendants. Slots are reused once a process's report is read. */
 #define GS_MAX_PROCS 64
 
-/* Keys of per-process hash entries (code objects, sub-interpreter GILs):
- * the process's slot above a user-space address (47 bits). */
+/* Map keys and indexes: one helper per map kind, for both sides. */
+
+/* Keys of per-process hash entries ("codes", "subgils"): the process's
+ * slot above a user-space address (47 bits). */
 #define GS_ADDR_MASK ((1ull << 48) - 1)
 static inline __u64 gs_slot_key(__u32 slot, __u64 addr)
 {
 	return ((__u64)slot << 48) | (addr & GS_ADDR_MASK);
 }
 static inline __u32 gs_key_slot(__u64 key) { return (__u32)(key >> 48); }
+static inline __u64 gs_key_addr(__u64 key) { return key & GS_ADDR_MASK; }
+
+/* "counters" (PERCPU_ARRAY): GS_NR_COUNTERS per slot. */
+#define GS_COUNTER_ENTRIES(nslots) ((nslots) * GS_NR_COUNTERS)
+static inline __u32 gs_counter_idx(__u32 slot, __u32 counter)
+{
+	return slot * GS_NR_COUNTERS + counter;
+}
+
+/* "hists": GS_NR_HISTS histograms (enum gs_hist) of GS_HIST_SLOTS buckets
+ * per slot; bucket b of a histogram is at gs_hist_idx(slot, kind) + b. */
+#define GS_HIST_ENTRIES(nslots) ((nslots) * GS_NR_HISTS * GS_HIST_SLOTS)
+static inline __u32 gs_hist_idx(__u32 slot, __u32 kind)
+{
+	return (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS;
+}
+
+/* "procs", "cpu_time": index = slot. */
 
 /* One traced process (ARRAY map "procs", index = slot): configuration
  * written by user space before its probes attach, then its GIL's state,

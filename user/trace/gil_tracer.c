@@ -97,9 +97,9 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	s->rodata->with_trace = opts->on_trace != NULL;
 	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
 	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
-	bpf_map__set_max_entries(s->maps.counters, tr->nslots * GS_NR_COUNTERS);
+	bpf_map__set_max_entries(s->maps.counters, GS_COUNTER_ENTRIES(tr->nslots));
 	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
-	bpf_map__set_max_entries(s->maps.hists, tr->nslots * GS_NR_HISTS * GS_HIST_SLOTS);
+	bpf_map__set_max_entries(s->maps.hists, GS_HIST_ENTRIES(tr->nslots));
 	if (opts->multi)   /* 30 KiB per process: per CPU only for one process */
 		bpf_map__set_type(s->maps.hists, BPF_MAP_TYPE_ARRAY);
 	if (!opts->multi && !tracks_subgils(pt))
@@ -592,7 +592,7 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 			if (tr->multi)
 				bpf_map_delete_elem(bpf_map__fd(s->maps.codes), &res->codes[i].addr);
 			res->codes[n] = res->codes[i];
-			res->codes[n++].addr &= GS_ADDR_MASK;
+			res->codes[n++].addr = gs_key_addr(res->codes[i].addr);
 		}
 	res->ncodes = n;
 	fd = bpf_map__fd(s->maps.stack_counts);
@@ -636,7 +636,7 @@ static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
 		res->subgils = v;
 		v = &res->subgils[res->nsubgils];
 		memset(v, 0, sizeof(*v));
-		v->addr = key & GS_ADDR_MASK;
+		v->addr = gs_key_addr(key);
 		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
 			res->nsubgils++;
 	}
@@ -756,13 +756,14 @@ static void reset_slot(struct tracer *tr, int slot)
 	if (!zeros)
 		return;
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++) {
-		k = (__u32)slot * GS_NR_COUNTERS + i;
+		k = gs_counter_idx((__u32)slot, i);
 		bpf_map_update_elem(bpf_map__fd(s->maps.counters), &k, zeros, BPF_ANY);
 	}
-	for (uint32_t i = 0; i < GS_NR_HISTS * GS_HIST_SLOTS; i++) {
-		k = (__u32)slot * GS_NR_HISTS * GS_HIST_SLOTS + i;
-		bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
-	}
+	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
+		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
+			k = gs_hist_idx((__u32)slot, kd) + i;
+			bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
+		}
 	k = (__u32)slot;
 	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
 	free(zeros);
@@ -825,11 +826,11 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 
 	fd = bpf_map__fd(s->maps.counters);
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
-		sum_percpu(fd, (uint32_t)slot * GS_NR_COUNTERS + i, vals, tr->ncpus, &res->counters[i]);
+		sum_percpu(fd, gs_counter_idx((__u32)slot, i), vals, tr->ncpus, &res->counters[i]);
 	fd = bpf_map__fd(s->maps.hists);
 	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
 		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
-			k = ((uint32_t)slot * GS_NR_HISTS + kd) * GS_HIST_SLOTS + i;
+			k = gs_hist_idx((__u32)slot, kd) + i;
 			if (tr->multi) {
 				if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
 					res->hist[kd][i] = 0;
