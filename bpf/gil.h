@@ -184,6 +184,21 @@ struct gs_trace_rec {
 	__u32 tgid;        /* its process */
 };
 
+/* The programs of gil.bpf.c, by name (their fields in the skeleton): the
+ * ones whose kernel run statistics a report lists (struct prog_stat in
+ * user/model/raw.h, in this order), then the ones user space runs or
+ * attaches to itself. user/trace/gil_tracer.c builds its table from the
+ * first list and checks at compile time that the two name every program
+ * of the skeleton. */
+#define GS_REPORTED_PROGS(X) \
+	X(take_gil_enter) X(take_gil_exit) X(take_gil_acquired) \
+	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
+	X(gil_cond_call) \
+	X(sched_switch) X(sched_process_exit) X(on_sample)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(init_threads) X(dump_threads)
+#define GS_PROG_ONE(name) + 1
+#define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
+
 /* Processes one BPF object traces at once (--children): the target and
  * its descendants. Slots are reused once a process's report is read. */
 #define GS_MAX_PROCS 64

@@ -18,6 +18,14 @@
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 
+/* The program lists of bpf/gil.h name every program of the skeleton
+ * (each name must be one of its fields, and their number its count). */
+#define PROG_IN_SKEL(name) + (sizeof(((struct gil_bpf *)0)->progs.name) > 0)
+_Static_assert((0 GS_REPORTED_PROGS(PROG_IN_SKEL) GS_UNREPORTED_PROGS(PROG_IN_SKEL)) *
+		       sizeof(struct bpf_program *) == sizeof(((struct gil_bpf *)0)->progs),
+	       "a program of gil.bpf.c is missing from GS_REPORTED_PROGS/GS_UNREPORTED_PROGS (bpf/gil.h)");
+#undef PROG_IN_SKEL
+
 #define MAX_CPUS 1024
 #define MAX_SLOT_LINKS (PT_MAX_PROBES * 2)
 
@@ -869,12 +877,11 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	}
 	read_stacks(tr, slot, res);
 	{
-		const struct bpf_program *progs[GS_NR_PROGS] = {
-			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
-			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.drop_gil_forced,
-			s->progs.gil_cond_call,
-			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
-		};
+#define PROG(name) s->progs.name,
+		const struct bpf_program *progs[] = { GS_REPORTED_PROGS(PROG) };
+#undef PROG
+		_Static_assert(sizeof(progs) / sizeof(progs[0]) == GS_NR_PROGS,
+			       "the program table is GS_REPORTED_PROGS (bpf/gil.h)");
 
 		for (int i = 0; i < GS_NR_PROGS; i++) {
 			prog_stat(progs[i], &res->progs[i]);
