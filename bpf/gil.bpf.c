@@ -45,20 +45,29 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set by user space before load. */
-const volatile __u32 single_tgid = 0;  /* one process, slot 0; 0 = look up proc_slots */
-const volatile __u32 with_stacks = 0;  /* walk Python stacks (views) */
-const volatile __u32 with_trace = 0;   /* stream transitions to `trace` */
+/* Knobs, set by user space before load (rodata). */
+const volatile __u32 targ_tgid = 0;    /* the one traced process, slot 0; 0 = several
+					  (--children): look up proc_slots */
+const volatile __u32 targ_stacks = 0;  /* walk Python stacks (wait, blame views) */
+const volatile __u32 targ_trace = 0;   /* stream transitions to `trace` */
+/* The stack walk (pystack.bpf.h): its offsets for the target's version
+ * (minor 0: no walks), and the frames it keeps. */
+const volatile struct gs_pyoff targ_pyoff = {};
+const volatile __u32 targ_max_depth = GS_MAX_FRAMES;
 
-/* Set by user space before each run of the init iterator. */
+/* Inputs user space sets while the programs run (bss). Before each run of
+ * the init iterator: */
 __u32 seed_slot = 0;
 __u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
 __u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
 __u32 init_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
 
-/* Set by user space when the recording ends: probes detach one by one, and
- * a half-detached set must not record half-seen transitions. A single
- * process of a --children recording stops by leaving proc_slots. */
+/* Before a run of dump_threads: */
+__u32 dump_slot = 0;
+
+/* When the recording ends: probes detach one by one, and a half-detached
+ * set must not record half-seen transitions. A single process of a
+ * --children recording stops by leaving proc_slots. */
 __u32 stopped = 0;
 
 struct {
@@ -155,7 +164,7 @@ static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 
 	if (!c)
 		return;
-	if (single_tgid)        /* per-CPU: this CPU's own slot */
+	if (targ_tgid)        /* per-CPU: this CPU's own slot */
 		*c += 1;
 	else                    /* shared by every CPU (--children) */
 		__sync_fetch_and_add(c, 1);
@@ -175,8 +184,8 @@ static __always_inline struct gs_proc *proc_get(__u32 tgid, __u32 *slot)
 
 	if (stopped)
 		return NULL;
-	if (single_tgid) {
-		if (tgid != single_tgid)
+	if (targ_tgid) {
+		if (tgid != targ_tgid)
 			return NULL;
 	} else {
 		sp = bpf_map_lookup_elem(&proc_slots, &tgid);
@@ -257,7 +266,7 @@ static __always_inline void emit(const struct gs_proc *p, __u32 slot, __u32 tid,
 {
 	struct gs_trace_rec *r;
 
-	if (!with_trace)
+	if (!targ_trace)
 		return;
 	r = bpf_ringbuf_reserve(&trace, sizeof(*r), 0);
 	if (!r) {
@@ -277,7 +286,7 @@ static __always_inline void emit(const struct gs_proc *p, __u32 slot, __u32 tid,
 static __always_inline void emit_state(const struct gs_proc *p, __u32 slot, __u32 tid,
 				       const struct gs_thread *t, __u64 now)
 {
-	if (with_trace)
+	if (targ_trace)
 		emit(p, slot, tid, GS_TR_STATE, tstate_of(t), now);
 }
 
@@ -530,7 +539,7 @@ int BPF_KPROBE(take_gil_enter)
 	}
 	t->gil = GS_GIL_WAITING;
 	t->gil_since = now;
-	if (with_stacks) {
+	if (targ_stacks) {
 		__u64 ts = tstate_arg(ctx);
 
 		if (ts)
@@ -615,7 +624,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		}
 		if (__sync_fetch_and_add(&p->nwaiters, -1) == 1)
 			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
-		if (with_stacks) {
+		if (targ_stacks) {
 			stack_add(slot, t->wait_stack, tid, GS_VIEW_WAIT, d);
 			blame(p, slot, t->gil_since, now);
 		}
@@ -629,7 +638,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		 * thread state of threads started after attach */
 		__u64 ts = selfcheck_acquired(p);
 
-		if (with_stacks && ts)
+		if (targ_stacks && ts)
 			t->tstate = ts;
 	}
 	handoff_end(p, slot, now);
@@ -789,7 +798,7 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 		t->gil = GS_GIL_WAITING;
 		t->gil_addr = 0;
 		t->gil_since = now;
-		if (with_stacks)
+		if (targ_stacks)
 			t->wait_stack = wait_stack_of(p, slot, t);
 	}
 	t->implicit = 0;
@@ -883,7 +892,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			p->free_since = now;   /* a hand-off: until the next acquisition */
 		if (forced)
 			emit(p, slot, tid, GS_TR_FORCED, 0, now);
-		if (with_stacks) {
+		if (targ_stacks) {
 			if (tstate)
 				t->tstate = tstate;
 			/* Blame charges a wait to the holds it overlapped, and a
@@ -980,7 +989,7 @@ int BPF_KPROBE(drop_gil_enter)
 		sub_released(p, slot, tid, t, forced);
 		return 0;
 	}
-	on_released(p, slot, tid, t, forced, with_stacks ? tstate_arg(ctx) : 0);
+	on_released(p, slot, tid, t, forced, targ_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
 
@@ -1129,7 +1138,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (!now)
 			now = bpf_ktime_get_ns();
 		tid = next->pid;
-		if (!with_trace) {
+		if (!targ_trace) {
 			/* noted only: the thread catches up at its next event */
 			struct gs_run *r = cpu_note();
 
@@ -1331,9 +1340,6 @@ int init_threads(struct bpf_iter__task *ctx)
 	p->seeded = 1;
 	return 0;
 }
-
-/* Set by user space before a run of dump_threads. */
-__u32 dump_slot = 0;
 
 /* Run by user space when a process's window closes: copies the state of
  * each of its live threads into the `threads` hash, where the collector

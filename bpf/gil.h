@@ -248,7 +248,7 @@ struct gs_proc {
 	__u64 drop_req_addr;        /* static flag (3.7/3.8) */
 	__u64 drop_req_ptr_addr;    /* &interpreters.main (3.9-3.12) */
 	__u32 drop_req_off;
-	__u32 can_walk;             /* stacks walk with the object's pyoff */
+	__u32 can_walk;             /* stacks walk with the object's targ_pyoff */
 	__u64 code_type;            /* &PyCode_Type (3.13+), 0 = don't check */
 	__u64 init_ts;              /* window start, CLOCK_MONOTONIC ns */
 	__u32 forced_by_site;       /* config: a probe at the eval loop's calls

@@ -94,15 +94,15 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		free(tr);
 		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
 	}
-	s->rodata->single_tgid = opts->multi ? 0 : (__u32)pt->pid;
+	s->rodata->targ_tgid = opts->multi ? 0 : (__u32)pt->pid;
 	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
-		s->rodata->with_stacks = opts->stacks;
-		memcpy((void *)&s->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
-		s->rodata->pyoff.code_type = 0;      /* per process: gs_proc.code_type */
-		s->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
+		s->rodata->targ_stacks = opts->stacks;
+		memcpy((void *)&s->rodata->targ_pyoff, &pt->pyoff, sizeof(pt->pyoff));
+		s->rodata->targ_pyoff.code_type = 0;      /* per process: gs_proc.code_type */
+		s->rodata->targ_max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
 					       ? opts->max_depth : GS_MAX_FRAMES;
 	}
-	s->rodata->with_trace = opts->on_trace != NULL;
+	s->rodata->targ_trace = opts->on_trace != NULL;
 	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
 	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
 	bpf_map__set_max_entries(s->maps.counters, GS_COUNTER_ENTRIES(tr->nslots));
@@ -334,7 +334,7 @@ static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs
 	c->track_subgils = tracks_subgils(pt);
 	/* One stack layout per object: a descendant running another
 	 * version gets no stacks. */
-	c->can_walk = pt->can_walk && tr->skel->rodata->pyoff.minor == pt->pyoff.minor;
+	c->can_walk = pt->can_walk && tr->skel->rodata->targ_pyoff.minor == pt->pyoff.minor;
 	c->code_type = pt->pyoff.code_type;
 }
 
@@ -590,9 +590,9 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 	size_t cap = 0, n = 0;
 	int fd;
 
-	if (!s->rodata->pyoff.minor)
+	if (!s->rodata->targ_pyoff.minor)
 		return;
-	res->py_minor = (int)s->rodata->pyoff.minor;
+	res->py_minor = (int)s->rodata->targ_pyoff.minor;
 	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
 	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
 	for (size_t i = 0; i < res->ncodes; i++)
