@@ -85,30 +85,32 @@ struct {
 	__type(value, __u32);
 } proc_slots SEC(".maps");
 
+/* Threads whose accounting has closed, by TID: the collector's view. A
+ * thread's state is copied here from live_threads when it exits (until
+ * user space harvests it), and for every live thread when the window
+ * closes (dump_threads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* exited threads until harvested, and the live
 				       ones copied at the window's end */
 	__type(key, __u32);
 	__type(value, struct gs_thread);
-} threads SEC(".maps");
+} closed_threads SEC(".maps");
 
 /* Each traced thread's live state, in its task: found in a few loads from
  * the task pointer (a hash lookup by TID cost ~80 ns more per event under
- * load). The `threads` hash above is the collector's view: a thread's state
- * is copied there when it exits, and for every live thread when the window
- * closes (dump_threads). */
+ * load). */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct gs_thread);
-} tstore SEC(".maps");
+} live_threads SEC(".maps");
 
-/* Hold and wait histograms per process: [gs_hist_idx(slot, kind) + bucket].
- * Per-CPU for one process; with --children user
- * space makes it a shared array (per-CPU would cost 30 KiB per process
- * per CPU), where the atomic add matters. */
+/* Hold and wait histograms per process: [gs_hist_idx(slot, kind) +
+ * bucket]. Per-CPU for one process; with --children user space makes it a
+ * shared array (per-CPU would cost 30 KiB per process per CPU), where the
+ * atomic add matters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GS_HIST_ENTRIES(GS_MAX_PROCS));
@@ -133,20 +135,21 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* The last switch-in of a traced thread on this CPU (struct gs_run). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct gs_run);
-} cpu_run SEC(".maps");
+} last_switch_in SEC(".maps");
 
-/* [slot]: the process's time on this CPU */
+/* [slot]: the process's time on this CPU, with and without the GIL */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GS_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct gs_cpu);
-} cpus SEC(".maps");
+} cpu_time SEC(".maps");
 
 static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 {
@@ -307,7 +310,7 @@ static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
 static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
 {
 	__u32 slot = t->slot;
-	struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
+	struct gs_cpu *c = bpf_map_lookup_elem(&cpu_time, &slot);
 
 	if (!c)
 		return;
@@ -322,7 +325,7 @@ static __always_inline struct gs_run *cpu_note(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&cpu_run, &zero);
+	return bpf_map_lookup_elem(&last_switch_in, &zero);
 }
 
 /* Close the thread's current interval at now. When it was on-CPU, the
@@ -374,10 +377,10 @@ static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 
 }
 
 /* The thread runs on this CPU now (the caller is its uprobe, switch-out or
- * exit): apply its switch-in noted in cpu_run, closing its off-CPU interval
- * at that instant. No note for it there: its switch-in was not seen
- * (switch-out repairs that from its CPU time). A note newer than a thread
- * already on-CPU: its switch-out was not seen. */
+ * exit): apply its switch-in noted in last_switch_in, closing its off-CPU
+ * interval at that instant. No note for it there: its switch-in was not
+ * seen (switch-out repairs that from its CPU time). A note newer than a
+ * thread already on-CPU: its switch-out was not seen. */
 static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 {
 	struct gs_run *r = cpu_note();
@@ -404,14 +407,14 @@ static const struct gs_thread thread_tmpl = { .slot = GS_SLOT_NONE };
 
 static __always_inline struct gs_thread *thread_of(struct task_struct *task)
 {
-	return bpf_task_storage_get(&tstore, task, 0, 0);
+	return bpf_task_storage_get(&live_threads, task, 0, 0);
 }
 
 /* task's entry, created from the template when it has none; *fresh when
  * it is still to be filled in. NULL: no memory for it. */
 static __always_inline struct gs_thread *thread_new(__u32 slot, struct task_struct *task, int *fresh)
 {
-	struct gs_thread *t = bpf_task_storage_get(&tstore, task, (void *)&thread_tmpl,
+	struct gs_thread *t = bpf_task_storage_get(&live_threads, task, (void *)&thread_tmpl,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!t) {
@@ -430,7 +433,7 @@ static __always_inline int thread_stale(const struct gs_thread *t, struct task_s
 {
 	if (t->slot == GS_SLOT_NONE)
 		return 0;
-	bpf_task_storage_delete(&tstore, task);
+	bpf_task_storage_delete(&live_threads, task);
 	return 1;
 }
 
@@ -1210,7 +1213,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p_task->comm);
 	t->exited = 1;
 	/* to the collector, which harvests exited threads from there */
-	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+	if (bpf_map_update_elem(&closed_threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	emit(p, slot, tid, GS_TR_EXIT, 0, now);
 	return 0;
@@ -1293,7 +1296,7 @@ int init_threads(struct bpf_iter__task *ctx)
 		 * was not known, was held. */
 		if (holder && old->gil == GS_GIL_NONE) {
 			__u64 on = __sync_lock_test_and_set(&old->ns[GS_NOGIL_ON], 0);
-			struct gs_cpu *c = bpf_map_lookup_percpu_elem(&cpus, &slot, old->cpu);
+			struct gs_cpu *c = bpf_map_lookup_percpu_elem(&cpu_time, &slot, old->cpu);
 
 			__sync_fetch_and_add(&old->ns[GS_HELD_ON], on);
 			__sync_fetch_and_add(&old->ns[GS_HELD_OFF], __sync_lock_test_and_set(&old->ns[GS_NOGIL_OFF], 0));
@@ -1342,7 +1345,7 @@ int init_threads(struct bpf_iter__task *ctx)
 }
 
 /* Run by user space when a process's window closes: copies the state of
- * each of its live threads into the `threads` hash, where the collector
+ * each of its live threads into the `closed_threads` hash, where the collector
  * reads it. */
 SEC("iter/task")
 int dump_threads(struct bpf_iter__task *ctx)
@@ -1358,8 +1361,8 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (!t || t->slot != slot || t->exited)
 		return 0;
 	tid = task->pid;
-	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+	if (bpf_map_update_elem(&closed_threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
-	bpf_task_storage_delete(&tstore, task);   /* the window is closed */
+	bpf_task_storage_delete(&live_threads, task);   /* the window is closed */
 	return 0;
 }

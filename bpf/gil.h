@@ -28,9 +28,9 @@ enum gs_tstate {
 
 enum gs_gil { GS_GIL_NONE = 0, GS_GIL_WAITING = 1, GS_GIL_HOLDING = 2 };
 
-/* Per-thread state: live in the task's storage ("tstore"), copied by TID to
- * the "threads" hash for the collector when the thread exits or the window
- * closes. */
+/* Per-thread state: live in the task's storage ("live_threads"), copied by
+ * TID to the "closed_threads" hash for the collector when the thread exits
+ * or the window closes. */
 struct gs_thread {
 	__u64 since;            /* start of the current (tstate) interval */
 	__u64 gil_since;        /* start of the current wait or hold */
@@ -72,7 +72,8 @@ struct gs_thread {
 					entry, as a separate map cost a lookup per wait */
 };
 
-/* The last switch-in of a traced thread on this CPU (PERCPU_ARRAY, 1 entry).
+/* The last switch-in of a traced thread on this CPU ("last_switch_in",
+ * PERCPU_ARRAY, 1 entry).
  * A switch-in is only noted here; the thread's own state catches up at its
  * next event on this CPU (a uprobe, its switch-out, its exit), which saves
  * a thread lookup per switch-in. tid 0: none yet. */
@@ -83,13 +84,14 @@ struct gs_run {
 	__u64 exec;             /* its sum_exec_runtime then */
 };
 
-/* Per-CPU time the target's threads spent on each CPU (PERCPU_ARRAY, 1 slot). */
+/* The time a traced process's threads spent on each CPU ("cpu_time",
+ * PERCPU_ARRAY, index = slot). */
 struct gs_cpu {
 	__u64 with_gil_ns;
 	__u64 without_gil_ns;
 };
 
-/* Process-wide GIL counters (global .bss, updated atomically). */
+/* Per-process GIL counters ("counters", PERCPU_ARRAY: gs_counter_idx). */
 enum gs_counter {
 	GS_C_FORCED = 0,        /* drops from the eval loop's drop-request path */
 	GS_C_VOLUNTARY,         /* every other drop */
@@ -100,8 +102,9 @@ enum gs_counter {
 	GS_C_PARTIAL_HOLD_NS,   /* hold time of holds that began before attach */
 	GS_C_PARTIAL_HOLDS,
 	/* loss and oddity accounting: each one is shown in the report */
-	GS_C_LOST_THREADS_FULL, /* no memory for a thread's state, or the threads
-				   hash full: a thread went untracked */
+	GS_C_LOST_THREADS_FULL, /* no memory for a thread's state, or the
+				   closed_threads hash full: a thread went
+				   untracked */
 	GS_C_TAKE_RET_UNMATCHED,/* take_gil returned without a seen entry */
 	GS_C_DROP_UNMATCHED,    /* drop_gil by a thread not known to hold */
 	GS_C_DROP_WHILE_WAIT,   /* drop_gil inside take_gil (finalization path) */

@@ -106,7 +106,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
 	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
 	bpf_map__set_max_entries(s->maps.counters, GS_COUNTER_ENTRIES(tr->nslots));
-	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
+	bpf_map__set_max_entries(s->maps.cpu_time, tr->nslots);
 	bpf_map__set_max_entries(s->maps.hists, GS_HIST_ENTRIES(tr->nslots));
 	if (opts->multi)   /* 30 KiB per process: per CPU only for one process */
 		bpf_map__set_type(s->maps.hists, BPF_MAP_TYPE_ARRAY);
@@ -483,7 +483,7 @@ static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
 /* Move exited threads from the BPF maps to their process's slot. */
 int tracer__harvest(struct tracer *tr)
 {
-	int fd = bpf_map__fd(tr->skel->maps.threads);
+	int fd = bpf_map__fd(tr->skel->maps.closed_threads);
 	uint32_t key, next, *prev = NULL, *gone = NULL;
 	size_t ngone = 0, cap = 0;
 	struct gs_thread st;
@@ -693,7 +693,7 @@ static struct gs_run *read_run_notes(const struct tracer *tr)
 	struct gs_run *v = calloc((size_t)tr->ncpus, sizeof(*v));
 	uint32_t zero = 0;
 
-	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.cpu_run), &zero, v)) {
+	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.last_switch_in), &zero, v)) {
 		free(v);
 		return NULL;
 	}
@@ -715,10 +715,11 @@ static void apply_run_note(const struct tracer *tr, struct gs_result *res, const
 	}
 }
 
-/* A slot's live threads: close their open interval at t1. */
+/* A slot's live threads (dump_threads copied them to closed_threads as the
+ * window closed): close their open interval at t1. */
 static void read_live_threads(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
 {
-	int fd = bpf_map__fd(tr->skel->maps.threads);
+	int fd = bpf_map__fd(tr->skel->maps.closed_threads);
 	uint32_t key, next, *prev = NULL;
 	struct gs_run *runs = read_run_notes(tr);
 	struct gs_thread st;
@@ -773,7 +774,7 @@ static void reset_slot(struct tracer *tr, int slot)
 			bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
 		}
 	k = (__u32)slot;
-	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(s->maps.cpu_time), &k, zeros, BPF_ANY);
 	free(zeros);
 }
 
@@ -817,7 +818,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		s->bss->stopped = 1;
 	__sync_synchronize();
 	sl->acc.t1 = gs_mono_ns();
-	/* live threads' state, from their tasks into the threads hash */
+	/* live threads' state, from their tasks into the closed_threads hash */
 	s->bss->dump_slot = (__u32)slot;
 	if ((e = run_task_iter(s->progs.dump_threads)))
 		fprintf(stderr, "gilscope: PID %d: cannot read the live threads' state (task iterator: %s): "
@@ -847,7 +848,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			}
 		}
 	k = (__u32)slot;
-	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &k, cvals) == 0)
+	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpu_time), &k, cvals) == 0)
 		for (int c = 0; c < tr->ncpus; c++)
 			res->cpu[c] = cvals[c];
 
