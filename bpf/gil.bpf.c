@@ -56,11 +56,11 @@ const volatile struct gs_pyoff targ_pyoff = {};
 const volatile __u32 targ_max_depth = GS_MAX_FRAMES;
 
 /* Inputs user space sets while the programs run (bss). Before each run of
- * the init iterator: */
+ * the seed iterator (seed_threads): */
 __u32 seed_slot = 0;
-__u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
-__u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
-__u32 init_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
+__u32 seed_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
+__u64 seed_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
+__u32 seed_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
 
 /* Before a run of dump_threads: */
 __u32 dump_slot = 0;
@@ -354,9 +354,9 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 		cpu_add(t, d);
 }
 
-/* A switch-in of a thread we believed on-CPU: its switch-out was not seen.
- * Rare: out of line. */
-static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
+/* A switch-in of a thread we believed on-CPU (GS_C_SWITCH_IN_ON): its
+ * switch-out was not seen. Rare: out of line. */
+static __noinline void repair_switch_in_on(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
 {
 	__u64 out;
 
@@ -388,7 +388,7 @@ static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 	if (!r || r->tid != tid || r->ts <= t->since)
 		return;
 	if (t->oncpu) {
-		missed_switch_out(t, slot, r->ts, r->exec);
+		repair_switch_in_on(t, slot, r->ts, r->exec);
 	} else {
 		account(t, r->ts);
 		t->oncpu = 1;
@@ -438,7 +438,7 @@ static __always_inline int thread_stale(const struct gs_thread *t, struct task_s
 }
 
 /* First sight of a thread: fill in its fresh entry. One that existed at
- * attach (the seeding iterator has not run yet) is accounted from the
+ * attach (the seed iterator has not run yet) is accounted from the
  * window start; one created since, from now. Seen on the CPU it was
  * switched in on (the scheduler tracepoint is live from the window start):
  * on-CPU from that switch-in, and off-CPU before it when it existed at
@@ -449,11 +449,11 @@ static __noinline void thread_fill(const struct gs_proc *p, struct gs_thread *t,
 {
 	struct gs_run *r = oncpu ? cpu_note() : NULL;
 
-	t->since = p->seeded ? now : p->init_ts;
+	t->since = p->seeded ? now : p->t0;
 	t->oncpu = oncpu;
-	if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
+	if (r && r->tid == tid && r->ts >= p->t0 && r->ts < now) {
 		if (!p->seeded)
-			t->ns[GS_NOGIL_OFF] = r->ts - p->init_ts;
+			t->ns[GS_NOGIL_OFF] = r->ts - p->t0;
 		t->since = r->ts;
 		t->on_since = r->ts;
 		t->exec_ns = r->exec;
@@ -480,7 +480,7 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	t = thread_new(slot, task, &fresh);
 	if (!t)
 		return NULL;
-	if (!fresh)             /* the init iterator created it meanwhile */
+	if (!fresh)             /* the seed iterator created it meanwhile */
 		return !t->exited && t->slot == slot ? t : NULL;
 	thread_fill(p, t, tid, now, oncpu);
 	barrier();
@@ -873,7 +873,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 		/* No acquisition seen since attach and nobody credited with
 		 * the GIL: this thread has held it since before the window. */
 		t->gil = GS_GIL_HOLDING;
-		t->gil_since = p->init_ts;
+		t->gil_since = p->t0;
 		t->hold_partial = 1;
 	}
 	account(t, now);
@@ -1067,11 +1067,11 @@ int BPF_KPROBE(gil_cond_call)
 	return 0;
 }
 
-/* A thread switched out that we believed off-CPU: its switch-in was not
- * seen. The kernel's count of its CPU time says how long it has run since
+/* A switch-out of a thread we believed off-CPU (GS_C_SWITCH_OUT_OFF): its
+ * switch-in was not seen. The kernel's count of its CPU time says how long it has run since
  * its last switch-out: that much of the time up to now becomes on-CPU (the
  * run ends now; a single missed switch-in is the case this repairs). */
-static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __u64 now, __u64 exec)
+static __always_inline void repair_switch_out_off(struct gs_thread *t, __u32 slot, __u64 now, __u64 exec)
 {
 	__u64 ran, since = t->since, move;
 	int off, on;
@@ -1129,7 +1129,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			__u64 exec = prev->se.sum_exec_runtime;
 
 			if (!t->oncpu)
-				missed_switch_in(t, slot, now, exec);
+				repair_switch_out_off(t, slot, now, exec);
 			account(t, now);
 			t->oncpu = 0;
 			t->exec_ns = exec;
@@ -1264,7 +1264,7 @@ struct {
  * from the target's memory by user space) unless a GIL event already told
  * us who holds it. */
 SEC("iter/task")
-int init_threads(struct bpf_iter__task *ctx)
+int seed_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	__u32 slot = seed_slot;
@@ -1278,8 +1278,8 @@ int init_threads(struct bpf_iter__task *ctx)
 		return 0;
 	tid = task->pid;
 	holder = !p->gil_acquires &&
-		 ((init_holder_tid && tid == init_holder_tid) ||
-		  (init_holder_fsbase && task->thread.fsbase == init_holder_fsbase));
+		 ((seed_holder_tid && tid == seed_holder_tid) ||
+		  (seed_holder_fsbase && task->thread.fsbase == seed_holder_fsbase));
 	key = tid;
 	ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	if (!ts) {
@@ -1308,9 +1308,9 @@ int init_threads(struct bpf_iter__task *ctx)
 				__sync_fetch_and_add(&c->with_gil_ns, on);
 			}
 			old->gil = GS_GIL_HOLDING;
-			old->gil_since = p->init_ts;
+			old->gil_since = p->t0;
 			old->hold_partial = 1;
-			old->implicit = init_implicit;
+			old->implicit = seed_implicit;
 			p->gil_holder = tid;
 		}
 		if (ts && !old->tstate)
@@ -1323,15 +1323,15 @@ int init_threads(struct bpf_iter__task *ctx)
 		p->seeded = 1;
 		return 0;
 	}
-	t->since = p->init_ts;
+	t->since = p->t0;
 	t->oncpu = task->on_cpu ? 1 : 0;
 	t->exec_ns = task->se.sum_exec_runtime;
 	t->cpu = task->thread_info.cpu;
 	if (holder) {
 		t->gil = GS_GIL_HOLDING;
-		t->gil_since = p->init_ts;
+		t->gil_since = p->t0;
 		t->hold_partial = 1;
-		t->implicit = init_implicit;
+		t->implicit = seed_implicit;
 		p->gil_holder = tid;
 	}
 	if (ts)
@@ -1339,7 +1339,7 @@ int init_threads(struct bpf_iter__task *ctx)
 	barrier();
 	t->slot = slot;
 	/* A thread first seen here starts its trace track at the window start. */
-	emit_state(p, slot, tid, t, p->init_ts);
+	emit_state(p, slot, tid, t, p->t0);
 	p->seeded = 1;
 	return 0;
 }

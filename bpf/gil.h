@@ -198,7 +198,7 @@ struct gs_trace_rec {
 	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
 	X(gil_cond_call) \
 	X(sched_switch) X(sched_process_exit) X(on_sample)
-#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(init_threads) X(dump_threads)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads)
 #define GS_PROG_ONE(name) + 1
 #define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
 
@@ -253,11 +253,11 @@ struct gs_proc {
 	__u32 drop_req_off;
 	__u32 can_walk;             /* stacks walk with the object's targ_pyoff */
 	__u64 code_type;            /* &PyCode_Type (3.13+), 0 = don't check */
-	__u64 init_ts;              /* window start, CLOCK_MONOTONIC ns */
+	__u64 t0;                   /* window start, CLOCK_MONOTONIC ns */
 	__u32 forced_by_site;       /* config: a probe at the eval loop's calls
 				       marks forced releases (else drop_gil's
 				       return address is read) */
-	__u32 seeded;               /* the init iterator has run */
+	__u32 seeded;               /* the seed iterator has run */
 	/* 3.13+: the drop request is bit 0 of the holder's
 	 * tstate->eval_breaker; this is its offset in the thread state (0:
 	 * the flag is elsewhere, see drop_req_*). The holder is read from

@@ -360,10 +360,10 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 	sl->pid = pt->pid;
 	proc_config(tr, pt, &cfg);
 	/* The window opens as the first probe goes in. */
-	cfg.init_ts = gs_mono_ns();
-	sl->acc.t0 = cfg.init_ts;
+	cfg.t0 = gs_mono_ns();
+	sl->acc.t0 = cfg.t0;
 	/* The scheduler tracepoints go in first: a thread first seen by a
-	 * uprobe before the seeding iterator has run was off-CPU until its
+	 * uprobe before the seed iterator has run was off-CPU until its
 	 * switch-in noted since the window opened (or on-CPU throughout). */
 	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
 	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
@@ -434,25 +434,25 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 	int e;
 
 	s->bss->seed_slot = (__u32)slot;
-	s->bss->init_holder_tid = 0;
-	s->bss->init_holder_fsbase = 0;
-	s->bss->init_implicit = 0;
+	s->bss->seed_holder_tid = 0;
+	s->bss->seed_holder_fsbase = 0;
+	s->bss->seed_implicit = 0;
 	if (snap && snap->locked == 1) {
-		s->bss->init_holder_tid = snap->holder_tid;
-		s->bss->init_holder_fsbase = snap->holder_pthread;
+		s->bss->seed_holder_tid = snap->holder_tid;
+		s->bss->seed_holder_fsbase = snap->holder_pthread;
 	} else if (snap && snap->locked == -1 && pt->minor == 6) {
 		/* 3.6 creates the GIL only when a second thread starts:
 		 * until then the main thread runs Python alone, as if it
 		 * held it. */
-		s->bss->init_holder_tid = (__u32)pt->pid;
-		s->bss->init_implicit = 1;
+		s->bss->seed_holder_tid = (__u32)pt->pid;
+		s->bss->seed_implicit = 1;
 	}
 	tr->slots[slot].acc.init_locked = snap ? snap->locked : -1;
-	tr->slots[slot].acc.init_holder = s->bss->init_holder_tid;
+	tr->slots[slot].acc.init_holder = s->bss->seed_holder_tid;
 	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
 		py_target__threads(pt, seed_tstate, tr);
-	e = run_task_iter(s->progs.init_threads);
+	e = run_task_iter(s->progs.seed_threads);
 	if (e)
 		return gs_fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
 	return 0;
