@@ -26,6 +26,10 @@
  * Uprobe handlers are preemptible, so account() claims each interval with
  * a compare-and-swap. The waiter count is the one process-wide value
  * several threads change at once: it uses atomic fetch-and-add.
+ *
+ * Pairs with bpf/gil.h (the types and map layouts it shares with user
+ * space) and user/trace/gil_tracer.c (loads it, attaches, reads the maps
+ * back). The stack walk is in pystack.bpf.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
