@@ -26,12 +26,18 @@
  * Uprobe handlers are preemptible, so account() claims each interval with
  * a compare-and-swap. The waiter count is the one process-wide value
  * several threads change at once: it uses atomic fetch-and-add.
+ *
+ * Pairs with bpf/gil.h (the types and map layouts it shares with user
+ * space) and user/trace/gil_tracer.c (loads it, attaches, reads the maps
+ * back). The stack walk is in pystack.bpf.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "gilscope.h"
+#include "gil.h"
+#include "pyoffsets.h"
+#include "pystack.h"
 
 /* Seqlock ordering for hold_ring: a compiler barrier is enough on x86 (TSO:
  * stores are not reordered with stores, nor loads with loads). */
@@ -43,20 +49,29 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set by user space before load. */
-const volatile __u32 single_tgid = 0;  /* one process, slot 0; 0 = look up proc_slots */
-const volatile __u32 with_stacks = 0;  /* walk Python stacks (views) */
-const volatile __u32 with_trace = 0;   /* stream transitions to `trace` */
+/* Knobs, set by user space before load (rodata). */
+const volatile __u32 targ_tgid = 0;    /* the one traced process, slot 0; 0 = several
+					  (--children): look up proc_slots */
+const volatile __u32 targ_stacks = 0;  /* walk Python stacks (wait, blame views) */
+const volatile __u32 targ_trace = 0;   /* stream transitions to `trace` */
+/* The stack walk (pystack.bpf.h): its offsets for the target's version
+ * (minor 0: no walks), and the frames it keeps. */
+const volatile struct gs_pyoff targ_pyoff = {};
+const volatile __u32 targ_max_depth = GS_MAX_FRAMES;
 
-/* Set by user space before each run of the init iterator. */
+/* Inputs user space sets while the programs run (bss). Before each run of
+ * the seed iterator (seed_threads): */
 __u32 seed_slot = 0;
-__u32 init_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
-__u64 init_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
-__u32 init_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
+__u32 seed_holder_tid = 0;     /* GIL holder at attach, by TID (3.11+)... */
+__u64 seed_holder_fsbase = 0;  /* ...or by pthread_self() == TLS base (<3.11) */
+__u32 seed_implicit = 0;       /* 3.6 without a GIL yet: the holder is implicit */
 
-/* Set by user space when the recording ends: probes detach one by one, and
- * a half-detached set must not record half-seen transitions. A single
- * process of a --children recording stops by leaving proc_slots. */
+/* Before a run of dump_threads: */
+__u32 dump_slot = 0;
+
+/* When the recording ends: probes detach one by one, and a half-detached
+ * set must not record half-seen transitions. A single process of a
+ * --children recording stops by leaving proc_slots. */
 __u32 stopped = 0;
 
 struct {
@@ -74,33 +89,35 @@ struct {
 	__type(value, __u32);
 } proc_slots SEC(".maps");
 
+/* Threads whose accounting has closed, by TID: the collector's view. A
+ * thread's state is copied here from live_threads when it exits (until
+ * user space harvests it), and for every live thread when the window
+ * closes (dump_threads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* exited threads until harvested, and the live
 				       ones copied at the window's end */
 	__type(key, __u32);
 	__type(value, struct gs_thread);
-} threads SEC(".maps");
+} closed_threads SEC(".maps");
 
 /* Each traced thread's live state, in its task: found in a few loads from
  * the task pointer (a hash lookup by TID cost ~80 ns more per event under
- * load). The `threads` hash above is the collector's view: a thread's state
- * is copied there when it exits, and for every live thread when the window
- * closes (dump_threads). */
+ * load). */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct gs_thread);
-} tstore SEC(".maps");
+} live_threads SEC(".maps");
 
-/* Hold and wait histograms per process: [(slot * GS_NR_HISTS + kind) *
- * GS_HIST_SLOTS + bucket]. Per-CPU for one process; with --children user
- * space makes it a shared array (per-CPU would cost 30 KiB per process
- * per CPU), where the atomic add matters. */
+/* Hold and wait histograms per process: [gs_hist_idx(slot, kind) +
+ * bucket]. Per-CPU for one process; with --children user space makes it a
+ * shared array (per-CPU would cost 30 KiB per process per CPU), where the
+ * atomic add matters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_MAX_PROCS * GS_NR_HISTS * GS_HIST_SLOTS);
+	__uint(max_entries, GS_HIST_ENTRIES(GS_MAX_PROCS));
 	__type(key, __u32);
 	__type(value, __u64);
 } hists SEC(".maps");
@@ -114,32 +131,33 @@ struct {
 	__type(value, struct gs_subgil);
 } subgils SEC(".maps");
 
-/* [slot * GS_NR_COUNTERS + counter] */
+/* [gs_counter_idx(slot, counter)] */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_MAX_PROCS * GS_NR_COUNTERS);
+	__uint(max_entries, GS_COUNTER_ENTRIES(GS_MAX_PROCS));
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* The last switch-in of a traced thread on this CPU (struct gs_run). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct gs_run);
-} cpu_run SEC(".maps");
+} last_switch_in SEC(".maps");
 
-/* [slot]: the process's time on this CPU */
+/* [slot]: the process's time on this CPU, with and without the GIL */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GS_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct gs_cpu);
-} cpus SEC(".maps");
+} cpu_time SEC(".maps");
 
 static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 {
-	__u32 k = slot * GS_NR_COUNTERS + idx;
+	__u32 k = gs_counter_idx(slot, idx);
 	__u64 *c = bpf_map_lookup_elem(&counters, &k);
 
 	if (c)
@@ -148,12 +166,12 @@ static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 
 static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
 {
-	__u32 idx = (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS + gs_hist_slot(ns);
+	__u32 idx = gs_hist_idx(slot, kind) + gs_hist_slot(ns);
 	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
 
 	if (!c)
 		return;
-	if (single_tgid)        /* per-CPU: this CPU's own slot */
+	if (targ_tgid)        /* per-CPU: this CPU's own slot */
 		*c += 1;
 	else                    /* shared by every CPU (--children) */
 		__sync_fetch_and_add(c, 1);
@@ -173,8 +191,8 @@ static __always_inline struct gs_proc *proc_get(__u32 tgid, __u32 *slot)
 
 	if (stopped)
 		return NULL;
-	if (single_tgid) {
-		if (tgid != single_tgid)
+	if (targ_tgid) {
+		if (tgid != targ_tgid)
 			return NULL;
 	} else {
 		sp = bpf_map_lookup_elem(&proc_slots, &tgid);
@@ -255,7 +273,7 @@ static __always_inline void emit(const struct gs_proc *p, __u32 slot, __u32 tid,
 {
 	struct gs_trace_rec *r;
 
-	if (!with_trace)
+	if (!targ_trace)
 		return;
 	r = bpf_ringbuf_reserve(&trace, sizeof(*r), 0);
 	if (!r) {
@@ -275,7 +293,7 @@ static __always_inline void emit(const struct gs_proc *p, __u32 slot, __u32 tid,
 static __always_inline void emit_state(const struct gs_proc *p, __u32 slot, __u32 tid,
 				       const struct gs_thread *t, __u64 now)
 {
-	if (with_trace)
+	if (targ_trace)
 		emit(p, slot, tid, GS_TR_STATE, tstate_of(t), now);
 }
 
@@ -296,7 +314,7 @@ static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
 static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
 {
 	__u32 slot = t->slot;
-	struct gs_cpu *c = bpf_map_lookup_elem(&cpus, &slot);
+	struct gs_cpu *c = bpf_map_lookup_elem(&cpu_time, &slot);
 
 	if (!c)
 		return;
@@ -311,7 +329,7 @@ static __always_inline struct gs_run *cpu_note(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&cpu_run, &zero);
+	return bpf_map_lookup_elem(&last_switch_in, &zero);
 }
 
 /* Close the thread's current interval at now. When it was on-CPU, the
@@ -340,9 +358,9 @@ static __always_inline void account(struct gs_thread *t, __u64 now)
 		cpu_add(t, d);
 }
 
-/* A switch-in of a thread we believed on-CPU: its switch-out was not seen.
- * Rare: out of line. */
-static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
+/* A switch-in of a thread we believed on-CPU (GS_C_SWITCH_IN_ON): its
+ * switch-out was not seen. Rare: out of line. */
+static __noinline void repair_switch_in_on(struct gs_thread *t, __u32 slot, __u64 in_ts, __u64 in_exec)
 {
 	__u64 out;
 
@@ -363,10 +381,10 @@ static __noinline void missed_switch_out(struct gs_thread *t, __u32 slot, __u64 
 }
 
 /* The thread runs on this CPU now (the caller is its uprobe, switch-out or
- * exit): apply its switch-in noted in cpu_run, closing its off-CPU interval
- * at that instant. No note for it there: its switch-in was not seen
- * (switch-out repairs that from its CPU time). A note newer than a thread
- * already on-CPU: its switch-out was not seen. */
+ * exit): apply its switch-in noted in last_switch_in, closing its off-CPU
+ * interval at that instant. No note for it there: its switch-in was not
+ * seen (switch-out repairs that from its CPU time). A note newer than a
+ * thread already on-CPU: its switch-out was not seen. */
 static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 {
 	struct gs_run *r = cpu_note();
@@ -374,7 +392,7 @@ static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 	if (!r || r->tid != tid || r->ts <= t->since)
 		return;
 	if (t->oncpu) {
-		missed_switch_out(t, slot, r->ts, r->exec);
+		repair_switch_in_on(t, slot, r->ts, r->exec);
 	} else {
 		account(t, r->ts);
 		t->oncpu = 1;
@@ -393,14 +411,14 @@ static const struct gs_thread thread_tmpl = { .slot = GS_SLOT_NONE };
 
 static __always_inline struct gs_thread *thread_of(struct task_struct *task)
 {
-	return bpf_task_storage_get(&tstore, task, 0, 0);
+	return bpf_task_storage_get(&live_threads, task, 0, 0);
 }
 
 /* task's entry, created from the template when it has none; *fresh when
  * it is still to be filled in. NULL: no memory for it. */
 static __always_inline struct gs_thread *thread_new(__u32 slot, struct task_struct *task, int *fresh)
 {
-	struct gs_thread *t = bpf_task_storage_get(&tstore, task, (void *)&thread_tmpl,
+	struct gs_thread *t = bpf_task_storage_get(&live_threads, task, (void *)&thread_tmpl,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!t) {
@@ -419,12 +437,12 @@ static __always_inline int thread_stale(const struct gs_thread *t, struct task_s
 {
 	if (t->slot == GS_SLOT_NONE)
 		return 0;
-	bpf_task_storage_delete(&tstore, task);
+	bpf_task_storage_delete(&live_threads, task);
 	return 1;
 }
 
 /* First sight of a thread: fill in its fresh entry. One that existed at
- * attach (the seeding iterator has not run yet) is accounted from the
+ * attach (the seed iterator has not run yet) is accounted from the
  * window start; one created since, from now. Seen on the CPU it was
  * switched in on (the scheduler tracepoint is live from the window start):
  * on-CPU from that switch-in, and off-CPU before it when it existed at
@@ -435,11 +453,11 @@ static __noinline void thread_fill(const struct gs_proc *p, struct gs_thread *t,
 {
 	struct gs_run *r = oncpu ? cpu_note() : NULL;
 
-	t->since = p->seeded ? now : p->init_ts;
+	t->since = p->seeded ? now : p->t0;
 	t->oncpu = oncpu;
-	if (r && r->tid == tid && r->ts >= p->init_ts && r->ts < now) {
+	if (r && r->tid == tid && r->ts >= p->t0 && r->ts < now) {
 		if (!p->seeded)
-			t->ns[GS_NOGIL_OFF] = r->ts - p->init_ts;
+			t->ns[GS_NOGIL_OFF] = r->ts - p->t0;
 		t->since = r->ts;
 		t->on_since = r->ts;
 		t->exec_ns = r->exec;
@@ -466,7 +484,7 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	t = thread_new(slot, task, &fresh);
 	if (!t)
 		return NULL;
-	if (!fresh)             /* the init iterator created it meanwhile */
+	if (!fresh)             /* the seed iterator created it meanwhile */
 		return !t->exited && t->slot == slot ? t : NULL;
 	thread_fill(p, t, tid, now, oncpu);
 	barrier();
@@ -528,7 +546,7 @@ int BPF_KPROBE(take_gil_enter)
 	}
 	t->gil = GS_GIL_WAITING;
 	t->gil_since = now;
-	if (with_stacks) {
+	if (targ_stacks) {
 		__u64 ts = tstate_arg(ctx);
 
 		if (ts)
@@ -613,7 +631,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		}
 		if (__sync_fetch_and_add(&p->nwaiters, -1) == 1)
 			count(slot, GS_C_CONTENDED_NS, now - p->contend_start);
-		if (with_stacks) {
+		if (targ_stacks) {
 			stack_add(slot, t->wait_stack, tid, GS_VIEW_WAIT, d);
 			blame(p, slot, t->gil_since, now);
 		}
@@ -627,7 +645,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		 * thread state of threads started after attach */
 		__u64 ts = selfcheck_acquired(p);
 
-		if (with_stacks && ts)
+		if (targ_stacks && ts)
 			t->tstate = ts;
 	}
 	handoff_end(p, slot, now);
@@ -787,7 +805,7 @@ static __always_inline void on_contended(struct gs_proc *p, __u32 slot, __u32 ti
 		t->gil = GS_GIL_WAITING;
 		t->gil_addr = 0;
 		t->gil_since = now;
-		if (with_stacks)
+		if (targ_stacks)
 			t->wait_stack = wait_stack_of(p, slot, t);
 	}
 	t->implicit = 0;
@@ -859,7 +877,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 		/* No acquisition seen since attach and nobody credited with
 		 * the GIL: this thread has held it since before the window. */
 		t->gil = GS_GIL_HOLDING;
-		t->gil_since = p->init_ts;
+		t->gil_since = p->t0;
 		t->hold_partial = 1;
 	}
 	account(t, now);
@@ -881,7 +899,7 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			p->free_since = now;   /* a hand-off: until the next acquisition */
 		if (forced)
 			emit(p, slot, tid, GS_TR_FORCED, 0, now);
-		if (with_stacks) {
+		if (targ_stacks) {
 			if (tstate)
 				t->tstate = tstate;
 			/* Blame charges a wait to the holds it overlapped, and a
@@ -978,7 +996,7 @@ int BPF_KPROBE(drop_gil_enter)
 		sub_released(p, slot, tid, t, forced);
 		return 0;
 	}
-	on_released(p, slot, tid, t, forced, with_stacks ? tstate_arg(ctx) : 0);
+	on_released(p, slot, tid, t, forced, targ_stacks ? tstate_arg(ctx) : 0);
 	return 0;
 }
 
@@ -1053,11 +1071,11 @@ int BPF_KPROBE(gil_cond_call)
 	return 0;
 }
 
-/* A thread switched out that we believed off-CPU: its switch-in was not
- * seen. The kernel's count of its CPU time says how long it has run since
+/* A switch-out of a thread we believed off-CPU (GS_C_SWITCH_OUT_OFF): its
+ * switch-in was not seen. The kernel's count of its CPU time says how long it has run since
  * its last switch-out: that much of the time up to now becomes on-CPU (the
  * run ends now; a single missed switch-in is the case this repairs). */
-static __always_inline void missed_switch_in(struct gs_thread *t, __u32 slot, __u64 now, __u64 exec)
+static __always_inline void repair_switch_out_off(struct gs_thread *t, __u32 slot, __u64 now, __u64 exec)
 {
 	__u64 ran, since = t->since, move;
 	int off, on;
@@ -1115,7 +1133,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			__u64 exec = prev->se.sum_exec_runtime;
 
 			if (!t->oncpu)
-				missed_switch_in(t, slot, now, exec);
+				repair_switch_out_off(t, slot, now, exec);
 			account(t, now);
 			t->oncpu = 0;
 			t->exec_ns = exec;
@@ -1127,7 +1145,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		if (!now)
 			now = bpf_ktime_get_ns();
 		tid = next->pid;
-		if (!with_trace) {
+		if (!targ_trace) {
 			/* noted only: the thread catches up at its next event */
 			struct gs_run *r = cpu_note();
 
@@ -1199,7 +1217,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p_task->comm);
 	t->exited = 1;
 	/* to the collector, which harvests exited threads from there */
-	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+	if (bpf_map_update_elem(&closed_threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	emit(p, slot, tid, GS_TR_EXIT, 0, now);
 	return 0;
@@ -1250,7 +1268,7 @@ struct {
  * from the target's memory by user space) unless a GIL event already told
  * us who holds it. */
 SEC("iter/task")
-int init_threads(struct bpf_iter__task *ctx)
+int seed_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	__u32 slot = seed_slot;
@@ -1264,8 +1282,8 @@ int init_threads(struct bpf_iter__task *ctx)
 		return 0;
 	tid = task->pid;
 	holder = !p->gil_acquires &&
-		 ((init_holder_tid && tid == init_holder_tid) ||
-		  (init_holder_fsbase && task->thread.fsbase == init_holder_fsbase));
+		 ((seed_holder_tid && tid == seed_holder_tid) ||
+		  (seed_holder_fsbase && task->thread.fsbase == seed_holder_fsbase));
 	key = tid;
 	ts = bpf_map_lookup_elem(&seed_tstates, &key);
 	if (!ts) {
@@ -1282,7 +1300,7 @@ int init_threads(struct bpf_iter__task *ctx)
 		 * was not known, was held. */
 		if (holder && old->gil == GS_GIL_NONE) {
 			__u64 on = __sync_lock_test_and_set(&old->ns[GS_NOGIL_ON], 0);
-			struct gs_cpu *c = bpf_map_lookup_percpu_elem(&cpus, &slot, old->cpu);
+			struct gs_cpu *c = bpf_map_lookup_percpu_elem(&cpu_time, &slot, old->cpu);
 
 			__sync_fetch_and_add(&old->ns[GS_HELD_ON], on);
 			__sync_fetch_and_add(&old->ns[GS_HELD_OFF], __sync_lock_test_and_set(&old->ns[GS_NOGIL_OFF], 0));
@@ -1294,9 +1312,9 @@ int init_threads(struct bpf_iter__task *ctx)
 				__sync_fetch_and_add(&c->with_gil_ns, on);
 			}
 			old->gil = GS_GIL_HOLDING;
-			old->gil_since = p->init_ts;
+			old->gil_since = p->t0;
 			old->hold_partial = 1;
-			old->implicit = init_implicit;
+			old->implicit = seed_implicit;
 			p->gil_holder = tid;
 		}
 		if (ts && !old->tstate)
@@ -1309,15 +1327,15 @@ int init_threads(struct bpf_iter__task *ctx)
 		p->seeded = 1;
 		return 0;
 	}
-	t->since = p->init_ts;
+	t->since = p->t0;
 	t->oncpu = task->on_cpu ? 1 : 0;
 	t->exec_ns = task->se.sum_exec_runtime;
 	t->cpu = task->thread_info.cpu;
 	if (holder) {
 		t->gil = GS_GIL_HOLDING;
-		t->gil_since = p->init_ts;
+		t->gil_since = p->t0;
 		t->hold_partial = 1;
-		t->implicit = init_implicit;
+		t->implicit = seed_implicit;
 		p->gil_holder = tid;
 	}
 	if (ts)
@@ -1325,16 +1343,13 @@ int init_threads(struct bpf_iter__task *ctx)
 	barrier();
 	t->slot = slot;
 	/* A thread first seen here starts its trace track at the window start. */
-	emit_state(p, slot, tid, t, p->init_ts);
+	emit_state(p, slot, tid, t, p->t0);
 	p->seeded = 1;
 	return 0;
 }
 
-/* Set by user space before a run of dump_threads. */
-__u32 dump_slot = 0;
-
 /* Run by user space when a process's window closes: copies the state of
- * each of its live threads into the `threads` hash, where the collector
+ * each of its live threads into the `closed_threads` hash, where the collector
  * reads it. */
 SEC("iter/task")
 int dump_threads(struct bpf_iter__task *ctx)
@@ -1350,8 +1365,8 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (!t || t->slot != slot || t->exited)
 		return 0;
 	tid = task->pid;
-	if (bpf_map_update_elem(&threads, &tid, t, BPF_ANY))
+	if (bpf_map_update_elem(&closed_threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
-	bpf_task_storage_delete(&tstore, task);   /* the window is closed */
+	bpf_task_storage_delete(&live_threads, task);   /* the window is closed */
 	return 0;
 }

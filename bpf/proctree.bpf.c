@@ -6,11 +6,12 @@
  * member adds the child before it can run, so grandchildren forked before
  * user space reacts are followed too. Forks, execs and exits of members
  * are streamed to user space, which attaches a GIL tracer to each Python
- * process. Threads (CLONE_THREAD) are not processes and are ignored. */
+ * process. Threads (CLONE_THREAD) are not processes and are ignored.
+ * Pairs with bpf/proctree.h (its event record) and user/trace/proctree.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "procevent.h"
+#include "proctree.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

@@ -2,16 +2,15 @@
 /* Python stack walking in BPF, included by gil.bpf.c.
  *
  * From a PyThreadState*, follow the frame chain with the per-version
- * offsets in `pyoff`, pack each frame as (bytecode offset, code object),
- * hash the result, and store each distinct stack once. The first time a
- * stack is stored, every code object in it not seen before is captured
- * (names, file, first line, line table) so that symbolization never needs
- * the target's memory again. */
+ * offsets in `targ_pyoff`, pack each frame as (bytecode offset, code
+ * object), hash the result, and store each distinct stack once. The first
+ * time a stack is stored, every code object in it not seen before is
+ * captured (names, file, first line, line table) so that symbolization
+ * never needs the target's memory again. Its knobs, targ_pyoff and
+ * targ_max_depth, are with the others at the top of gil.bpf.c; what it
+ * stores is laid out in pystack.h. */
 #ifndef GS_PYSTACK_BPF_H
 #define GS_PYSTACK_BPF_H
-
-const volatile struct gs_pyoff pyoff = {};
-const volatile __u32 max_depth = GS_MAX_FRAMES;
 
 /* The stack being walked, per CPU. A walk preempted by another on the same
  * CPU (uprobe programs are preemptible) finds `gen` moved on: its frames
@@ -87,7 +86,7 @@ static __always_inline void rd_str(__u64 obj, char *dst, __u32 cap, __u8 *kind, 
 	if (!(state & (1 << 5)))                                      /* not compact */
 		return;
 	*kind = (state >> 2) & 7;
-	data = obj + ((state & (1 << 6)) ? pyoff.str_ascii_data : pyoff.str_compact_data);
+	data = obj + ((state & (1 << 6)) ? targ_pyoff.str_ascii_data : targ_pyoff.str_compact_data);
 	n *= *kind;
 	if (n > cap)
 		n = cap;
@@ -106,11 +105,11 @@ static __always_inline void capture_code(__u32 slot, __u64 code)
 	/* A freed code object's memory can hold a new one later (startup
 	 * code compiled from strings is freed early): the fingerprint tells
 	 * them apart, and the newer one wins. */
-	bpf_probe_read_user(&line, sizeof(line), (void *)(code + pyoff.co_firstlineno));
-	name = pyoff.co_qualname ? rd_ptr(code + pyoff.co_qualname) : 0;
+	bpf_probe_read_user(&line, sizeof(line), (void *)(code + targ_pyoff.co_firstlineno));
+	name = targ_pyoff.co_qualname ? rd_ptr(code + targ_pyoff.co_qualname) : 0;
 	if (!name)
-		name = rd_ptr(code + pyoff.co_name);
-	file = rd_ptr(code + pyoff.co_filename);
+		name = rd_ptr(code + targ_pyoff.co_name);
+	file = rd_ptr(code + targ_pyoff.co_filename);
 	fp = name ^ (file << 1) ^ (__u64)(__u32)line;
 	old = bpf_map_lookup_elem(&codes, &key);
 	if (old) {
@@ -125,7 +124,7 @@ static __always_inline void capture_code(__u32 slot, __u64 code)
 	c->firstlineno = line;
 	rd_str(name, c->name, GS_NAME_MAX, &c->name_kind, &c->name_len);
 	rd_str(file, c->file, GS_FILE_MAX, &c->file_kind, &c->file_len);
-	lt = rd_ptr(code + pyoff.co_linetable);          /* a bytes object */
+	lt = rd_ptr(code + targ_pyoff.co_linetable);          /* a bytes object */
 	c->lt_len = 0;
 	c->lt_full = 0;
 	if (lt) {
@@ -140,7 +139,7 @@ static __always_inline void capture_code(__u32 slot, __u64 code)
 		count(slot, GS_C_CODES_FULL, 1);
 }
 
-/* A field of the frame read into buf, at offset off (from pyoff). */
+/* A field of the frame read into buf, at offset off (from targ_pyoff). */
 static __always_inline __u64 fb_u64(const struct gs_frame_buf *f, __u32 off)
 {
 	return *(const __u64 *)&f->b[off & (GS_FRAME_READ - 1)];
@@ -157,14 +156,14 @@ static __always_inline __u64 frame_offset(const struct gs_frame_buf *f, __u64 co
 	__s32 lasti;
 	__u64 p;
 
-	if (pyoff.pos_kind == 2) {               /* 3.11+: pointer into the code */
-		p = fb_u64(f, pyoff.f_pos) - (code + pyoff.co_code);
+	if (targ_pyoff.pos_kind == 2) {               /* 3.11+: pointer into the code */
+		p = fb_u64(f, targ_pyoff.f_pos) - (code + targ_pyoff.co_code);
 		return p < 0xffff ? p : 0xffff;
 	}
-	lasti = fb_s32(f, pyoff.f_pos);
+	lasti = fb_s32(f, targ_pyoff.f_pos);
 	if (lasti < 0)
 		return 0;
-	if (pyoff.pos_kind == 1)                 /* 3.10 counts code units */
+	if (targ_pyoff.pos_kind == 1)                 /* 3.10 counts code units */
 		lasti *= 2;
 	return lasti < 0xffff ? lasti : 0xffff;
 }
@@ -185,7 +184,7 @@ static long walk_step(__u32 i, void *arg)
 	struct walk_ctx *w = arg;
 	struct gs_frame_buf fb, *f = &fb;
 	__u64 frame = w->frame, code, type, packed;
-	__u32 n = pyoff.frame_span;
+	__u32 n = targ_pyoff.frame_span;
 
 	/* One read a frame: its fields are all within its first frame_span
 	 * bytes (a read per field cost ~4x as much). */
@@ -193,9 +192,9 @@ static long walk_step(__u32 i, void *arg)
 		n = GS_FRAME_READ;
 	if (!frame || !n || bpf_probe_read_user(f->b, n, (void *)frame))
 		return 1;
-	w->frame = fb_u64(f, pyoff.f_back);
-	code = fb_u64(f, pyoff.f_code) & ~(__u64)pyoff.exec_tag_mask;
-	if (pyoff.f_owner != (__u32)~0 && f->b[pyoff.f_owner & (GS_FRAME_READ - 1)] >= pyoff.owner_skip)
+	w->frame = fb_u64(f, targ_pyoff.f_back);
+	code = fb_u64(f, targ_pyoff.f_code) & ~(__u64)targ_pyoff.exec_tag_mask;
+	if (targ_pyoff.f_owner != (__u32)~0 && f->b[targ_pyoff.f_owner & (GS_FRAME_READ - 1)] >= targ_pyoff.owner_skip)
 		return 0;                       /* C-stack shim / entry frame */
 	if (!code)
 		return 0;
@@ -204,7 +203,7 @@ static long walk_step(__u32 i, void *arg)
 		if (type != w->code_type)
 			return 0;
 	}
-	if (w->depth >= max_depth || w->depth >= GS_MAX_FRAMES) {
+	if (w->depth >= targ_max_depth || w->depth >= GS_MAX_FRAMES) {
 		w->st->truncated = 1;
 		return 1;
 	}
@@ -235,16 +234,16 @@ static __always_inline __u64 walk_stack(const struct gs_proc *p, __u32 slot, __u
 	__u64 h, gen;
 	long err;
 
-	if (!tstate || !pyoff.minor || !p->can_walk)
+	if (!tstate || !targ_pyoff.minor || !p->can_walk)
 		return 0;
 	ws = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!ws)
 		return 0;
 	gen = ++ws->gen;
 	w.st = &ws->st;
-	w.frame = rd_ptr(tstate + pyoff.ts_frame);
-	if (pyoff.cframe_current != (__u32)~0 && w.frame)
-		w.frame = rd_ptr(w.frame + pyoff.cframe_current);
+	w.frame = rd_ptr(tstate + targ_pyoff.ts_frame);
+	if (targ_pyoff.cframe_current != (__u32)~0 && w.frame)
+		w.frame = rd_ptr(w.frame + targ_pyoff.cframe_current);
 	w.st->truncated = 0;
 	/* Shim frames are skipped, so allow twice the depth in steps. */
 	bpf_loop(2 * GS_MAX_FRAMES, walk_step, &w, 0);

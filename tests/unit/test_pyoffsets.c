@@ -9,7 +9,6 @@
 #include <string.h>
 #include "check.h"
 #include "inspect/elf.h"
-#include "gilscope.h"
 #include "inspect/pyoffsets.h"
 
 static void put64(unsigned char *b, size_t off, uint64_t v)

@@ -4,7 +4,6 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <string.h>
-#include "gilscope.h"
 #include "inspect/pyoffsets.h"
 
 static const struct py_layout layouts[] = {
@@ -125,8 +124,8 @@ static int validate(const struct py_debug_offsets *d, char *why, size_t whylen)
 	    (d->runtime_size - d->interp_size) % 8)
 		return distrust(why, whylen, "the runtime and interpreter sizes do not place the main interpreter");
 	if (!d->free_threaded &&
-	    (d->interp_gil + 208 > d->interp_size || d->interp_gil_locked != d->interp_gil + GIL_LOCKED_OFF ||
-	     d->interp_gil_holder != d->interp_gil + GIL_LAST_HOLDER_OFF))
+	    (d->interp_gil + 208 > d->interp_size || d->interp_gil_locked != d->interp_gil + GS_GIL_LOCKED_OFF ||
+	     d->interp_gil_holder != d->interp_gil + GS_GIL_LAST_HOLDER_OFF))
 		return distrust(why, whylen, "the GIL struct is not laid out as in 3.7-3.15 "
 					     "(locked at +16, last_holder at +8)");
 	if (d->tstate_interp != 16 || d->tstate_next != 8 || d->tstate_prev != 0)

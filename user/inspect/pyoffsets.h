@@ -3,11 +3,15 @@
  * table of interpreter layout facts the core tracer needs. 3.6-3.12: numbers
  * measured on the pyenv builds; 3.13+: read from the interpreter's own
  * _Py_DebugOffsets, whose layout per version is the only table kept (how
- * each number was measured: docs/cpython-layouts.md). */
+ * each number was measured: docs/cpython-layouts.md). The facts the BPF
+ * programs read too (the GIL struct's field offsets, the stack walk's
+ * struct gs_pyoff) live in bpf/pyoffsets.h, included here. */
 #ifndef GS_PYOFFSETS_H
 #define GS_PYOFFSETS_H
 
 #include <stdint.h>
+#include <pyoffsets.h> /* bpf/pyoffsets.h: the GIL's field offsets, struct gs_pyoff
+			  ("pyoffsets.h" would name this file) */
 
 enum gil_locate {
 	GIL_STATICS,        /* 3.6: gil_* static globals (.symtab) */
@@ -39,12 +43,8 @@ struct py_layout {
 	uint32_t drop_req_interp_off;     /* ... + this = interp->ceval.gil_drop_request */
 };
 
-/* Field offsets inside struct _gil_runtime_state, the same in 3.7-3.14
- * (default builds). */
-#define GIL_INTERVAL_OFF      0
-#define GIL_LAST_HOLDER_OFF   8
-#define GIL_LOCKED_OFF        16
-#define GIL_SWITCH_NUMBER_OFF 24
+/* Field offsets inside struct _gil_runtime_state: GS_GIL_*_OFF in
+ * bpf/pyoffsets.h, which BPF reads too. */
 
 /* 3.13+: the drop request is bit 0 of the holder's tstate->eval_breaker,
  * the field after tstate->interp (measured with gdb on the debug files of
@@ -99,7 +99,6 @@ int py_debug_offsets__decode_why(const void *buf, size_t len,
 uint64_t py_debug_offsets__main_interp_off(const struct py_debug_offsets *d);
 uint64_t py_debug_offsets__main_gil_off(const struct py_debug_offsets *d);
 
-struct gs_pyoff;
 /* Stack-walk offsets of 3.<minor> from the measured table (3.6-3.13), or
  * from _Py_DebugOffsets when d is given (3.13+). 0 or -ENOTSUP. */
 int py_stack_offsets(int minor, const struct py_debug_offsets *d, struct gs_pyoff *out);

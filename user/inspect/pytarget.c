@@ -430,8 +430,8 @@ static void locate_gil_fields(struct py_target *pt, struct elf_file *ef)
 	gil = main_gil_addr(pt);
 	if (!gil)
 		return;
-	pt->holder_addr = gil + GIL_LAST_HOLDER_OFF;
-	pt->switchnum_addr = gil + GIL_SWITCH_NUMBER_OFF;
+	pt->holder_addr = gil + GS_GIL_LAST_HOLDER_OFF;
+	pt->switchnum_addr = gil + GS_GIL_SWITCH_NUMBER_OFF;
 	if (pt->minor >= 13)
 		pt->drop_req_tstate_off = TSTATE_EVAL_BREAKER_OFF;
 	if (pt->have_dbg) {
@@ -907,8 +907,8 @@ static void verify_gil_live(struct py_target *pt)
 	}
 	snprintf(pt->gil_note, sizeof(pt->gil_note), "main GIL at 0x%llx per the live interp->ceval.gil "
 		 "(the layout said 0x%llx)", (unsigned long long)live, (unsigned long long)computed);
-	pt->holder_addr = live + GIL_LAST_HOLDER_OFF;
-	pt->switchnum_addr = live + GIL_SWITCH_NUMBER_OFF;
+	pt->holder_addr = live + GS_GIL_LAST_HOLDER_OFF;
+	pt->switchnum_addr = live + GS_GIL_SWITCH_NUMBER_OFF;
 	if (pt->gil_addr) {
 		pt->gil_addr = live;
 		pt->gil_cond_addr = live + GS_GIL_COND_OFF;
@@ -941,9 +941,9 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 		e = gil_struct_addr(pt, fd, &gil, &ident_off);
 		if (e || !gil)
 			goto out;
-		locked_addr = gil + GIL_LOCKED_OFF;
-		holder_addr = gil + GIL_LAST_HOLDER_OFF;
-		interval_addr = gil + GIL_INTERVAL_OFF;
+		locked_addr = gil + GS_GIL_LOCKED_OFF;
+		holder_addr = gil + GS_GIL_LAST_HOLDER_OFF;
+		interval_addr = gil + GS_GIL_INTERVAL_OFF;
 	}
 	if ((e = mem_read(fd, locked_addr, &locked, sizeof(locked))) ||
 	    (e = read_u64(fd, holder_addr, &s->holder_tstate)) ||
@@ -951,7 +951,7 @@ int py_target__read_gil(const struct py_target *pt, struct gil_snapshot *s)
 		goto out;
 	s->locked = locked;
 	if (pt->switchnum_addr && read_u64(fd, pt->gil_is_int_fields ? pt->switchnum_addr
-								   : gil + GIL_SWITCH_NUMBER_OFF,
+								   : gil + GS_GIL_SWITCH_NUMBER_OFF,
 					   &s->switch_number) == 0)
 		s->have_switch_number = true;
 	if (locked == 1 && s->holder_tstate &&

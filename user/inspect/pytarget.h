@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "gilscope.h"
+#include "gil.h"
 #include "inspect/pyoffsets.h"
 
 enum probe_role {

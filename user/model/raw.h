@@ -7,7 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "gilscope.h"
+#include "gil.h"
+#include "pystack.h"
 
 struct thread_rec {
 	uint32_t tid;
@@ -50,7 +51,7 @@ struct prog_stat {
 	uint32_t insns;           /* translated instructions */
 };
 
-#define GS_NR_PROGS 10
+/* GS_NR_PROGS: the programs bpf/gil.h lists in GS_REPORTED_PROGS. */
 
 /* The self-check's raw material (user/model/selfcheck.h): what BPF saw at the
  * acquisitions, and the interpreter's own state read from the target's

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 #include "model/sym_stack.h"
-#include "gilscope.h"
+#include "pystack.h"
 #include "model/raw.h"
 
 struct view_stacks {

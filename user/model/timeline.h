@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include <linux/types.h> /* __u32/__u64, used by gilscope.h */
+#include <linux/types.h> /* __u32/__u64, used by gil.h */
 
-#include "gilscope.h"
+#include "gil.h"
 
 struct tw_rec {
 	struct gs_trace_rec r;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "trace/gil_tracer.h"   /* gilscope.h's types first: the skeleton uses them */
+#include "trace/gil_tracer.h"   /* gil.h's and pyoffsets.h's types first: the skeleton uses them */
 #include "gil.skel.h"
 #include "common.h"
 #include "model/hist_stats.h"
@@ -17,6 +17,14 @@
 
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
+
+/* The program lists of bpf/gil.h name every program of the skeleton
+ * (each name must be one of its fields, and their number its count). */
+#define PROG_IN_SKEL(name) + (sizeof(((struct gil_bpf *)0)->progs.name) > 0)
+_Static_assert((0 GS_REPORTED_PROGS(PROG_IN_SKEL) GS_UNREPORTED_PROGS(PROG_IN_SKEL)) *
+		       sizeof(struct bpf_program *) == sizeof(((struct gil_bpf *)0)->progs),
+	       "a program of gil.bpf.c is missing from GS_REPORTED_PROGS/GS_UNREPORTED_PROGS (bpf/gil.h)");
+#undef PROG_IN_SKEL
 
 #define MAX_CPUS 1024
 #define MAX_SLOT_LINKS (PT_MAX_PROBES * 2)
@@ -86,20 +94,20 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		free(tr);
 		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
 	}
-	s->rodata->single_tgid = opts->multi ? 0 : (__u32)pt->pid;
+	s->rodata->targ_tgid = opts->multi ? 0 : (__u32)pt->pid;
 	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
-		s->rodata->with_stacks = opts->stacks;
-		memcpy((void *)&s->rodata->pyoff, &pt->pyoff, sizeof(pt->pyoff));
-		s->rodata->pyoff.code_type = 0;      /* per process: gs_proc.code_type */
-		s->rodata->max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
+		s->rodata->targ_stacks = opts->stacks;
+		memcpy((void *)&s->rodata->targ_pyoff, &pt->pyoff, sizeof(pt->pyoff));
+		s->rodata->targ_pyoff.code_type = 0;      /* per process: gs_proc.code_type */
+		s->rodata->targ_max_depth = opts->max_depth > 0 && opts->max_depth <= GS_MAX_FRAMES
 					       ? opts->max_depth : GS_MAX_FRAMES;
 	}
-	s->rodata->with_trace = opts->on_trace != NULL;
+	s->rodata->targ_trace = opts->on_trace != NULL;
 	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
 	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
-	bpf_map__set_max_entries(s->maps.counters, tr->nslots * GS_NR_COUNTERS);
-	bpf_map__set_max_entries(s->maps.cpus, tr->nslots);
-	bpf_map__set_max_entries(s->maps.hists, tr->nslots * GS_NR_HISTS * GS_HIST_SLOTS);
+	bpf_map__set_max_entries(s->maps.counters, GS_COUNTER_ENTRIES(tr->nslots));
+	bpf_map__set_max_entries(s->maps.cpu_time, tr->nslots);
+	bpf_map__set_max_entries(s->maps.hists, GS_HIST_ENTRIES(tr->nslots));
 	if (opts->multi)   /* 30 KiB per process: per CPU only for one process */
 		bpf_map__set_type(s->maps.hists, BPF_MAP_TYPE_ARRAY);
 	if (!opts->multi && !tracks_subgils(pt))
@@ -326,7 +334,7 @@ static void proc_config(struct tracer *tr, const struct py_target *pt, struct gs
 	c->track_subgils = tracks_subgils(pt);
 	/* One stack layout per object: a descendant running another
 	 * version gets no stacks. */
-	c->can_walk = pt->can_walk && tr->skel->rodata->pyoff.minor == pt->pyoff.minor;
+	c->can_walk = pt->can_walk && tr->skel->rodata->targ_pyoff.minor == pt->pyoff.minor;
 	c->code_type = pt->pyoff.code_type;
 }
 
@@ -352,10 +360,10 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 	sl->pid = pt->pid;
 	proc_config(tr, pt, &cfg);
 	/* The window opens as the first probe goes in. */
-	cfg.init_ts = gs_mono_ns();
-	sl->acc.t0 = cfg.init_ts;
+	cfg.t0 = gs_mono_ns();
+	sl->acc.t0 = cfg.t0;
 	/* The scheduler tracepoints go in first: a thread first seen by a
-	 * uprobe before the seeding iterator has run was off-CPU until its
+	 * uprobe before the seed iterator has run was off-CPU until its
 	 * switch-in noted since the window opened (or on-CPU throughout). */
 	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
 	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
@@ -426,25 +434,25 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 	int e;
 
 	s->bss->seed_slot = (__u32)slot;
-	s->bss->init_holder_tid = 0;
-	s->bss->init_holder_fsbase = 0;
-	s->bss->init_implicit = 0;
+	s->bss->seed_holder_tid = 0;
+	s->bss->seed_holder_fsbase = 0;
+	s->bss->seed_implicit = 0;
 	if (snap && snap->locked == 1) {
-		s->bss->init_holder_tid = snap->holder_tid;
-		s->bss->init_holder_fsbase = snap->holder_pthread;
+		s->bss->seed_holder_tid = snap->holder_tid;
+		s->bss->seed_holder_fsbase = snap->holder_pthread;
 	} else if (snap && snap->locked == -1 && pt->minor == 6) {
 		/* 3.6 creates the GIL only when a second thread starts:
 		 * until then the main thread runs Python alone, as if it
 		 * held it. */
-		s->bss->init_holder_tid = (__u32)pt->pid;
-		s->bss->init_implicit = 1;
+		s->bss->seed_holder_tid = (__u32)pt->pid;
+		s->bss->seed_implicit = 1;
 	}
 	tr->slots[slot].acc.init_locked = snap ? snap->locked : -1;
-	tr->slots[slot].acc.init_holder = s->bss->init_holder_tid;
+	tr->slots[slot].acc.init_holder = s->bss->seed_holder_tid;
 	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
 		py_target__threads(pt, seed_tstate, tr);
-	e = run_task_iter(s->progs.init_threads);
+	e = run_task_iter(s->progs.seed_threads);
 	if (e)
 		return gs_fail(err, errlen, e, "cannot run the task iterator: %s", strerror(-e));
 	return 0;
@@ -475,7 +483,7 @@ static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
 /* Move exited threads from the BPF maps to their process's slot. */
 int tracer__harvest(struct tracer *tr)
 {
-	int fd = bpf_map__fd(tr->skel->maps.threads);
+	int fd = bpf_map__fd(tr->skel->maps.closed_threads);
 	uint32_t key, next, *prev = NULL, *gone = NULL;
 	size_t ngone = 0, cap = 0;
 	struct gs_thread st;
@@ -582,9 +590,9 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 	size_t cap = 0, n = 0;
 	int fd;
 
-	if (!s->rodata->pyoff.minor)
+	if (!s->rodata->targ_pyoff.minor)
 		return;
-	res->py_minor = (int)s->rodata->pyoff.minor;
+	res->py_minor = (int)s->rodata->targ_pyoff.minor;
 	res->stacks = dump_u64_map(bpf_map__fd(s->maps.stacks), sizeof(struct stack_entry), &res->nstacks);
 	res->codes = dump_u64_map(bpf_map__fd(s->maps.codes), sizeof(struct code_entry), &res->ncodes);
 	for (size_t i = 0; i < res->ncodes; i++)
@@ -592,7 +600,7 @@ static void read_stacks(struct tracer *tr, int slot, struct gs_result *res)
 			if (tr->multi)
 				bpf_map_delete_elem(bpf_map__fd(s->maps.codes), &res->codes[i].addr);
 			res->codes[n] = res->codes[i];
-			res->codes[n++].addr &= GS_ADDR_MASK;
+			res->codes[n++].addr = gs_key_addr(res->codes[i].addr);
 		}
 	res->ncodes = n;
 	fd = bpf_map__fd(s->maps.stack_counts);
@@ -636,7 +644,7 @@ static void read_subgils(struct tracer *tr, int slot, struct gs_result *res)
 		res->subgils = v;
 		v = &res->subgils[res->nsubgils];
 		memset(v, 0, sizeof(*v));
-		v->addr = key & GS_ADDR_MASK;
+		v->addr = gs_key_addr(key);
 		if (bpf_map_lookup_elem(fd, &key, &v->g) == 0)
 			res->nsubgils++;
 	}
@@ -685,7 +693,7 @@ static struct gs_run *read_run_notes(const struct tracer *tr)
 	struct gs_run *v = calloc((size_t)tr->ncpus, sizeof(*v));
 	uint32_t zero = 0;
 
-	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.cpu_run), &zero, v)) {
+	if (v && bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.last_switch_in), &zero, v)) {
 		free(v);
 		return NULL;
 	}
@@ -707,10 +715,11 @@ static void apply_run_note(const struct tracer *tr, struct gs_result *res, const
 	}
 }
 
-/* A slot's live threads: close their open interval at t1. */
+/* A slot's live threads (dump_threads copied them to closed_threads as the
+ * window closed): close their open interval at t1. */
 static void read_live_threads(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res)
 {
-	int fd = bpf_map__fd(tr->skel->maps.threads);
+	int fd = bpf_map__fd(tr->skel->maps.closed_threads);
 	uint32_t key, next, *prev = NULL;
 	struct gs_run *runs = read_run_notes(tr);
 	struct gs_thread st;
@@ -756,15 +765,16 @@ static void reset_slot(struct tracer *tr, int slot)
 	if (!zeros)
 		return;
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++) {
-		k = (__u32)slot * GS_NR_COUNTERS + i;
+		k = gs_counter_idx((__u32)slot, i);
 		bpf_map_update_elem(bpf_map__fd(s->maps.counters), &k, zeros, BPF_ANY);
 	}
-	for (uint32_t i = 0; i < GS_NR_HISTS * GS_HIST_SLOTS; i++) {
-		k = (__u32)slot * GS_NR_HISTS * GS_HIST_SLOTS + i;
-		bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
-	}
+	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
+		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
+			k = gs_hist_idx((__u32)slot, kd) + i;
+			bpf_map_update_elem(bpf_map__fd(s->maps.hists), &k, &zero, BPF_ANY);
+		}
 	k = (__u32)slot;
-	bpf_map_update_elem(bpf_map__fd(s->maps.cpus), &k, zeros, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(s->maps.cpu_time), &k, zeros, BPF_ANY);
 	free(zeros);
 }
 
@@ -808,7 +818,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		s->bss->stopped = 1;
 	__sync_synchronize();
 	sl->acc.t1 = gs_mono_ns();
-	/* live threads' state, from their tasks into the threads hash */
+	/* live threads' state, from their tasks into the closed_threads hash */
 	s->bss->dump_slot = (__u32)slot;
 	if ((e = run_task_iter(s->progs.dump_threads)))
 		fprintf(stderr, "gilscope: PID %d: cannot read the live threads' state (task iterator: %s): "
@@ -825,11 +835,11 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 
 	fd = bpf_map__fd(s->maps.counters);
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
-		sum_percpu(fd, (uint32_t)slot * GS_NR_COUNTERS + i, vals, tr->ncpus, &res->counters[i]);
+		sum_percpu(fd, gs_counter_idx((__u32)slot, i), vals, tr->ncpus, &res->counters[i]);
 	fd = bpf_map__fd(s->maps.hists);
 	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
 		for (uint32_t i = 0; i < GS_HIST_SLOTS; i++) {
-			k = ((uint32_t)slot * GS_NR_HISTS + kd) * GS_HIST_SLOTS + i;
+			k = gs_hist_idx((__u32)slot, kd) + i;
 			if (tr->multi) {
 				if (bpf_map_lookup_elem(fd, &k, &res->hist[kd][i]))
 					res->hist[kd][i] = 0;
@@ -838,7 +848,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			}
 		}
 	k = (__u32)slot;
-	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpus), &k, cvals) == 0)
+	if (res->cpu && bpf_map_lookup_elem(bpf_map__fd(s->maps.cpu_time), &k, cvals) == 0)
 		for (int c = 0; c < tr->ncpus; c++)
 			res->cpu[c] = cvals[c];
 
@@ -868,12 +878,11 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 	}
 	read_stacks(tr, slot, res);
 	{
-		const struct bpf_program *progs[GS_NR_PROGS] = {
-			s->progs.take_gil_enter, s->progs.take_gil_exit, s->progs.take_gil_acquired,
-			s->progs.take_gil_contended, s->progs.drop_gil_enter, s->progs.drop_gil_forced,
-			s->progs.gil_cond_call,
-			s->progs.sched_switch, s->progs.sched_process_exit, s->progs.on_sample,
-		};
+#define PROG(name) s->progs.name,
+		const struct bpf_program *progs[] = { GS_REPORTED_PROGS(PROG) };
+#undef PROG
+		_Static_assert(sizeof(progs) / sizeof(progs[0]) == GS_NR_PROGS,
+			       "the program table is GS_REPORTED_PROGS (bpf/gil.h)");
 
 		for (int i = 0; i < GS_NR_PROGS; i++) {
 			prog_stat(progs[i], &res->progs[i]);

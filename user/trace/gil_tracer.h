@@ -2,7 +2,9 @@
 /* The BPF side's lifecycle: one object per recording, traced processes
  * added to it one by one (the target, and with --children its
  * descendants), each with its own slot: attach, seed the state at attach,
- * harvest exited threads, end its window and read it back. */
+ * harvest exited threads, end its window and read it back. The object is
+ * bpf/gil.bpf.c; the types and map layouts both sides use are in
+ * bpf/gil.h. */
 #ifndef GS_TRACER_H
 #define GS_TRACER_H
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "procevent.h"
+#include <proctree.h> /* bpf/proctree.h ("proctree.h" would be this file) */
 
 struct proctree;
 

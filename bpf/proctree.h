@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Types shared by bpf/proctree.bpf.c and user/trace/proctree.c. */
-#ifndef GS_PROCEVENT_H
-#define GS_PROCEVENT_H
+/* --children's process tree: types shared by bpf/proctree.bpf.c and
+ * user/trace/proctree.c (which includes it as <proctree.h>: its own header
+ * user/trace/proctree.h has the same name). */
+#ifndef GS_PROCTREE_H
+#define GS_PROCTREE_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
@@ -24,4 +26,4 @@ struct gs_proc_event {
 
 #define GS_TREE_MAX 8192  /* processes followed at once */
 
-#endif
+#endif /* GS_PROCTREE_H */

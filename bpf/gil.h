@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Types shared by the BPF programs (bpf/) and the collector (user/).
+/* GIL tracing: the types and map layouts shared by bpf/gil.bpf.c and
+ * user/trace/gil_tracer.c (thread state, counters, histogram indexes,
+ * sub-interpreter GILs, trace records, the process slot). user/model/ and
+ * user/render/ read them through user/model/raw.h. The stack walk's layout
+ * is in pystack.h, CPython's offsets in pyoffsets.h.
  * Plain fixed-width types only: this header is compiled by clang -target bpf
  * and by gcc. */
-#ifndef GILSCOPE_H
-#define GILSCOPE_H
+#ifndef GS_GIL_H
+#define GS_GIL_H
 
+#ifndef __VMLINUX_H__ /* user space; BPF code gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
 #include "hist.h"
 
 /* What a thread is doing, as the BPF side accounts its time. Every
@@ -21,9 +28,9 @@ enum gs_tstate {
 
 enum gs_gil { GS_GIL_NONE = 0, GS_GIL_WAITING = 1, GS_GIL_HOLDING = 2 };
 
-/* Per-thread state: live in the task's storage ("tstore"), copied by TID to
- * the "threads" hash for the collector when the thread exits or the window
- * closes. */
+/* Per-thread state: live in the task's storage ("live_threads"), copied by
+ * TID to the "closed_threads" hash for the collector when the thread exits
+ * or the window closes. */
 struct gs_thread {
 	__u64 since;            /* start of the current (tstate) interval */
 	__u64 gil_since;        /* start of the current wait or hold */
@@ -65,7 +72,8 @@ struct gs_thread {
 					entry, as a separate map cost a lookup per wait */
 };
 
-/* The last switch-in of a traced thread on this CPU (PERCPU_ARRAY, 1 entry).
+/* The last switch-in of a traced thread on this CPU ("last_switch_in",
+ * PERCPU_ARRAY, 1 entry).
  * A switch-in is only noted here; the thread's own state catches up at its
  * next event on this CPU (a uprobe, its switch-out, its exit), which saves
  * a thread lookup per switch-in. tid 0: none yet. */
@@ -76,13 +84,14 @@ struct gs_run {
 	__u64 exec;             /* its sum_exec_runtime then */
 };
 
-/* Per-CPU time the target's threads spent on each CPU (PERCPU_ARRAY, 1 slot). */
+/* The time a traced process's threads spent on each CPU ("cpu_time",
+ * PERCPU_ARRAY, index = slot). */
 struct gs_cpu {
 	__u64 with_gil_ns;
 	__u64 without_gil_ns;
 };
 
-/* Process-wide GIL counters (global .bss, updated atomically). */
+/* Per-process GIL counters ("counters", PERCPU_ARRAY: gs_counter_idx). */
 enum gs_counter {
 	GS_C_FORCED = 0,        /* drops from the eval loop's drop-request path */
 	GS_C_VOLUNTARY,         /* every other drop */
@@ -93,8 +102,9 @@ enum gs_counter {
 	GS_C_PARTIAL_HOLD_NS,   /* hold time of holds that began before attach */
 	GS_C_PARTIAL_HOLDS,
 	/* loss and oddity accounting: each one is shown in the report */
-	GS_C_LOST_THREADS_FULL, /* no memory for a thread's state, or the threads
-				   hash full: a thread went untracked */
+	GS_C_LOST_THREADS_FULL, /* no memory for a thread's state, or the
+				   closed_threads hash full: a thread went
+				   untracked */
 	GS_C_TAKE_RET_UNMATCHED,/* take_gil returned without a seen entry */
 	GS_C_DROP_UNMATCHED,    /* drop_gil by a thread not known to hold */
 	GS_C_DROP_WHILE_WAIT,   /* drop_gil inside take_gil (finalization path) */
@@ -139,12 +149,6 @@ struct gs_subgil {
 	__u64 hist[GS_HIST_WAIT + 1][GS_HIST_SLOTS];   /* holds and waits */
 };
 #define GS_MAX_SUBGILS 64
-/* struct _gil_runtime_state: cond and switch_cond (every 3.x, see
- * docs/cpython-layouts.md) */
-#define GS_GIL_LAST_HOLDER_OFF 8
-#define GS_GIL_LOCKED_OFF 16
-#define GS_GIL_COND_OFF 32
-#define GS_GIL_SWITCH_COND_OFF 120
 
 /* Attach cookie of take_gil_contended at the wait loop's entry (user/
  * waitloop.h); 0 at the pthread_cond_timedwait call (its first argument is
@@ -156,76 +160,6 @@ struct gs_subgil {
 
 /* Address ranges whose return addresses mark a drop_gil call as forced. */
 #define GS_MAX_FORCED_RANGES 6
-
-/* Python stacks (--folded/--flamegraph/--trace): walked in BPF from the
- * thread state at wait start, GIL release and CPU samples. A frame is
- * packed as (byte offset into the bytecode << 48) | code object address:
- * user-space addresses fit in 47 bits. */
-#define GS_MAX_FRAMES 64
-#define GS_FRAME_CODE_MASK ((1ull << 48) - 1)
-#define GS_FRAME_READ 128       /* most of a frame a walk reads (one read a frame) */
-
-struct gs_pystack {
-	__u32 depth;
-	__u32 truncated;        /* the walk stopped at GS_MAX_FRAMES (or max_depth) */
-	__u64 frames[GS_MAX_FRAMES]; /* leaf first */
-};
-
-enum gs_view {
-	GS_VIEW_WAIT = 0,       /* each wait's duration (us) on the waiter's stack */
-	GS_VIEW_GIL,            /* CPU samples while holding the GIL */
-	GS_VIEW_NOGIL,          /* CPU samples without it */
-	GS_VIEW_BLAME,          /* waiter-time (us) during each hold, on the holder's stack */
-	GS_NR_VIEWS,
-};
-
-struct gs_stack_key {
-	__u64 stack;            /* hash of the frames; key of the stacks map */
-	__u32 tid;
-	__u32 view;
-};
-
-#define GS_NAME_MAX 128
-#define GS_FILE_MAX 256
-#define GS_LT_MAX 2048
-
-/* What symbolizing a code object needs, captured in BPF the first time a
- * stack holding it is seen, so reports stay right after the target exits. */
-struct gs_code {
-	__u64 fingerprint;      /* name, file and first line: tells a reused address */
-	__s32 firstlineno;
-	__u32 lt_len;           /* bytes of line table captured */
-	__u32 lt_full;          /* its real size */
-	__u8 name_kind;         /* PyUnicode kind 1/2/4, 0 unreadable */
-	__u8 file_kind;
-	__u16 name_len;         /* bytes captured */
-	__u16 file_len;
-	__u16 pad;
-	char name[GS_NAME_MAX]; /* co_qualname (3.11+) else co_name */
-	char file[GS_FILE_MAX];
-	__u8 linetable[GS_LT_MAX];
-};
-
-/* Per-version layout for the walk, filled by user space (rodata). */
-struct gs_pyoff {
-	__u32 minor;
-	__u32 ts_frame;         /* tstate -> frame / cframe / current_frame */
-	__u32 cframe_current;   /* cframe -> current_frame; ~0 when no cframe */
-	__u32 f_back;
-	__u32 f_code;
-	__u32 f_pos;            /* f_lasti, prev_instr or instr_ptr */
-	__u32 pos_kind;         /* 0 lasti bytes, 1 lasti code units, 2 pointer */
-	__u32 f_owner;          /* ~0 when frames carry no owner */
-	__u32 owner_skip;       /* skip frames with owner >= this */
-	__u32 exec_tag_mask;    /* bits to clear in f_executable (3.14 tags) */
-	__u32 frame_span;       /* bytes from a frame's start that hold every field
-				   above: read at once, <= GS_FRAME_READ */
-	__u32 pad;
-	__u64 code_type;        /* &PyCode_Type in the target, 0 = don't check */
-	__u32 co_code;          /* co_code_adaptive, or co_code (PyBytes) */
-	__u32 co_firstlineno, co_filename, co_name, co_qualname, co_linetable;
-	__u32 str_ascii_data, str_compact_data;
-};
 
 /* One finished GIL hold, for the blame view (see hold_ring in gil.bpf.c). */
 #define GS_HOLD_RING 32
@@ -253,18 +187,53 @@ struct gs_trace_rec {
 	__u32 tgid;        /* its process */
 };
 
+/* The programs of gil.bpf.c, by name (their fields in the skeleton): the
+ * ones whose kernel run statistics a report lists (struct prog_stat in
+ * user/model/raw.h, in this order), then the ones user space runs or
+ * attaches to itself. user/trace/gil_tracer.c builds its table from the
+ * first list and checks at compile time that the two name every program
+ * of the skeleton. */
+#define GS_REPORTED_PROGS(X) \
+	X(take_gil_enter) X(take_gil_exit) X(take_gil_acquired) \
+	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
+	X(gil_cond_call) \
+	X(sched_switch) X(sched_process_exit) X(on_sample)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads)
+#define GS_PROG_ONE(name) + 1
+#define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
+
 /* Processes one BPF object traces at once (--children): the target and
  * its descendants. Slots are reused once a process's report is read. */
 #define GS_MAX_PROCS 64
 
-/* Keys of per-process hash entries (code objects, sub-interpreter GILs):
- * the process's slot above a user-space address (47 bits). */
+/* Map keys and indexes: one helper per map kind, for both sides. */
+
+/* Keys of per-process hash entries ("codes", "subgils"): the process's
+ * slot above a user-space address (47 bits). */
 #define GS_ADDR_MASK ((1ull << 48) - 1)
 static inline __u64 gs_slot_key(__u32 slot, __u64 addr)
 {
 	return ((__u64)slot << 48) | (addr & GS_ADDR_MASK);
 }
 static inline __u32 gs_key_slot(__u64 key) { return (__u32)(key >> 48); }
+static inline __u64 gs_key_addr(__u64 key) { return key & GS_ADDR_MASK; }
+
+/* "counters" (PERCPU_ARRAY): GS_NR_COUNTERS per slot. */
+#define GS_COUNTER_ENTRIES(nslots) ((nslots) * GS_NR_COUNTERS)
+static inline __u32 gs_counter_idx(__u32 slot, __u32 counter)
+{
+	return slot * GS_NR_COUNTERS + counter;
+}
+
+/* "hists": GS_NR_HISTS histograms (enum gs_hist) of GS_HIST_SLOTS buckets
+ * per slot; bucket b of a histogram is at gs_hist_idx(slot, kind) + b. */
+#define GS_HIST_ENTRIES(nslots) ((nslots) * GS_NR_HISTS * GS_HIST_SLOTS)
+static inline __u32 gs_hist_idx(__u32 slot, __u32 kind)
+{
+	return (slot * GS_NR_HISTS + kind) * GS_HIST_SLOTS;
+}
+
+/* "procs", "cpu_time": index = slot. */
 
 /* One traced process (ARRAY map "procs", index = slot): configuration
  * written by user space before its probes attach, then its GIL's state,
@@ -282,13 +251,13 @@ struct gs_proc {
 	__u64 drop_req_addr;        /* static flag (3.7/3.8) */
 	__u64 drop_req_ptr_addr;    /* &interpreters.main (3.9-3.12) */
 	__u32 drop_req_off;
-	__u32 can_walk;             /* stacks walk with the object's pyoff */
+	__u32 can_walk;             /* stacks walk with the object's targ_pyoff */
 	__u64 code_type;            /* &PyCode_Type (3.13+), 0 = don't check */
-	__u64 init_ts;              /* window start, CLOCK_MONOTONIC ns */
+	__u64 t0;                   /* window start, CLOCK_MONOTONIC ns */
 	__u32 forced_by_site;       /* config: a probe at the eval loop's calls
 				       marks forced releases (else drop_gil's
 				       return address is read) */
-	__u32 seeded;               /* the init iterator has run */
+	__u32 seeded;               /* the seed iterator has run */
 	/* 3.13+: the drop request is bit 0 of the holder's
 	 * tstate->eval_breaker; this is its offset in the thread state (0:
 	 * the flag is elsewhere, see drop_req_*). The holder is read from
@@ -335,4 +304,4 @@ struct gs_proc {
 	struct gs_hold_rec hold_ring[GS_HOLD_RING];
 };
 
-#endif /* GILSCOPE_H */
+#endif /* GS_GIL_H */
