@@ -18,7 +18,7 @@ The uprobe handlers grew again (~+150 insns each) when switch-ins became
 notes that the thread's next event applies (sync_in, inlined into every
 handler): under the HTTP load the BPF time per request fell from 6.6-6.8
 to 6.1 us (tools/bench, --bpf-stats). The out-of-line repair of a missed
-switch-out (missed_switch_out, rare) adds ~190 insns to each of them.
+switch-out (repair_switch_in_on, rare) adds ~190 insns to each of them.
 Timing hand-offs (a release that left waiters, to the next acquisition)
 closes them wherever the last waiter leaves, a thread's exit included:
 sched_process_exit 700 -> 741 insns; take_gil_acquired ~+50 ns a run under

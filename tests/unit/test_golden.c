@@ -159,7 +159,7 @@ static void result_base(struct gs_result *r, double win_s, int minor)
 	r->interval_us = 5000;
 	r->py_minor = minor;
 	r->gil_addr = 0x7f00000a0000ull;
-	r->init_locked = 1;
+	r->seed_locked = 1;
 	r->progs[0] = (struct prog_stat){ "take_gil_entry", 1200, 950000, 0, 412 };
 	r->progs[1] = (struct prog_stat){ "drop_gil_entry", 1190, 610000, 0, 377 };
 	r->progs[2] = (struct prog_stat){ "sched_switch", 5400, 2100000, 3, 655 };

@@ -92,8 +92,8 @@ struct gs_result {
 	bool prog_stats;              /* run counts/times were collected */
 	double trap_ns;               /* one uprobe trap on this machine, -1 unknown */
 	int interval_us;              /* switch interval at the end, -1 unknown */
-	int init_locked;              /* GIL state read at attach */
-	uint32_t init_holder;         /* TID credited with the GIL at attach, 0 none */
+	int seed_locked;              /* GIL state read at attach */
+	uint32_t seed_holder;         /* TID credited with the GIL at attach, 0 none */
 	/* Python stacks, raw from BPF (symbolized by stacks.c) */
 	struct stack_count *counts;
 	size_t ncounts;

@@ -447,8 +447,8 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 		s->bss->seed_holder_tid = (__u32)pt->pid;
 		s->bss->seed_implicit = 1;
 	}
-	tr->slots[slot].acc.init_locked = snap ? snap->locked : -1;
-	tr->slots[slot].acc.init_holder = s->bss->seed_holder_tid;
+	tr->slots[slot].acc.seed_locked = snap ? snap->locked : -1;
+	tr->slots[slot].acc.seed_holder = s->bss->seed_holder_tid;
 	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
 	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
 		py_target__threads(pt, seed_tstate, tr);
