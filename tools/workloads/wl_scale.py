@@ -19,8 +19,7 @@ import threading
 import time
 
 import _wl
-
-BATCH = 1000
+from wl_cpu import worker as busy  # workload 2's spin loop
 
 
 def idle(i, stop, lo, hi):
@@ -30,14 +29,6 @@ def idle(i, stop, lo, hi):
         time.sleep(rnd.uniform(lo, hi))
         for j in range(20):
             x += j
-
-
-def busy(i, counts, stop):
-    x = 0
-    while not stop[0]:
-        for j in range(BATCH):
-            x = (x * 31 + j) & 0xFFFF
-        counts[i] += 1
 
 
 def main():
