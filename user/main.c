@@ -66,7 +66,8 @@ static const char usage[] =
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
 "\n"
-"Exit status: 0 success; 1 bad usage or a target that cannot be traced (no\n"
+"Exit status: 0 success; 1 bad usage, an output file that cannot be written\n"
+"(checked before tracing starts), or a target that cannot be traced (no\n"
 "such PID, not CPython, Python 2 or PyPy, unsupported version, GIL code not\n"
 "found); 2 this system cannot trace (not root / no CAP_BPF+CAP_PERFMON, no\n"
 "kernel BTF, BPF load or attach failure); 3 the report was written but its\n"
@@ -245,6 +246,7 @@ struct run {
 	struct session root;
 	struct children kids;
 	bool follow;              /* --children */
+	struct output_files of;   /* opened before tracing starts */
 };
 
 /* --children follows a CPython process's tree, not yet another program's. */
@@ -345,8 +347,6 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
  * target's), build each process's model, write every output. */
 static int finish(struct run *r, const struct launch_status *ls)
 {
-	const struct output_files of = { .json = r->o->json, .folded = r->o->folded,
-					  .flamegraph = r->o->flamegraph, .trace = r->o->trace };
 	bool with_stacks = r->o->folded || r->o->flamegraph;
 	struct family_model fam = {};
 	struct proc_model *procs;
@@ -381,7 +381,7 @@ static int finish(struct run *r, const struct launch_status *ls)
 		fam.rep.lost = children__lost(&r->kids);
 		fam.rep.preexec_dropped = r->kids.preexec_dropped;
 	}
-	e = output__write(&of, stdout, procs, n);
+	e = output__write(&r->of, stdout, procs, n);
 	/* written, but the interpreter's own count contradicts the figures */
 	for (size_t i = 0; !e && i < n; i++)
 		if (!procs[i].rep.check.ok) {
@@ -396,13 +396,71 @@ static int finish(struct run *r, const struct launch_status *ls)
 	return e;
 }
 
+/* Trace, then write every output (open already). An exit code. */
+static int record(struct run *r)
+{
+	struct opts o = *r->o;
+	struct launch_status ls = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	int e, pidfd = -1, status = 0;
+
+	r->cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph, .trace = o.trace != NULL, .hz = o.hz,
+				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats, .children = o.children,
+				      .tr = &r->tr, .on_trace = on_trace, .trace_ctx = r };
+	r->root.cfg = &r->cfg;
+	r->follow = o.children;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (o.cmd) {
+		/* The command shares our terminal: Ctrl-C reaches it too and
+		 * we report once it is gone. */
+		ls.launched = true;
+		e = launch__start(o.cmd, at_entry, r, &o.pid, &status);
+		if (e == -ECHILD) {
+			if (WIFSIGNALED(status))
+				return die(EXIT_TARGET, "'%s' was killed by signal %d before it started CPython",
+					   o.cmd[0], WTERMSIG(status));
+			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)%s",
+				   o.cmd[0], WEXITSTATUS(status), o.children ? NOT_ROOT_HINT : "");
+		}
+		if (e && r->root.err[0])
+			return die(r->root.exit_code ? r->root.exit_code : EXIT_TARGET, "%s", r->root.err);
+		if (e)
+			return die(EXIT_TARGET, "cannot run '%s': %s", o.cmd[0], strerror(-e));
+	} else {
+		e = run_begin(r, o.pid);
+		if (e) {
+			tracer__free(r->tr);
+			session__free(&r->root);
+			return die(r->root.exit_code, "%s%s", r->root.err, e == -ENOEXEC && o.children ? NOT_ROOT_HINT : "");
+		}
+	}
+	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s%s\n", r->root.pt.pid, r->root.pt.version,
+		r->follow ? " and its descendants" : "", o.duration > 0 ? "" : "; Ctrl-C to stop");
+	/* The target is traced: our own trap timing no longer delays it. */
+	tracer__time_trap(r->tr);
+	pidfd = pidfd_open(r->root.pt.pid);
+	poll_loop(r, pidfd, &ls);
+	if (ls.launched && ls.exited && waitpid(r->root.pt.pid, &status, 0) == r->root.pt.pid) {
+		ls.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		ls.exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	}
+	e = finish(r, &ls);
+	reaper__wait();
+	tracer__free(r->tr);
+	if (r->follow)
+		children__free(&r->kids);
+	session__free(&r->root);
+	if (pidfd >= 0)
+		close(pidfd);
+	return e;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
 	struct run r = { .o = &o };
-	struct launch_status ls = {};
-	struct sigaction sa = { .sa_handler = on_signal };
-	int e, pidfd = -1, status = 0;
+	int e;
 
 	if ((e = parse_args(argc, argv, &o)))
 		return e;
@@ -412,55 +470,12 @@ int main(int argc, char **argv)
 		return die(EXIT_SYSTEM, "tracing needs root or CAP_BPF+CAP_PERFMON (and CAP_SYS_PTRACE): run it with sudo");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
-
-	r.cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph, .trace = o.trace != NULL, .hz = o.hz,
-				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats, .children = o.children,
-				      .tr = &r.tr, .on_trace = on_trace, .trace_ctx = &r };
-	r.root.cfg = &r.cfg;
-	r.follow = o.children;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (o.cmd) {
-		/* The command shares our terminal: Ctrl-C reaches it too and
-		 * we report once it is gone. */
-		ls.launched = true;
-		e = launch__start(o.cmd, at_entry, &r, &o.pid, &status);
-		if (e == -ECHILD) {
-			if (WIFSIGNALED(status))
-				return die(EXIT_TARGET, "'%s' was killed by signal %d before it started CPython",
-					   o.cmd[0], WTERMSIG(status));
-			return die(EXIT_TARGET, "'%s' exited with status %d without starting CPython (not a Python program?)%s",
-				   o.cmd[0], WEXITSTATUS(status), o.children ? NOT_ROOT_HINT : "");
-		}
-		if (e && r.root.err[0])
-			return die(r.root.exit_code ? r.root.exit_code : EXIT_TARGET, "%s", r.root.err);
-		if (e)
-			return die(EXIT_TARGET, "cannot run '%s': %s", o.cmd[0], strerror(-e));
-	} else {
-		e = run_begin(&r, o.pid);
-		if (e) {
-			tracer__free(r.tr);
-			session__free(&r.root);
-			return die(r.root.exit_code, "%s%s", r.root.err, e == -ENOEXEC && o.children ? NOT_ROOT_HINT : "");
-		}
-	}
-	fprintf(stderr, "gilscope: tracing PID %d (CPython %s)%s%s\n", r.root.pt.pid, r.root.pt.version,
-		r.follow ? " and its descendants" : "", o.duration > 0 ? "" : "; Ctrl-C to stop");
-	/* The target is traced: our own trap timing no longer delays it. */
-	tracer__time_trap(r.tr);
-	pidfd = pidfd_open(r.root.pt.pid);
-	poll_loop(&r, pidfd, &ls);
-	if (ls.launched && ls.exited && waitpid(r.root.pt.pid, &status, 0) == r.root.pt.pid) {
-		ls.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		ls.exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	}
-	e = finish(&r, &ls);
-	reaper__wait();
-	tracer__free(r.tr);
-	if (r.follow)
-		children__free(&r.kids);
-	session__free(&r.root);
-	if (pidfd >= 0)
-		close(pidfd);
+	/* a path that cannot be written fails now, not after the window */
+	r.of = (struct output_files){ .json = o.json, .folded = o.folded, .flamegraph = o.flamegraph,
+				      .trace = o.trace };
+	if ((e = output__open(&r.of)))
+		return e;
+	e = record(&r);
+	output__abandon(&r.of);     /* removes what it created if nothing was written */
 	return e;
 }

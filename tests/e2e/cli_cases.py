@@ -184,6 +184,27 @@ def case_json_stdout(ctx):
         ctx.checks.append(("held=%.1f%%" % get(doc, "gil", "held_pct"), True))
 
 
+def case_bad_outputs(ctx):
+    # Every output path is opened before tracing: one that cannot be
+    # written fails at once (exit 1, one line), before the window (-d 30)
+    # and before the target is touched; a target that cannot be traced
+    # leaves no empty output file behind.
+    w = ctx.workload("idle.py", 0)
+    tmp = tempfile.mkdtemp(prefix="gs-out-")
+    try:
+        for opt in ("--json", "--folded", "--flamegraph", "--trace"):
+            run = ctx.run_gilscope(["record", "-p", w.pid, "-d", 30, opt, "/nonexistent-dir/out"],
+                                   timeout=20)
+            one_line(ctx, run, 1, must=r"cannot write /nonexistent-dir")
+            ctx.check("%s_fails_at_once" % opt, "%.1fs" % run.elapsed, run.elapsed < 5, "<5s (window 30s)")
+        fresh = os.path.join(tmp, "never.json")
+        run = ctx.run_gilscope(["record", "-p", gs.free_pid(), "--json", fresh], timeout=20)
+        one_line(ctx, run, 1, must=r"no process")
+        ctx.check("no_file_left", os.path.exists(fresh), not os.path.exists(fresh), "absent")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- registry
 
 CASES = [
@@ -198,4 +219,5 @@ CASES = [
     Case("stop on SIGINT", case_sigint, per_interp=False),
     Case("stop on SIGTERM", case_sigterm, per_interp=False),
     Case("json to stdout", case_json_stdout, per_interp=False),
+    Case("unwritable outputs fail at once", case_bad_outputs, per_interp=False),
 ]

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "common.h"
 #include "render/chrome_trace.h"
 #include "render/flamegraph.h"
@@ -31,7 +32,16 @@ static void child_path(char *buf, size_t len, const char *path, pid_t pid)
 		snprintf(buf, len, "%s.%d", path, (int)pid);
 }
 
-static int write_trace(const struct proc_model *p, const char *path)
+/* The file output__open opened for path, or path opened now. */
+static FILE *open_out(FILE **pre, const char *path)
+{
+	FILE *f = *pre;
+
+	*pre = NULL;
+	return f ? f : fopen(path, "w");
+}
+
+static int write_trace(const struct proc_model *p, const char *path, FILE **pre)
 {
 	const struct gs_result *res = p->rep.res;
 	FILE *f;
@@ -43,7 +53,7 @@ static int write_trace(const struct proc_model *p, const char *path)
 		snprintf(name, sizeof(name), "%s [%u]", res->threads[i].name, res->threads[i].tid);
 		timeline__thread_name(p->tw, res->threads[i].tid, name);
 	}
-	if (!(f = fopen(path, "w")))
+	if (!(f = open_out(pre, path)))
 		return cannot_write(path, errno);
 	e = chrome_trace__write(p->tw, f, res->t1, res->counters[GS_C_TRACE_LOST]);
 	if (fclose(f) || e)
@@ -51,9 +61,9 @@ static int write_trace(const struct proc_model *p, const char *path)
 	return EXIT_OK;
 }
 
-static int write_folded(const char *path, const struct proc_model *procs, size_t n)
+static int write_folded(const char *path, FILE **pre, const struct proc_model *procs, size_t n)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = open_out(pre, path);
 	int e = 0;
 
 	if (!f)
@@ -67,7 +77,7 @@ static int write_folded(const char *path, const struct proc_model *procs, size_t
 }
 
 /* One SVG: each view holds the stacks of every process. */
-static int write_flamegraph(const char *path, const struct proc_model *procs, size_t n)
+static int write_flamegraph(const char *path, FILE **pre, const struct proc_model *procs, size_t n)
 {
 	const struct py_target *root = procs[0].rep.pt;
 	struct fg_view views[GS_NR_VIEWS];
@@ -97,7 +107,7 @@ static int write_flamegraph(const char *path, const struct proc_model *procs, si
 	else
 		snprintf(title, sizeof(title), "gilscope: PID %d (%s), CPython %s", root->pid, root->comm,
 			 root->version);
-	if (!(f = fopen(path, "w")))
+	if (!(f = open_out(pre, path)))
 		e = -errno;
 	else {
 		e = flamegraph__write_svg(f, title, views, GS_NR_VIEWS);
@@ -109,7 +119,7 @@ static int write_flamegraph(const char *path, const struct proc_model *procs, si
 	return e ? cannot_write(path, -e) : EXIT_OK;
 }
 
-static int write_reports(const struct gs_report *rep, const char *json, FILE *text)
+static int write_reports(const struct gs_report *rep, const char *json, FILE **pre, FILE *text)
 {
 	FILE *jf = NULL;
 	int e = 0;
@@ -118,7 +128,7 @@ static int write_reports(const struct gs_report *rep, const char *json, FILE *te
 		text = stderr;
 		jf = stdout;
 	} else if (json) {
-		jf = fopen(json, "w");
+		jf = open_out(pre, json);
 		if (!jf)
 			return cannot_write(json, errno);
 	}
@@ -134,14 +144,16 @@ static int write_reports(const struct gs_report *rep, const char *json, FILE *te
 	return EXIT_OK;
 }
 
-int output__write(const struct output_files *o, FILE *text, struct proc_model *procs, size_t n)
+int output__write(struct output_files *o, FILE *text, struct proc_model *procs, size_t n)
 {
-	int e = write_reports(&procs[0].rep, o->json, text);
+	int e;
 
+	o->written = true;
+	e = write_reports(&procs[0].rep, o->json, &o->json_f, text);
 	if (!e && o->folded)
-		e = write_folded(o->folded, procs, n);
+		e = write_folded(o->folded, &o->folded_f, procs, n);
 	if (!e && o->flamegraph)
-		e = write_flamegraph(o->flamegraph, procs, n);
+		e = write_flamegraph(o->flamegraph, &o->flamegraph_f, procs, n);
 	for (size_t i = 0; !e && o->trace && i < n; i++) {
 		char path[4096];
 
@@ -149,7 +161,78 @@ int output__write(const struct output_files *o, FILE *text, struct proc_model *p
 			continue;
 		if (i)
 			child_path(path, sizeof(path), o->trace, procs[i].rep.pt->pid);
-		e = write_trace(&procs[i], i ? path : o->trace);
+		e = write_trace(&procs[i], i ? path : o->trace, i ? &(FILE *){ NULL } : &o->trace_f);
 	}
+	output__abandon(o);         /* any file a failure left unwritten */
 	return e;
+}
+
+static const char *const *paths(const struct output_files *o, const char *v[4])
+{
+	v[0] = o->json && strcmp(o->json, "-") ? o->json : NULL;
+	v[1] = o->folded;
+	v[2] = o->flamegraph;
+	v[3] = o->trace;
+	return v;
+}
+
+static FILE **files(struct output_files *o, FILE **v[4])
+{
+	v[0] = &o->json_f;
+	v[1] = &o->folded_f;
+	v[2] = &o->flamegraph_f;
+	v[3] = &o->trace_f;
+	return *v;
+}
+
+int output__open(struct output_files *o)
+{
+	const char *path[4];
+	FILE **f[4];
+
+	paths(o, path);
+	files(o, f);
+	for (int i = 0; i < 4; i++) {
+		if (!path[i])
+			continue;
+		/* created now, or there already (then only truncated) */
+		o->made[i] = access(path[i], F_OK) != 0;
+		if (!(*f[i] = fopen(path[i], "w"))) {
+			int err = errno;
+
+			output__abandon(o);
+			return cannot_write(path[i], err);
+		}
+	}
+	if (o->trace) {
+		/* descendants' timelines: FILE.PID beside FILE */
+		char dir[4096];
+		const char *slash = strrchr(o->trace, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - o->trace) + 1 : 1, slash ? o->trace : ".");
+		if (access(dir, W_OK | X_OK) != 0) {
+			int err = errno;
+
+			output__abandon(o);
+			return cannot_write(dir, err);
+		}
+	}
+	return EXIT_OK;
+}
+
+void output__abandon(struct output_files *o)
+{
+	const char *path[4];
+	FILE **f[4];
+
+	paths(o, path);
+	files(o, f);
+	for (int i = 0; i < 4; i++) {
+		if (!*f[i])
+			continue;
+		fclose(*f[i]);
+		*f[i] = NULL;
+		if (o->made[i] && !o->written)
+			unlink(path[i]);
+	}
 }
