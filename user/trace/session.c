@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,20 @@ static void explain_target(const struct py_target *pt)
 		(unsigned long long)pt->holder_addr, (unsigned long long)pt->switchnum_addr);
 }
 
+/* A failure to attach or seed because the target just exited is the
+ * target's doing, not this system's: say so (exit 1). */
+static int system_or_gone(struct session *s, int e)
+{
+	if (kill(s->pt.pid, 0) == 0 || errno != ESRCH) {
+		s->exit_code = EXIT_SYSTEM;
+		return e;
+	}
+	s->exit_code = EXIT_TARGET;
+	snprintf(s->err, sizeof(s->err), "PID %d (%s) exited while gilscope was attaching to it", s->pt.pid,
+		 s->pt.comm);
+	return -ESRCH;
+}
+
 /* Inspect, load (the first session), attach and seed: everything before
  * the window opens. */
 int session__begin(struct session *s, pid_t pid)
@@ -94,7 +109,7 @@ int session__begin(struct session *s, pid_t pid)
 	}
 	t[2] = (gs_mono_ns() / 1000);
 	if (e || (e = tracer__add(*cfg->tr, &s->pt, &s->slot, s->err, sizeof(s->err)))) {
-		s->exit_code = EXIT_SYSTEM;
+		e = system_or_gone(s, e);
 		py_target__release(&s->pt);
 		return e;
 	}
@@ -130,7 +145,7 @@ int session__begin(struct session *s, pid_t pid)
 	py_target__release(&s->pt);   /* the probes hold the file now */
 	s->live = true;               /* a slot is taken: end it even on error */
 	if (e)
-		s->exit_code = EXIT_SYSTEM;
+		e = system_or_gone(s, e);
 	return e;
 }
 
