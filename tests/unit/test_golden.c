@@ -240,6 +240,11 @@ static void gil_bound(struct gs_result *r)
 	stack(r, 11, 4244, GS_VIEW_BLAME, 1455000, work, 4);
 	stack(r, 12, 4242, GS_VIEW_BLAME, 3000, main_stack, 3);
 	qsort(r->stacks, r->nstacks, sizeof(*r->stacks), cmp_stack);
+	/* pinned to one CPU of two: named, but the GIL is the limit */
+	r->lim_start = (struct cpu_limits){ .valid = true, .cpus_online = 2, .cpus_allowed = 1, .thread_cpus_min = 1,
+					    .thread_cpus_max = 2, .cpus_allowed_list = "1", .quota_cpus = -1,
+					    .cpuset_cpus = 2, .cpuset_list = "0-1" };
+	r->lim_end = r->lim_start;
 	/* the interpreter counted what gilscope saw */
 	r->sc = (struct selfcheck_raw){ .have_bpf = true, .bpf_holder = 4243, .first_tstate = 0xa0, .changes = 575,
 					.sn_first = 1001, .sn_last = 1576, .seen = 594, .have_start = true,
@@ -272,6 +277,15 @@ static void untrusted(struct gs_result *r)
 	r->counters[GS_C_LOST_THREADS_FULL] = 1;
 	hist_fill(r->hist[GS_HIST_HOLD], 190000, 815);
 	hist_fill(r->hist[GS_HIST_WAIT], 1 * MS, 5);
+	/* a container's quota of half a CPU, throttling it */
+	r->lim_start = (struct cpu_limits){ .valid = true, .cpus_online = 2, .cpus_allowed = 2, .thread_cpus_min = 2,
+					    .thread_cpus_max = 2, .cpus_allowed_list = "0-1", .quota_cpus = 0.5,
+					    .cgroup = "/docker/4f2a", .nr_periods = 1000, .nr_throttled = 100,
+					    .throttled_us = 5000000, .cpuset_cpus = -1 };
+	r->lim_end = r->lim_start;
+	r->lim_end.nr_periods += 20;
+	r->lim_end.nr_throttled += 9;
+	r->lim_end.throttled_us += 410000;
 	r->sc = (struct selfcheck_raw){ .have_bpf = true, .first_tstate = 0xa0, .changes = 300, .seen = 815,
 					.have_start = true, .have_end = true, .sn_start = 50, .holder_start = 0xa0,
 					.sn_end_a = 850, .sn_end_b = 850, .holder_tid_known = true };

@@ -79,6 +79,39 @@ void thread_figs__build(struct thread_figs *f, const struct thread_rec *t)
 	f->wait_max_us = st->wait_max_ns / 1e3;
 }
 
+static void limits(struct limits_figs *l, const struct gs_result *res)
+{
+	const struct cpu_limits *a = &res->lim_start, *b = &res->lim_end;
+
+	if (!a->valid)
+		return;
+	l->known = true;
+	l->cpus_online = a->cpus_online;
+	l->cpus_allowed = a->cpus_allowed;
+	l->thread_cpus_min = a->thread_cpus_min;
+	l->thread_cpus_max = a->thread_cpus_max;
+	l->cpus_allowed_list = a->cpus_allowed_list;
+	l->cpuset_cpus = a->cpuset_cpus;
+	l->cpuset_list = a->cpuset_list;
+	l->quota_cpus = a->quota_cpus;
+	l->cgroup = a->cgroup;
+	l->cpus_pinned = a->cpus_allowed;
+	if (a->cpuset_cpus > 0 && a->cpuset_cpus < l->cpus_pinned)
+		l->cpus_pinned = a->cpuset_cpus;
+	l->cpus_usable = l->cpus_pinned;
+	if (a->quota_cpus > 0 && (int)(a->quota_cpus + 0.999) < l->cpus_usable)
+		l->cpus_usable = (int)(a->quota_cpus + 0.999);
+	/* throttling over the window: the same cgroup at both edges */
+	if (b->valid && a->quota_cpus > 0 && !strcmp(a->cgroup, b->cgroup) && b->nr_periods >= a->nr_periods &&
+	    b->nr_throttled >= a->nr_throttled && b->throttled_us >= a->throttled_us) {
+		l->throttle_known = true;
+		l->periods = b->nr_periods - a->nr_periods;
+		l->throttled_periods = b->nr_throttled - a->nr_throttled;
+		l->throttled_s = (b->throttled_us - a->throttled_us) / 1e6;
+		l->throttled_share = l->periods ? (double)l->throttled_periods / l->periods : 0;
+	}
+}
+
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls)
 {
@@ -208,6 +241,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "drop_while_waiting", "releases inside take_gil (finalization)", c[GS_C_DROP_WHILE_WAIT], false);
 	lost(r, "exited_waiting", "threads that exited inside take_gil", c[GS_C_EXITED_WAITING], false);
 	lost(r, "exited_holding", "threads that exited holding the GIL", c[GS_C_EXITED_HOLDING], false);
+	limits(&r->limits, res);
 	gs_verdict(r, &r->verdict);
 	selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
 			r->forced + r->voluntary, r->probe_hits, &r->check);

@@ -51,6 +51,26 @@ struct thread_figs {
 	double hold_mean_us, hold_max_us, wait_p99_us, wait_max_us;
 };
 
+/* The CPU limits the process ran under (inspect/cpulimits.h). */
+struct limits_figs {
+	bool known;                  /* read at the window's start */
+	int cpus_online;
+	int cpus_allowed;            /* the process's affinity */
+	int thread_cpus_min, thread_cpus_max; /* over its threads */
+	const char *cpus_allowed_list;
+	int cpuset_cpus;             /* -1 unknown */
+	const char *cpuset_list;
+	int cpus_pinned;             /* CPUs it may run on: affinity and cpuset */
+	int cpus_usable;             /* what it may use at most: those, and
+					the quota rounded up */
+	double quota_cpus;           /* the binding CPU quota, < 0 none */
+	const char *cgroup;          /* the cgroup that sets it */
+	bool throttle_known;         /* counters at both edges */
+	uint64_t periods, throttled_periods;
+	double throttled_s;
+	double throttled_share;      /* of the window's quota periods */
+};
+
 struct stack_report;
 
 /* One GIL: the main interpreter's, or a sub-interpreter's own (3.12+). */
@@ -108,6 +128,7 @@ struct gs_report {
 	double cost_cpu_pct;        /* % of one CPU, a floor; < 0 not known */
 	const struct prog_stat *progs; /* [GS_NR_PROGS]: unused ones have no name */
 	bool prog_stats;            /* run counts and times were collected */
+	struct limits_figs limits;
 	struct lost_item lost[GS_MAX_LOST];
 	int nlost;
 	uint64_t lost_events;       /* sum of the is_loss items */

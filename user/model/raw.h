@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "gil.h"
+#include "inspect/cpulimits.h"
 #include "pystack.h"
 
 struct thread_rec {
@@ -106,6 +107,8 @@ struct gs_result {
 	struct subgil_rec *subgils;
 	size_t nsubgils;
 	struct selfcheck_raw sc;
+	/* the CPU limits at the window's edges (inspect/cpulimits.h) */
+	struct cpu_limits lim_start, lim_end;
 };
 
 void gs_result__free(struct gs_result *r);

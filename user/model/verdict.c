@@ -115,6 +115,33 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 			 100 * busy, r->held_pct, rel_rate);
 		return;
 	}
+	/* The box it was put in: a CPU quota that throttles it, or fewer
+	 * CPUs allowed than the machine has, all of them used. Either limits
+	 * the process before the GIL does. */
+	if (r->limits.throttle_known && r->limits.quota_cpus > 0 &&
+	    r->limits.throttled_share >= GS_THROTTLED_SHARE) {
+		v->kind = "cpu-quota";
+		snprintf(v->text, sizeof(v->text),
+			 "throttled by its cgroup's CPU quota (%.2f CPUs, %s) in %.0f%% of the window's quota periods "
+			 "(%llu of %llu, %.2f s throttled): the quota limits it before the GIL does; its threads used "
+			 "%.2f cores. Raise the quota (cpu.max, a container's --cpus) or reduce the work, then look at "
+			 "the GIL again.",
+			 r->limits.quota_cpus, r->limits.cgroup, 100 * r->limits.throttled_share,
+			 (unsigned long long)r->limits.throttled_periods, (unsigned long long)r->limits.periods,
+			 r->limits.throttled_s, busy);
+		return;
+	}
+	if (r->limits.known && r->limits.cpus_pinned > 0 && r->limits.cpus_pinned < r->limits.cpus_online &&
+	    busy >= GS_PINNED_BUSY_SHARE * r->limits.cpus_pinned && runq_share >= GS_RUNQ_SHARE) {
+		v->kind = "cpu-pinned";
+		snprintf(v->text, sizeof(v->text),
+			 "pinned to %d of %d CPUs (affinity %s, cpuset %s): its threads used %.2f cores, all it may use, "
+			 "and were runnable but waiting for a CPU %.0f%% of their time. The CPUs it is allowed limit it "
+			 "before the GIL does: allow more (taskset, the container's cpuset) to use the machine.",
+			 r->limits.cpus_pinned, r->limits.cpus_online, r->limits.cpus_allowed_list,
+			 r->limits.cpuset_cpus > 0 ? r->limits.cpuset_list : "unknown", busy, 100 * runq_share);
+		return;
+	}
 	/* A holder the scheduler took away stalls every waiter: more runnable
 	 * threads than cores, or a holder blocking in native code without
 	 * releasing the GIL. */

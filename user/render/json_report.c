@@ -209,6 +209,46 @@ static void cpus(struct json_writer *w, const struct cpu_stats *cpu, int ncpus)
 	json_arr_end(w);
 }
 
+static void int_known(struct json_writer *w, const char *k, long long v, bool known)
+{
+	json_key(w, k);
+	if (known)
+		json_int(w, v);
+	else
+		json_null(w);
+}
+
+static void str_known(struct json_writer *w, const char *k, const char *v)
+{
+	json_key(w, k);
+	if (v && *v)
+		json_str(w, v);
+	else
+		json_null(w);
+}
+
+/* The CPU limits: null where not known or not set. */
+static void limits(struct json_writer *w, const struct limits_figs *l)
+{
+	json_key(w, "limits");
+	json_obj_begin(w);
+	int_known(w, "cpus_online", l->cpus_online, l->known && l->cpus_online > 0);
+	int_known(w, "cpus_allowed", l->cpus_allowed, l->known && l->cpus_allowed > 0);
+	str_known(w, "cpus_allowed_list", l->known ? l->cpus_allowed_list : NULL);
+	int_known(w, "thread_cpus_min", l->thread_cpus_min, l->known && l->thread_cpus_min > 0);
+	int_known(w, "thread_cpus_max", l->thread_cpus_max, l->known && l->thread_cpus_max > 0);
+	int_known(w, "cpuset_cpus", l->cpuset_cpus, l->known && l->cpuset_cpus > 0);
+	str_known(w, "cpuset_list", l->known && l->cpuset_cpus > 0 ? l->cpuset_list : NULL);
+	int_known(w, "cpus_usable", l->cpus_usable, l->known && l->cpus_usable > 0);
+	kv_d_known(w, "quota_cpus", l->quota_cpus, l->known && l->quota_cpus > 0);
+	str_known(w, "quota_cgroup", l->known && l->quota_cpus > 0 ? l->cgroup : NULL);
+	kv_d_known(w, "throttled_s", l->throttled_s, l->throttle_known);
+	int_known(w, "throttled_periods", (long long)l->throttled_periods, l->throttle_known);
+	int_known(w, "periods", (long long)l->periods, l->throttle_known);
+	kv_d_known(w, "throttled_share", l->throttled_share, l->throttle_known);
+	json_obj_end(w);
+}
+
 /* The keys of one process's report (the top level, and each child). */
 static void body(struct json_writer *w, const struct gs_report *r)
 {
@@ -251,6 +291,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	cpus(w, r->cpu, r->ncpus);
 	json_obj_end(w);
 
+	limits(w, &r->limits);
 	gils(w, r);
 	threads(w, r);
 

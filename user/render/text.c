@@ -92,6 +92,29 @@ static void print_top_stacks(const struct stack_report *sr, FILE *f)
 	}
 }
 
+/* Only when a limit narrows the machine: affinity, cpuset, a quota. */
+static void print_limits(const struct limits_figs *l, FILE *f)
+{
+	if (!l->known)
+		return;
+	if (l->cpus_pinned > 0 && l->cpus_pinned < l->cpus_online) {
+		fprintf(f, "  limits: may run on %d of %d CPUs (affinity %s", l->cpus_pinned, l->cpus_online,
+			l->cpus_allowed_list);
+		if (l->cpuset_cpus > 0)
+			fprintf(f, ", cpuset %s", l->cpuset_list);
+		if (l->thread_cpus_min != l->thread_cpus_max)
+			fprintf(f, "; its threads %d-%d CPUs each", l->thread_cpus_min, l->thread_cpus_max);
+		fprintf(f, ")\n");
+	}
+	if (l->quota_cpus > 0) {
+		fprintf(f, "  limits: CPU quota %.2f CPUs (cgroup %s)", l->quota_cpus, l->cgroup);
+		if (l->throttle_known)
+			fprintf(f, ": throttled in %llu of %llu periods (%.0f%%), %.3f s", (unsigned long long)l->throttled_periods,
+				(unsigned long long)l->periods, 100 * l->throttled_share, l->throttled_s);
+		fprintf(f, "\n");
+	}
+}
+
 static void proc_row(FILE *f, const struct gs_report *r, pid_t parent)
 {
 	char b[2][24];
@@ -226,6 +249,7 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		r->with_gil_s, r->without_gil_s, r->parallelism);
 	if (r->runq_s > TEXT_RUNQ_MIN_SHARE * win)
 		fprintf(f, "  runnable but waiting for a CPU (without the GIL): %.3f s of thread time\n", r->runq_s);
+	print_limits(&r->limits, f);
 
 	if (r->stacks)
 		print_top_stacks(r->stacks, f);

@@ -142,6 +142,7 @@ int session__begin(struct session *s, pid_t pid)
 	e = tracer__seed(*cfg->tr, s->slot, &s->pt, snap.locked >= -1 ? &snap : NULL, s->err, sizeof(s->err));
 	gs_note("PID %d: inspected in %.1f ms, BPF loaded in %.1f ms, attached in %.1f ms, seeded in %.1f ms", pid,
 		(t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3, ((gs_mono_ns() / 1000) - t[3]) / 1e3);
+	cpu_limits__read(s->pt.pid, &s->lim_start);
 	py_target__release(&s->pt);   /* the probes hold the file now */
 	s->live = true;               /* a slot is taken: end it even on error */
 	if (e)
@@ -168,13 +169,18 @@ int session__end(struct session *s)
 	/* The interpreter's GIL just before and just after BPF stops
 	 * counting (the self-check). */
 	struct gil_snapshot a, b;
+	struct cpu_limits lim;
 	bool ra = py_target__read_gil(&s->pt, &a) == 0 && a.have_switch_number;
+	bool rl = cpu_limits__read(s->pt.pid, &lim) == 0;
 
 	e = tracer__end(*s->cfg->tr, s->slot, &s->pt, &s->res);
 	s->done = !e;
 	s->res.interval_us = s->interval_us;
 	if (e)
 		return e;
+	s->res.lim_start = s->lim_start;
+	if (rl)
+		s->res.lim_end = lim;
 	{
 		struct selfcheck_raw *sc = &s->res.sc;
 		bool rb = ra && py_target__read_gil(&s->pt, &b) == 0 && b.have_switch_number;

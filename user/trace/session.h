@@ -39,6 +39,7 @@ struct session {
 	int interval_us;       /* switch interval last read, -1 unknown */
 	int exit_code;         /* EXIT_* when begin failed */
 	struct selfcheck_raw sc_start; /* the interpreter's GIL at attach */
+	struct cpu_limits lim_start;   /* its CPU limits at attach */
 	char err[512];
 };
 
