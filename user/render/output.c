@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common.h"
 #include "render/chrome_trace.h"
 #include "render/flamegraph.h"
 #include "render/folded.h"
 #include "render/json_report.h"
+#include "render/pprof.h"
 #include "render/text.h"
 #include "render/output.h"
 
@@ -64,6 +66,36 @@ static int write_folded(const char *path, const struct proc_model *procs, size_t
 	if (fclose(f) || e)
 		return cannot_write(path, 0);
 	return EXIT_OK;
+}
+
+/* One pprof profile of every process; its time is the target's window,
+ * the monotonic clock's t0 as Unix time. */
+static int write_pprof(const char *path, const struct proc_model *procs, size_t n)
+{
+	const struct gs_result *res = procs[0].rep.res;
+	struct pprof_proc *pp = calloc(n, sizeof(*pp));
+	struct timespec rt;
+	int64_t start = 0;
+	size_t k = 0;
+	FILE *f;
+	int e;
+
+	if (!pp)
+		return cannot_write(path, ENOMEM);
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].has_sr)
+			pp[k++] = (struct pprof_proc){ &procs[i].sr, procs[i].rep.pt->pid };
+	if (!clock_gettime(CLOCK_REALTIME, &rt))
+		start = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)(gs_mono_ns() - res->t0);
+	if (!(f = fopen(path, "wb")))
+		e = -errno;
+	else {
+		e = pprof__write(f, pp, k, start, (int64_t)(res->t1 - res->t0));
+		if (fclose(f))
+			e = e ? e : -EIO;
+	}
+	free(pp);
+	return e ? cannot_write(path, -e) : EXIT_OK;
 }
 
 /* One SVG: each view holds the stacks of every process. */
@@ -142,6 +174,8 @@ int output__write(const struct output_files *o, FILE *text, struct proc_model *p
 		e = write_folded(o->folded, procs, n);
 	if (!e && o->flamegraph)
 		e = write_flamegraph(o->flamegraph, procs, n);
+	if (!e && o->pprof)
+		e = write_pprof(o->pprof, procs, n);
 	for (size_t i = 0; !e && o->trace && i < n; i++) {
 		char path[4096];
 

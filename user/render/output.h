@@ -10,6 +10,7 @@
 struct output_files {
 	const char *json;           /* "-": stdout, the text then on stderr */
 	const char *folded, *flamegraph;
+	const char *pprof;          /* every process in one profile */
 	const char *trace;          /* descendants' go to FILE.PID */
 };
 
