@@ -4,7 +4,8 @@
  * not), then checked: string_table[0] = "", the sample types, totals per
  * type (us views in ns), one non-zero value per sample, thread and pid
  * labels, locations leaf first and shared between processes, functions
- * split from "name (file:line)", the window's time. */
+ * split from "name (file:line)", one mapping that needs no symbols, the
+ * window's time. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -90,11 +91,13 @@ struct dprof {
 	size_t nst;
 	struct dsample samples[MAXN];
 	size_t nsamples;
-	uint64_t loc_id[MAXN], loc_func[MAXN], loc_nlines[MAXN];
+	uint64_t loc_id[MAXN], loc_func[MAXN], loc_nlines[MAXN], loc_map[MAXN];
 	int64_t loc_line[MAXN];
 	size_t nlocs;
 	uint64_t fn_id[MAXN], fn_name[MAXN], fn_sys[MAXN], fn_file[MAXN];
 	size_t nfns;
+	uint64_t map_id, map_has[11];        /* the last mapping: id, fields 7-10 */
+	size_t nmaps;
 	uint64_t time_nanos, duration_nanos, default_type, comment[4];
 	size_t ncomments;
 	int bad;                  /* malformed or over the fixed sizes */
@@ -169,6 +172,14 @@ static void decode(struct dprof *d, const uint8_t *b, size_t n)
 			else
 				d->bad = 1;
 			break;
+		case 3:
+			d->nmaps++;
+			while (next_field(&q, qend, &g) == 1)
+				if (g.num == 1)
+					d->map_id = g.v;
+				else if (g.wt == 0 && g.num < N(d->map_has))
+					d->map_has[g.num] = g.v;
+			break;
 		case 4:
 			if (d->nlocs >= N(d->loc_id)) {
 				d->bad = 1;
@@ -177,6 +188,8 @@ static void decode(struct dprof *d, const uint8_t *b, size_t n)
 			while (next_field(&q, qend, &g) == 1)
 				if (g.num == 1)
 					d->loc_id[d->nlocs] = g.v;
+				else if (g.num == 2)
+					d->loc_map[d->nlocs] = g.v;
 				else if (g.num == 4 && g.wt == 2) {
 					const uint8_t *l = g.p, *lend = g.p + g.len;
 					struct field h;
@@ -440,10 +453,15 @@ static void test_profile(void)
 	 * none for the zero-weight stack */
 	CHECK_U64(d.nlocs, 8);
 	CHECK_U64(d.nfns, 7);
+	/* one mapping with functions, file names and lines: nothing to
+	 * symbolize */
+	CHECK_U64(d.nmaps, 1);
+	CHECK_U64(d.map_id, 1);
+	CHECK(d.map_has[7] && d.map_has[8] && d.map_has[9]);
 	for (size_t i = 0; i < d.nlocs; i++) {
 		int f = fn_index(&d, d.loc_func[i]);
 
-		CHECK_MSG(d.loc_id[i] == i + 1 && d.loc_nlines[i] == 1 && f >= 0,
+		CHECK_MSG(d.loc_id[i] == i + 1 && d.loc_nlines[i] == 1 && f >= 0 && d.loc_map[i] == 1,
 			  "location %zu: id %llu, %llu lines, function %llu", i,
 			  (unsigned long long)d.loc_id[i], (unsigned long long)d.loc_nlines[i],
 			  (unsigned long long)d.loc_func[i]);
@@ -474,6 +492,7 @@ static void test_empty(void)
 		CHECK_U64(d.nstrings > 0 && !d.strings[0][0], 1);
 		CHECK_U64(d.nst, 0);
 		CHECK_U64(d.nsamples, 0);
+		CHECK_U64(d.nmaps, 0);
 		CHECK_U64(d.time_nanos, 0);
 	}
 	dprof_free(&d);

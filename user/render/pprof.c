@@ -13,7 +13,11 @@
  * "thread" label and the process a numeric "pid" label. A frame
  * "name (file:line)" becomes function "name" in "file" (one function per
  * name and file) at line "line"; any other frame ("[truncated]",
- * "<code 0x...>") is a function of that name, without file or line. */
+ * "<code 0x...>") is a function of that name, without file or line.
+ * Every location is in one mapping that says it has functions, file
+ * names and lines: pprof then leaves the profile as it is, where without
+ * a mapping it would look for a binary to symbolize it with ("Main binary
+ * filename not available"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -24,13 +28,15 @@
 
 /* profile.proto's field numbers, of the fields written. */
 enum {
-	PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_LOCATION = 4, PROFILE_FUNCTION = 5,
+	PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
+	PROFILE_FUNCTION = 5,
 	PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9, PROFILE_DURATION_NANOS = 10,
 	PROFILE_COMMENT = 13, PROFILE_DEFAULT_SAMPLE_TYPE = 14,
 	VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
 	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
 	LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
-	LOCATION_ID = 1, LOCATION_LINE = 4,
+	MAPPING_ID = 1, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9,
+	LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_LINE = 4,
 	LINE_FUNCTION_ID = 1, LINE_LINE = 2,
 	FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
 };
@@ -320,8 +326,16 @@ static void add_tables(struct pprof *pp, struct pb *msg, struct pb *line, int64_
 {
 	struct pb *out = &pp->out;
 
+	if (pp->nloc) {
+		pb_uint(msg, MAPPING_ID, 1);
+		pb_uint(msg, MAPPING_HAS_FUNCTIONS, 1);
+		pb_uint(msg, MAPPING_HAS_FILENAMES, 1);
+		pb_uint(msg, MAPPING_HAS_LINE_NUMBERS, 1);
+		pb_sub(out, PROFILE_MAPPING, msg);
+	}
 	for (size_t i = 0; i < pp->nloc; i++) {
 		pb_uint(msg, LOCATION_ID, i + 1);
+		pb_uint(msg, LOCATION_MAPPING_ID, 1);
 		pb_uint(line, LINE_FUNCTION_ID, pp->loc[i].func);
 		pb_uint(line, LINE_LINE, (uint64_t)pp->loc[i].line);
 		pb_sub(msg, LOCATION_LINE, line);
