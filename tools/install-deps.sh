@@ -3,15 +3,15 @@
 # missing. Needs root (apt-get) when anything is missing.
 set -e
 # --test adds what the tests drive: bpftrace (cross-check), Chromium (SVG
-# and speedscope checks), debootstrap (the Debian roots) and Node.js/npm
-# where the machine has none.
+# and speedscope checks), debootstrap (the Debian roots), golang-go (`go
+# tool pprof` reads --pprof) and Node.js/npm where the machine has none.
 pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libcapstone-dev bpftool xxd python3 util-linux procps"
 if [ "${1:-}" = "--test" ]; then
 	# python3.11-dbg: Debian's stripped python3.11 with its debug file
 	# (installing it upgrades python3.11 to the matching version);
 	# debootstrap: the Debian roots of Debian's CPython 3.13-3.15
 	# (tools/test-roots.sh)
-	pkgs="$pkgs bpftrace chromium python3.11-dbg libpython3.11 libpython3.11-dbg strace debootstrap"
+	pkgs="$pkgs bpftrace chromium python3.11-dbg libpython3.11 libpython3.11-dbg strace debootstrap golang-go"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""

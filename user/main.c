@@ -55,6 +55,9 @@ static const char usage[] =
 "      --folded FILE      folded stacks (flamegraph.pl, speedscope): views\n"
 "                         wait, gil, nogil, blame; weights in us or samples\n"
 "      --flamegraph FILE  interactive SVG flame graph of the same views\n"
+"      --pprof FILE       the same views as a gzipped pprof profile (go tool\n"
+"                         pprof, Pyroscope, Parca): a sample type per view\n"
+"                         (wait, blame in ns), thread and pid labels\n"
 "      --trace FILE       Chrome trace JSON (Perfetto, chrome://tracing): a\n"
 "                         per-thread timeline of GIL ownership (--children:\n"
 "                         one file per process, FILE.PID for descendants)\n"
@@ -81,7 +84,7 @@ struct opts {
 	char **cmd;
 	double duration;
 	const char *json;
-	const char *folded, *flamegraph, *trace;
+	const char *folded, *flamegraph, *trace, *pprof;
 	int hz, max_depth;
 	bool verbose, bpf_stats, children;
 };
@@ -122,6 +125,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "json", required_argument, NULL, 'J' },
 		{ "folded", required_argument, NULL, 'f' },
 		{ "flamegraph", required_argument, NULL, 'g' },
+		{ "pprof", required_argument, NULL, 'P' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "max-depth", required_argument, NULL, 'D' },
@@ -182,6 +186,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'g':
 			o->flamegraph = optarg;
+			break;
+		case 'P':
+			o->pprof = optarg;
 			break;
 		case 't':
 			o->trace = optarg;
@@ -347,7 +354,7 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
  * target's), build each process's model, write every output. */
 static int finish(struct run *r, const struct launch_status *ls)
 {
-	bool with_stacks = r->o->folded || r->o->flamegraph;
+	bool with_stacks = r->o->folded || r->o->flamegraph || r->o->pprof;
 	struct family_model fam = {};
 	struct proc_model *procs;
 	size_t n = 1;
@@ -404,7 +411,7 @@ static int record(struct run *r)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int e, pidfd = -1, status = 0;
 
-	r->cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph, .trace = o.trace != NULL, .hz = o.hz,
+	r->cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph || o.pprof, .trace = o.trace != NULL, .hz = o.hz,
 				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats, .children = o.children,
 				      .tr = &r->tr, .on_trace = on_trace, .trace_ctx = r };
 	r->root.cfg = &r->cfg;
@@ -472,7 +479,7 @@ int main(int argc, char **argv)
 		return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
 	/* a path that cannot be written fails now, not after the window */
 	r.of = (struct output_files){ .json = o.json, .folded = o.folded, .flamegraph = o.flamegraph,
-				      .trace = o.trace };
+				      .trace = o.trace, .pprof = o.pprof };
 	if ((e = output__open(&r.of)))
 		return e;
 	e = record(&r);

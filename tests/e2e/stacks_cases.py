@@ -11,6 +11,9 @@ Cases (CASES, run by harness.py):
   stacks trace sanity   Chrome trace spans: ordered, exclusive GIL (3.11, 3.8)
   stacks max-depth      --max-depth 8 on a 100-deep recursion
   stacks launch+exit    frames symbolized after a launched target has exited
+  stacks pprof          `go tool pprof -raw` reads --pprof: per sample type,
+                        the total of the folded file's view (us views in
+                        ns), thread and pid labels, leaf-first locations
 
 GILSCOPE_SKIP_BROWSER=1 turns the browser checks of "stacks consumers" into
 a SKIP (its other checks still run and can fail).
@@ -18,6 +21,7 @@ a SKIP (its other checks still run and can fail).
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -193,14 +197,17 @@ def check_stacks_json(ctx, doc, fo=None):
 
 # ---------------------------------------------------------------- running
 
-def record(ctx, w, d=D, folded=True, trace=False, svg=False, extra=()):
+def record(ctx, w, d=D, folded=True, trace=False, svg=False, pprof=False,
+           extra=()):
     """gilscope record -p PID -d D --json F [--folded F] [--trace F]
-    [--flamegraph F]: the run, the report (or None) and the file paths."""
+    [--flamegraph F] [--pprof F]: the run, the report (or None) and the
+    file paths."""
     files = {"json": ctx.path("report.json")}
     args = ["record", "-p", w.pid, "-d", d, "--json", files["json"]]
     for key, opt, name, on in (("folded", "--folded", "stacks.folded", folded),
                                ("trace", "--trace", "trace.json", trace),
-                               ("svg", "--flamegraph", "flame.svg", svg)):
+                               ("svg", "--flamegraph", "flame.svg", svg),
+                               ("pprof", "--pprof", "stacks.pb.gz", pprof)):
         if on:
             files[key] = ctx.path(name)
             args += [opt, files[key]]
@@ -534,6 +541,147 @@ def case_launch_exit(ctx, seconds=1.5):
     ctx.checks.append(("took=%.1fs" % (time.monotonic() - t0), True))
 
 
+# ---------------------------------------------------------------- pprof
+
+def go_pprof(ctx, argv, timeout=120):
+    """`go tool pprof ARGV` offline: HOME, GOCACHE and GOPATH in the
+    case's scratch directory (run from there: no go.mod around), no module
+    proxy, no toolchain download. (rc, stdout, stderr); rc None if go is
+    missing."""
+    go = shutil.which("go")
+    if not go:
+        return None, "", "no go in PATH (Debian: apt-get install golang-go)"
+    home = ctx.path("gohome")
+    os.makedirs(home)
+    env = dict(os.environ, HOME=home, GOCACHE=os.path.join(home, "cache"),
+               GOPATH=os.path.join(home, "go"), GOPROXY="off",
+               GOTOOLCHAIN="local", GOFLAGS="-mod=mod", PPROF_TMPDIR=home)
+    p = ctx.spawn([go, "tool", "pprof"] + [str(a) for a in argv], cwd=home,
+                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                  stdin=subprocess.DEVNULL)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        gs.kill_group(p)
+        out, err = p.communicate()
+        return -1, out.decode("utf-8", "replace"), \
+            err.decode("utf-8", "replace") + "\n(timed out)"
+    return p.returncode, out.decode("utf-8", "replace"), \
+        err.decode("utf-8", "replace")
+
+
+RAW_VALUES = re.compile(r"^\s*((?:-?\d+\s+)*-?\d+): ?(.*)$")
+RAW_LOCATION = re.compile(r"^\s*(\d+): 0x[0-9a-f]+ (?:M=\d+ )?(?:\[F\] )?(\S+)")
+
+
+def parse_pprof_raw(text):
+    """`pprof -raw` (the profile's String()): sample types as (type, unit),
+    samples as {values, locs (leaf first), thread, pid}, the function of
+    each location id, and problems."""
+    types, samples, funcs, bad = [], [], {}, []
+    lines = text.splitlines()
+    try:
+        i = lines.index("Samples:")
+    except ValueError:
+        return types, samples, funcs, ["no 'Samples:' line"]
+    for t in lines[i + 1].split():
+        typ, _, unit = t.partition("/")
+        types.append((typ, unit.replace("[dflt]", "")))
+    section = "samples"
+    for line in lines[i + 2:]:
+        if line.startswith("Locations"):
+            section = "locations"
+            continue
+        if line.startswith("Mappings"):
+            break
+        if section == "locations":
+            m = RAW_LOCATION.match(line)
+            if m:
+                funcs[int(m.group(1))] = m.group(2)
+            continue
+        m = RAW_VALUES.match(line)
+        if m:
+            samples.append({"values": [int(v) for v in m.group(1).split()],
+                            "locs": [int(x) for x in m.group(2).split()],
+                            "thread": None, "pid": None})
+            continue
+        lab = line.strip()
+        if not samples or not lab:
+            bad.append("unexpected line %r" % line[:120])
+        elif lab.startswith("thread:[") and lab.endswith("]"):
+            samples[-1]["thread"] = lab[len("thread:["):-1]
+        elif re.match(r"^pid:\[\d+\]$", lab):
+            samples[-1]["pid"] = int(lab[len("pid:["):-1])
+        else:
+            bad.append("unexpected label line %r" % line[:120])
+    return types, samples, funcs, bad
+
+
+def case_pprof(ctx):
+    w = ctx.workload("hog_waiter.py", 0)
+    run, doc, files = record(ctx, w, pprof=True)
+    if doc is None:
+        return
+    fo = check_folded(ctx, files["folded"], must_have=("gil", "wait", "blame"))
+    if fo is None:
+        return
+    with open(files["pprof"], "rb") as f:
+        magic = f.read(2)
+    ctx.check("gzip", magic.hex(), magic == b"\x1f\x8b", "1f8b")
+    rc, out, err = go_pprof(ctx, ["-raw", files["pprof"]])
+    # (nothing on stderr: no attempt to find binaries to symbolize with)
+    ctx.check("go_pprof", "rc=%s stderr=%dB" % (rc, len(err.strip())),
+              rc == 0 and not err.strip(), "reads it, says nothing")
+    if rc != 0 or err.strip():
+        ctx.detail("go tool pprof -raw %s:\n%s" % (files["pprof"],
+                                                   gs.tail(err + out, 30)))
+        return
+    raw = ctx.path("pprof.raw.txt")
+    with open(raw, "w") as f:
+        f.write(out)
+    ctx.detail("go tool pprof -raw: %s" % raw)
+    types, samples, funcs, bad = parse_pprof_raw(out)
+    want_types = [(v, "samples" if v in ("gil", "nogil") else "nanoseconds")
+                  for v in VIEWS]
+    ctx.check("sample_types", " ".join("%s/%s" % t for t in types),
+              types == want_types, "wait,blame ns; gil,nogil samples")
+    if bad:
+        ctx.check("raw_parse", "%d problem(s)" % len(bad), False)
+        ctx.detail("pprof -raw:\n  " + "\n  ".join(bad[:10]))
+    if types != want_types:
+        return
+    # totals per sample type against the folded file (us -> ns)
+    got = [sum(s["values"][k] for s in samples
+               if len(s["values"]) == len(VIEWS)) for k in range(len(VIEWS))]
+    want = [fo.total(v) * (1000 if u == "nanoseconds" else 1)
+            for v, (_, u) in zip(VIEWS, types)]
+    ctx.check("totals", " ".join("%s=%d" % (v, g) for v, g in zip(VIEWS, got)),
+              got == want and all(got[k] for k in (0, 1, 3)),
+              "== folded x1000/x1 (%s)" % " ".join(
+                  "%s=%d" % (v, t) for v, t in zip(VIEWS, want)))
+    nvals = set(len(s["values"]) for s in samples)
+    # (pprof merges samples of equal stacks and labels across types)
+    ctx.check("values", "%d samples, %s per sample" % (
+        len(samples), ",".join(map(str, sorted(nvals)))), nvals == {4}, "4")
+    # labels: each sample a thread (the folded file's threads) and the pid
+    threads = set(s["thread"] for s in samples)
+    folded_threads = set(th for v in VIEWS for th, _, _ in fo.stacks[v])
+    ctx.check("thread_label", "%d threads" % len(threads - {None}),
+              None not in threads and threads == folded_threads,
+              "every sample, == folded threads")
+    pids = set(s["pid"] for s in samples)
+    ctx.check("pid_label", ",".join(map(str, pids)), pids == {w.pid},
+              "==%d" % w.pid)
+    # leaf first: the gil weight on samples whose first location is hog()
+    # is the folded file's on stacks whose last frame is hog's
+    hogw = sum(s["values"][1] for s in samples
+               if len(s["values"]) == 4 and s["locs"]
+               and funcs.get(s["locs"][0]) == "hog")
+    fhog = sum(wt for _, fr, wt in fo.stacks["gil"] if fr[-1].startswith("hog ("))
+    ctx.check("gil_leaf_hog", hogw, hogw == fhog and hogw > 0,
+              "== folded's %d, >0" % fhog)
+
+
 # ---------------------------------------------------------------- registry
 
 CASES = [
@@ -546,4 +694,5 @@ CASES = [
     Case("stacks trace sanity", case_trace_sanity, versions=("3.8", "3.11")),
     Case("stacks max-depth", case_max_depth),
     Case("stacks launch+exit", case_launch_exit),
+    Case("stacks pprof", case_pprof, retries=1, budget=300),
 ]

@@ -3,12 +3,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "common.h"
 #include "render/chrome_trace.h"
 #include "render/flamegraph.h"
 #include "render/folded.h"
 #include "render/json_report.h"
+#include "render/pprof.h"
 #include "render/text.h"
 #include "render/output.h"
 
@@ -74,6 +76,36 @@ static int write_folded(const char *path, FILE **pre, const struct proc_model *p
 	if (fclose(f) || e)
 		return cannot_write(path, 0);
 	return EXIT_OK;
+}
+
+/* One pprof profile of every process; its time is the target's window,
+ * the monotonic clock's t0 as Unix time. */
+static int write_pprof(const char *path, FILE **pre, const struct proc_model *procs, size_t n)
+{
+	const struct gs_result *res = procs[0].rep.res;
+	struct pprof_proc *pp = calloc(n, sizeof(*pp));
+	struct timespec rt;
+	int64_t start = 0;
+	size_t k = 0;
+	FILE *f;
+	int e;
+
+	if (!pp)
+		return cannot_write(path, ENOMEM);
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].has_sr)
+			pp[k++] = (struct pprof_proc){ &procs[i].sr, procs[i].rep.pt->pid };
+	if (!clock_gettime(CLOCK_REALTIME, &rt))
+		start = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)(gs_mono_ns() - res->t0);
+	if (!(f = open_out(pre, path)))
+		e = -errno;
+	else {
+		e = pprof__write(f, pp, k, start, (int64_t)(res->t1 - res->t0));
+		if (fclose(f))
+			e = e ? e : -EIO;
+	}
+	free(pp);
+	return e ? cannot_write(path, -e) : EXIT_OK;
 }
 
 /* One SVG: each view holds the stacks of every process. */
@@ -154,6 +186,8 @@ int output__write(struct output_files *o, FILE *text, struct proc_model *procs, 
 		e = write_folded(o->folded, &o->folded_f, procs, n);
 	if (!e && o->flamegraph)
 		e = write_flamegraph(o->flamegraph, &o->flamegraph_f, procs, n);
+	if (!e && o->pprof)
+		e = write_pprof(o->pprof, &o->pprof_f, procs, n);
 	for (size_t i = 0; !e && o->trace && i < n; i++) {
 		char path[4096];
 
@@ -167,32 +201,32 @@ int output__write(struct output_files *o, FILE *text, struct proc_model *procs, 
 	return e;
 }
 
-static const char *const *paths(const struct output_files *o, const char *v[4])
+static void paths(const struct output_files *o, const char *v[OUTPUT_FILES])
 {
 	v[0] = o->json && strcmp(o->json, "-") ? o->json : NULL;
 	v[1] = o->folded;
 	v[2] = o->flamegraph;
 	v[3] = o->trace;
-	return v;
+	v[4] = o->pprof;
 }
 
-static FILE **files(struct output_files *o, FILE **v[4])
+static void files(struct output_files *o, FILE **v[OUTPUT_FILES])
 {
 	v[0] = &o->json_f;
 	v[1] = &o->folded_f;
 	v[2] = &o->flamegraph_f;
 	v[3] = &o->trace_f;
-	return *v;
+	v[4] = &o->pprof_f;
 }
 
 int output__open(struct output_files *o)
 {
-	const char *path[4];
-	FILE **f[4];
+	const char *path[OUTPUT_FILES];
+	FILE **f[OUTPUT_FILES];
 
 	paths(o, path);
 	files(o, f);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < OUTPUT_FILES; i++) {
 		if (!path[i])
 			continue;
 		/* created now, or there already (then only truncated) */
@@ -222,12 +256,12 @@ int output__open(struct output_files *o)
 
 void output__abandon(struct output_files *o)
 {
-	const char *path[4];
-	FILE **f[4];
+	const char *path[OUTPUT_FILES];
+	FILE **f[OUTPUT_FILES];
 
 	paths(o, path);
 	files(o, f);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < OUTPUT_FILES; i++) {
 		if (!*f[i])
 			continue;
 		fclose(*f[i]);

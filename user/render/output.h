@@ -8,14 +8,17 @@
 #include <stdio.h>
 #include "model/process.h"
 
+#define OUTPUT_FILES 5
+
 struct output_files {
 	const char *json;           /* "-": stdout, the text then on stderr */
 	const char *folded, *flamegraph;
+	const char *pprof;          /* every process in one profile */
 	const char *trace;          /* descendants' go to FILE.PID */
 	/* set by output__open: each file, opened before tracing starts */
-	FILE *json_f, *folded_f, *flamegraph_f, *trace_f;
-	bool made[4];               /* output__open created it (json, folded,
-				       flamegraph, trace) */
+	FILE *json_f, *folded_f, *flamegraph_f, *trace_f, *pprof_f;
+	bool made[OUTPUT_FILES];    /* output__open created it (json, folded,
+				       flamegraph, trace, pprof) */
 	bool written;               /* output__write ran */
 };
 
