@@ -192,7 +192,7 @@ def case_bad_outputs(ctx):
     w = ctx.workload("idle.py", 0)
     tmp = tempfile.mkdtemp(prefix="gs-out-")
     try:
-        for opt in ("--json", "--folded", "--flamegraph", "--trace"):
+        for opt in ("--json", "--folded", "--flamegraph", "--trace", "--pprof"):
             run = ctx.run_gilscope(["record", "-p", w.pid, "-d", 30, opt, "/nonexistent-dir/out"],
                                    timeout=20)
             one_line(ctx, run, 1, must=r"cannot write /nonexistent-dir")
