@@ -7,7 +7,14 @@
 #include <unistd.h>
 #include "inspect/cpulimits.h"
 
-#define CG_ROOT "/sys/fs/cgroup"
+/* Where /proc and the cgroup tree are (tests point them at a fake tree). */
+static const char *proc_root = "/proc", *cg_root = "/sys/fs/cgroup";
+
+void cpu_limits__roots(const char *proc, const char *cgroup)
+{
+	proc_root = proc;
+	cg_root = cgroup;
+}
 #define SMALL_FILE 4096           /* every file read here is far smaller */
 #define MAX_THREADS_READ 4096     /* threads whose affinity is read */
 
@@ -85,24 +92,24 @@ static int allowed(const char *status, char *list, size_t len)
 
 static void affinity(pid_t pid, struct cpu_limits *l)
 {
-	char path[64];
+	char path[256];
 	struct dirent *de;
 	DIR *d;
 	int seen = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
 	l->cpus_allowed = allowed(path, l->cpus_allowed_list, sizeof(l->cpus_allowed_list));
 	l->thread_cpus_min = l->thread_cpus_max = l->cpus_allowed;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	snprintf(path, sizeof(path), "%s/%d/task", proc_root, (int)pid);
 	if (!(d = opendir(path)))
 		return;
 	while ((de = readdir(d)) && seen < MAX_THREADS_READ) {
-		char st[96];
+		char st[320];
 		int n;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(st, sizeof(st), "/proc/%d/task/%.20s/status", (int)pid, de->d_name);
+		snprintf(st, sizeof(st), "%s/%d/task/%.20s/status", proc_root, (int)pid, de->d_name);
 		if ((n = allowed(st, NULL, 0)) <= 0)
 			continue;
 		seen++;
@@ -117,11 +124,11 @@ static void affinity(pid_t pid, struct cpu_limits *l)
 /* The path of pid's cgroup for a v1 controller ("cpu"), or v2 (""). */
 static int cgroup_of(pid_t pid, const char *controller, char *out, size_t len)
 {
-	char path[64], line[SMALL_FILE];
+	char path[256], line[SMALL_FILE];
 	FILE *f;
 	int e = -ENOENT;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, (int)pid);
 	if (!(f = fopen(path, "re")))
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
@@ -130,7 +137,7 @@ static int cgroup_of(pid_t pid, const char *controller, char *out, size_t len)
 		if (!ctl || !(p = strchr(ctl + 1, ':')))
 			continue;
 		*p++ = 0;
-		ctl++;
+		*ctl++ = 0;             /* line: the hierarchy ID */
 		p[strcspn(p, "\n")] = 0;
 		if (!*controller) {     /* v2: "0::/path" */
 			if (!strcmp(line, "0") && !*ctl) {
@@ -161,11 +168,11 @@ static int v1_root(const char *controller, char *out, size_t len)
 					       { "cpuset", "cpuset" } };
 
 	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
-		char p[128];
+		char p[256];
 
 		if (strcmp(cand[i][0], controller))
 			continue;
-		snprintf(p, sizeof(p), CG_ROOT "/%s", cand[i][1]);
+		snprintf(p, sizeof(p), "%s/%s", cg_root, cand[i][1]);
 		snprintf(out, len, "%s", p);
 		strncat(p, "/tasks", sizeof(p) - strlen(p) - 1);
 		if (access(p, F_OK) == 0)
@@ -255,7 +262,7 @@ static void quota(const char *root, const char *cg, bool v2, struct cpu_limits *
 
 static void cpuset(pid_t pid, struct cpu_limits *l)
 {
-	char cg[256], root[128], path[512];
+	char cg[256], root[256], path[600];
 
 	l->cpuset_cpus = -1;
 	if (v1_root("cpuset", root, sizeof(root)) == 0 && cgroup_of(pid, "cpuset", cg, sizeof(cg)) == 0 &&
@@ -267,7 +274,7 @@ static void cpuset(pid_t pid, struct cpu_limits *l)
 				return;
 		}
 	} else if (cgroup_of(pid, "", cg, sizeof(cg)) == 0 && !strstr(cg, "..")) {
-		snprintf(path, sizeof(path), CG_ROOT "%s/cpuset.cpus.effective", cg);
+		snprintf(path, sizeof(path), "%s%s/cpuset.cpus.effective", cg_root, cg);
 		if (read_line(path, l->cpuset_list, sizeof(l->cpuset_list)) != 0)
 			return;
 	} else
@@ -277,7 +284,7 @@ static void cpuset(pid_t pid, struct cpu_limits *l)
 
 int cpu_limits__read(pid_t pid, struct cpu_limits *l)
 {
-	char cg[256], root[128];
+	char cg[256], root[256];
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(l, 0, sizeof(*l));
@@ -290,7 +297,7 @@ int cpu_limits__read(pid_t pid, struct cpu_limits *l)
 	if (v1_root("cpu", root, sizeof(root)) == 0 && cgroup_of(pid, "cpu", cg, sizeof(cg)) == 0)
 		quota(root, cg, false, l);
 	else if (cgroup_of(pid, "", cg, sizeof(cg)) == 0)
-		quota(CG_ROOT, cg, true, l);
+		quota(cg_root, cg, true, l);
 	cpuset(pid, l);
 	l->valid = true;
 	return 0;

@@ -33,6 +33,9 @@ struct cpu_limits {
 /* Read pid's limits now. 0, or -errno (the process is gone). */
 int cpu_limits__read(pid_t pid, struct cpu_limits *l);
 
+/* Tests: read /proc and the cgroup tree from these folders instead. */
+void cpu_limits__roots(const char *proc, const char *cgroup);
+
 /* CPUs in a list such as "0-3,6", -1 when it does not parse. */
 int cpu_list__count(const char *list);
 
