@@ -132,14 +132,15 @@ void gs_verdict(const struct gs_report *r, struct verdict *v)
 		return;
 	}
 	if (r->limits.known && r->limits.cpus_pinned > 0 && r->limits.cpus_pinned < r->limits.cpus_online &&
-	    busy >= GS_PINNED_BUSY_SHARE * r->limits.cpus_pinned && runq_share >= GS_RUNQ_SHARE) {
+	    busy + r->runq_s / win >= GS_PINNED_DEMAND * r->limits.cpus_pinned) {
 		v->kind = "cpu-pinned";
 		snprintf(v->text, sizeof(v->text),
-			 "pinned to %d of %d CPUs (affinity %s, cpuset %s): its threads used %.2f cores, all it may use, "
-			 "and were runnable but waiting for a CPU %.0f%% of their time. The CPUs it is allowed limit it "
-			 "before the GIL does: allow more (taskset, the container's cpuset) to use the machine.",
+			 "pinned to %d of %d CPUs (affinity %s, cpuset %s): its threads wanted %.2f CPUs (%.2f cores used, "
+			 "%.2f runnable but waiting for a CPU). The CPUs it is allowed limit it before the GIL does: "
+			 "allow more (taskset, the container's cpuset) to use the machine.",
 			 r->limits.cpus_pinned, r->limits.cpus_online, r->limits.cpus_allowed_list,
-			 r->limits.cpuset_cpus > 0 ? r->limits.cpuset_list : "unknown", busy, 100 * runq_share);
+			 r->limits.cpuset_cpus > 0 ? r->limits.cpuset_list : "unknown", busy + r->runq_s / win, busy,
+			 r->runq_s / win);
 		return;
 	}
 	/* A holder the scheduler took away stalls every waiter: more runnable

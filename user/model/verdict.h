@@ -41,10 +41,10 @@ struct verdict {
 #define GS_CONVOY_MIN_WAIT_SHARE 0.1
 /* the limits the process runs under, named before the GIL is blamed: a
  * CPU quota that throttled it in >= 20% of the window's periods; or
- * affinity/cpuset narrower than the machine, its threads using >= 80% of
- * the CPUs they may use and runnable without one >= 25% of their time */
+ * affinity/cpuset narrower than the machine while its threads wanted
+ * (on a CPU, or runnable without one) >= 1.25x the CPUs they may use */
 #define GS_THROTTLED_SHARE       0.2
-#define GS_PINNED_BUSY_SHARE     0.8
+#define GS_PINNED_DEMAND         1.25
 /* all CPUs busy: >= 90% of them */
 #define GS_ALL_CPUS_SHARE        0.9
 
