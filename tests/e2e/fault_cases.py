@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import gs
-from common import Case, GS_SLACK, report_ok
+from common import Case, GS_SLACK, attach, report_ok
 from gs import get
 
 
@@ -64,11 +64,7 @@ def wait_ready(p, what="gilscope: tracing PID", timeout=20):
 
 def case_sigkill(ctx):
     w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
-    # the probe sites, from a short recording
-    jp = ctx.path("sites.json")
-    run = ctx.run_gilscope(["record", "-p", w.pid, "-d", 0.5, "--json", jp],
-                           timeout=0.5 + GS_SLACK, json_path=jp)
-    doc = report_ok(ctx, run, pid=w.pid, launched=False)
+    doc = attach(ctx, w, d=0.5)         # the probe sites, from a short recording
     if doc is None:
         return
     sites = [(p["object"], p["offset"]) for p in get(doc, "target", "gil_probes")
