@@ -133,7 +133,7 @@ demo: deps
 unit: $(UNIT_BINS)
 	@./tools/check-layers.sh
 	@python3 tests/unit/check_golden_schema.py
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(if $(SAN_FLAGS),$(SAN_ENV)) $$t; done
 
 # The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
 # libpython3.X.so.1.0 at run time, so it links only libdl/libc, on the
