@@ -155,14 +155,27 @@ e2e: $(GILSCOPE) $(EMBED_HOST)
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 GILSCOPE_SAN=1
 
-# The sanitized e2e subset: one pyenv interpreter, one case per path
-# gilscope has: attach, launch, Python stacks, --children (a launched
-# multiprocessing pool, forked workers), a container (namespaces, the
-# confined /proc/PID/root opens). -k matches a substring of a case's name.
-SAN_E2E_PY    ?= 3.12
-SAN_E2E_CASES := -k 'cpu_threads n=2 si=5ms' -k 'launch args+exit_code' \
-                 -k 'stacks hog/waiter' -k 'children pool fork launch' \
-                 -k 'container attach'
+# The sanitized e2e subset: one case or two per path gilscope has, on
+# one pyenv interpreter: attach (single_cpu attach: attached while a
+# thread holds the GIL; exit_soon: the target exits inside the window),
+# launch (args+exit_code), Python stacks (hog/waiter, attached; launch+exit:
+# symbolized after the launched target is gone), --children (a launched
+# multiprocessing pool, forked workers), a container (hostile symlink: the
+# namespaces and the confined /proc/PID/root opens, under strace, so
+# without LSan); and one Debian configuration (a container, Debian's
+# stripped non-PIE python3.13 with its separate debug file: the
+# debug-file and container paths with LSan on), which runs the cases of
+# its set that match (single_cpu attach, launch args+exit_code, stacks
+# hog/waiter; its root comes from tools/test-roots.sh: make test's roots
+# step; SAN_E2E_DEBIAN= leaves it out). These cases check no timing a
+# busy machine upsets, but for the children's parallelism, which under
+# GILSCOPE_SAN=1 is shown and not counted (gs.Ctx.check's load=True).
+# -k matches a substring of a case's name.
+SAN_E2E_PY     ?= 3.12
+SAN_E2E_DEBIAN ?= debian-3.13-container-exe-dbg
+SAN_E2E_CASES  := -k 'single_cpu attach' -k 'exit_soon' -k 'launch args+exit_code' \
+                  -k 'stacks hog/waiter' -k 'stacks launch+exit' \
+                  -k 'children pool fork launch' -k 'container hostile symlink'
 
 # The san step of make test: the SAN=1 build, the unit tests and the e2e
 # subset under the sanitizers.
@@ -174,7 +187,7 @@ san:
 san-e2e: $(GILSCOPE)
 	$(if $(SAN_FLAGS),,$(error san-e2e runs the sanitized binary: make SAN=1 san-e2e))
 	$(SAN_ENV) GILSCOPE=$(abspath $(GILSCOPE)) python3 tests/e2e/run.py \
-		--only $(SAN_E2E_PY) $(SAN_E2E_CASES)
+		--only $(SAN_E2E_PY) $(if $(SAN_E2E_DEBIAN),--only $(SAN_E2E_DEBIAN)) $(SAN_E2E_CASES)
 
 # The benchmark's floor tool is built too, so that it cannot rot unseen.
 # Each part's wall time is printed as it ends, and all of them at the end

@@ -349,12 +349,21 @@ class Ctx(object):
         self._n += 1
         return os.path.join(self.tmp, "%02d-%s" % (self._n, name))
 
-    def check(self, label, value, ok, expect=None):
+    def check(self, label, value, ok, expect=None, load=False):
+        """load: a bound only a quiet machine meets (parallelism, busy
+        CPUs). Under SAN (the sanitized subset, whose point is the
+        sanitizers' reports, on a machine that may be shared) such a bound
+        is shown but not counted: "NOT MET (load-dependent: not counted
+        under SAN)"."""
         text = "%s=%s" % (label, value) if label else str(value)
         if expect is not None:
             text += " (%s%s)" % (expect, "" if ok else " NOT MET")
         elif not ok:
             text += " (NOT MET)"
+        if load and not ok and SAN:
+            text = text[:-1] + ", load-dependent: not counted under SAN)"
+            self.checks.append((text, True))
+            return ok
         self.checks.append((text, bool(ok)))
         return ok
 
