@@ -327,3 +327,4 @@ def main():
         shutil.rmtree(tmproot, ignore_errors=True)
     print("e2e: %d passed, %d failed, %d skipped"
           % (counts["PASS"], counts["FAIL"], counts["SKIP"]), flush=True)
+    return 1 if counts["FAIL"] else 0
