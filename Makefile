@@ -241,6 +241,6 @@ install: gilscope
 	install -D -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
 
 clean:
-	rm -rf $(OUTPUT) gilscope
+	rm -rf $(OUTPUT) .output .output-san gilscope
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d)
