@@ -238,6 +238,7 @@ bench: gilscope $(FLOOR)
 -include $(wildcard $(OUTPUT)/bench/*.d)
 
 install: gilscope
+	$(if $(SAN_FLAGS),$(error make install installs the normal build: run it without SAN=1))
 	install -D -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
 
 clean:
