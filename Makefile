@@ -16,7 +16,7 @@
 # sanitized: the BPF objects and skeletons are built by the same rules
 # (clang -target bpf, bpftool) into .output-san, without these flags.
 #   make SAN=1 unit      the unit tests under the sanitizers
-#   make SAN=1 san       those, then a short e2e subset (SAN_E2E below)
+#   make san             the SAN=1 build, those, then a short e2e subset (SAN_E2E_* below)
 ifeq ($(SAN),1)
 OUTPUT    ?= .output-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -151,7 +151,7 @@ e2e: $(GILSCOPE) $(EMBED_HOST)
 # The sanitizers' run time options. Any report makes gilscope fail (ASan
 # and LSan abort, UBSan exits: -fno-sanitize-recover), and GILSCOPE_SAN=1
 # makes the e2e harness fail a case whose gilscope printed one, whatever
-# the exit status the case expected (tests/e2e/gs.py: sanitizer_reports).
+# the exit status the case expected (tests/e2e/gs.py: sanitizer_report, Ctx.sanitizer_check).
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 GILSCOPE_SAN=1
 
