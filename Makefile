@@ -4,8 +4,29 @@
 #   make test       install deps, build, run unit and end-to-end tests (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make SAN=1      build .output-san/gilscope with ASan and UBSan (below)
 #   V=1             show full commands
+#
+# SAN=1: gilscope and the unit tests are built with AddressSanitizer
+# (LeakSanitizer included) and UndefinedBehaviorSanitizer, any UB report
+# fatal. Everything goes to its own output directory, .output-san, so that
+# a sanitized object never mixes with a normal one, and the binary is
+# .output-san/gilscope (./gilscope is always the normal build; `make
+# SAN=1 gilscope` is an alias of the sanitized binary). Only user space is
+# sanitized: the BPF objects and skeletons are built by the same rules
+# (clang -target bpf, bpftool) into .output-san, without these flags.
+#   make SAN=1 unit      the unit tests under the sanitizers
+#   make san             the SAN=1 build, those, then a short e2e subset (SAN_E2E_* below)
+ifeq ($(SAN),1)
+OUTPUT    ?= .output-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+GILSCOPE  := $(OUTPUT)/gilscope
+else
 OUTPUT    ?= .output
+SAN_FLAGS :=
+GILSCOPE  := gilscope
+endif
 CLANG     ?= clang
 CC        ?= gcc
 BPFTOOL   ?= bpftool
@@ -16,6 +37,9 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
              -DGS_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -iquote user -MMD -MP
+# (override: still added when CFLAGS is given on the command line; the
+# link lines have CFLAGS too, which links the sanitizers' runtimes)
+override CFLAGS += $(SAN_FLAGS)
 LDLIBS    += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -MMD -MP
 
@@ -38,9 +62,9 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor
+.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor san san-e2e
 
-all: gilscope
+all: $(GILSCOPE)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -85,13 +109,18 @@ $(OUTPUT)/user/%.o: user/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-gilscope: $(USER_OBJS)
+$(GILSCOPE): $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+ifeq ($(SAN),1)
+.PHONY: gilscope
+gilscope: $(GILSCOPE)
+endif
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Build dependencies from Debian; installs only what is missing (needs root).
 deps:
@@ -104,7 +133,7 @@ demo: deps
 unit: $(UNIT_BINS)
 	@./tools/check-layers.sh
 	@python3 tests/unit/check_golden_schema.py
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(if $(SAN_FLAGS),$(SAN_ENV)) $$t; done
 
 # The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
 # libpython3.X.so.1.0 at run time, so it links only libdl/libc, on the
@@ -115,8 +144,50 @@ $(EMBED_HOST): tests/e2e/embed_host.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -std=gnu11 $< -ldl -o $@
 
-e2e: gilscope $(EMBED_HOST)
-	python3 tests/e2e/run.py
+# With SAN=1, every case runs the sanitized binary under SAN_ENV.
+e2e: $(GILSCOPE) $(EMBED_HOST)
+	$(if $(SAN_FLAGS),$(SAN_ENV)) GILSCOPE=$(abspath $(GILSCOPE)) python3 tests/e2e/run.py
+
+# The sanitizers' run time options. Any report makes gilscope fail (ASan
+# and LSan abort, UBSan exits: -fno-sanitize-recover), and GILSCOPE_SAN=1
+# makes the e2e harness fail a case whose gilscope printed one, whatever
+# the exit status the case expected (tests/e2e/gs.py: sanitizer_report, Ctx.sanitizer_check).
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 GILSCOPE_SAN=1
+
+# The sanitized e2e subset: one case or two per path gilscope has, on
+# one pyenv interpreter: attach (single_cpu attach: attached while a
+# thread holds the GIL; exit_soon: the target exits inside the window),
+# launch (args+exit_code), Python stacks (hog/waiter, attached; launch+exit:
+# symbolized after the launched target is gone), --children (a launched
+# multiprocessing pool, forked workers), a container (hostile symlink: the
+# namespaces and the confined /proc/PID/root opens, under strace, so
+# without LSan); and one Debian configuration (a container, Debian's
+# stripped non-PIE python3.13 with its separate debug file: the
+# debug-file and container paths with LSan on), which runs the cases of
+# its set that match (single_cpu attach, launch args+exit_code, stacks
+# hog/waiter; its root comes from tools/test-roots.sh: make test's roots
+# step; SAN_E2E_DEBIAN= leaves it out). These cases check no timing a
+# busy machine upsets, but for the children's parallelism, which under
+# GILSCOPE_SAN=1 is shown and not counted (gs.Ctx.check's load=True).
+# -k matches a substring of a case's name.
+SAN_E2E_PY     ?= 3.12
+SAN_E2E_DEBIAN ?= debian-3.13-container-exe-dbg
+SAN_E2E_CASES  := -k 'single_cpu attach' -k 'exit_soon' -k 'launch args+exit_code' \
+                  -k 'stacks hog/waiter' -k 'stacks launch+exit' \
+                  -k 'children pool fork launch' -k 'container hostile symlink'
+
+# The san step of make test: the SAN=1 build, the unit tests and the e2e
+# subset under the sanitizers.
+san:
+	$(MAKE) SAN=1 gilscope
+	$(MAKE) SAN=1 unit
+	$(MAKE) SAN=1 san-e2e
+
+san-e2e: $(GILSCOPE)
+	$(if $(SAN_FLAGS),,$(error san-e2e runs the sanitized binary: make SAN=1 san-e2e))
+	$(SAN_ENV) GILSCOPE=$(abspath $(GILSCOPE)) python3 tests/e2e/run.py \
+		--only $(SAN_E2E_PY) $(if $(SAN_E2E_DEBIAN),--only $(SAN_E2E_DEBIAN)) $(SAN_E2E_CASES)
 
 # The benchmark's floor tool is built too, so that it cannot rot unseen.
 # Each part's wall time is printed as it ends, and all of them at the end
@@ -137,6 +208,7 @@ test:
 	step build $(MAKE) gilscope $(UNIT_BINS) bench-floor $(EMBED_HOST); \
 	step roots ./tools/test-roots.sh; \
 	step unit $(MAKE) unit; \
+	step san $(MAKE) san; \
 	step e2e $(MAKE) e2e; \
 	[ -n "$(DRYRUN)" ] || echo "== make test: times:$$times"
 
@@ -166,9 +238,10 @@ bench: gilscope $(FLOOR)
 -include $(wildcard $(OUTPUT)/bench/*.d)
 
 install: gilscope
+	$(if $(SAN_FLAGS),$(error make install installs the normal build: run it without SAN=1))
 	install -D -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
 
 clean:
-	rm -rf $(OUTPUT) gilscope
+	rm -rf $(OUTPUT) .output .output-san gilscope
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d)

@@ -2,6 +2,8 @@
 # Install gilscope's build and test dependencies from Debian, only those
 # missing. Needs root (apt-get) when anything is missing.
 set -e
+# (make SAN=1's ASan, LSan and UBSan runtimes, libasan8, liblsan0 and
+# libubsan1, come with gcc: libgcc-12-dev depends on them)
 # --test adds what the tests drive: bpftrace (cross-check), Chromium (SVG
 # and speedscope checks), debootstrap (the Debian roots), golang-go (`go
 # tool pprof` reads --pprof) and Node.js/npm where the machine has none.

@@ -336,10 +336,10 @@ def check_total_cpu(ctx, total, min_par, min_busy=60):
         ctx.checks.append(("total_par=%s (1 CPU: bound skipped)" % par, True))
         return
     ctx.check("total_par", "%.2f" % par if gs._num(par) else par,
-              gs._num(par) and par >= min_par, ">=%g" % min_par)
+              gs._num(par) and par >= min_par, ">=%g" % min_par, load=True)
     ctx.check("busy_cpus", "/".join("%.0f%%" % b for b in top),
               len(top) == 2 and min(top) >= min_busy,
-              "2 CPUs >=%d%%" % min_busy)
+              "2 CPUs >=%d%%" % min_busy, load=True)
 
 
 def proc_cpu(pid):
@@ -392,7 +392,7 @@ def check_workers(ctx, by_pid, workers, parents, cpu_truth=None,
                   gs._num(held) and held >= 85, ">=85")
         if ncpus() >= 2:
             ctx.check("w%d.par" % pid, "%.2f" % par if gs._num(par) else par,
-                      gs._num(par) and par >= 0.8, ">=0.8")
+                      gs._num(par) and par >= 0.8, ">=0.8", load=True)
         bounds = (cpu_truth or {}).get(pid)
         if used and pid in used and gs._num(get(c, "window_s")):
             bounds = attach_bounds(used[pid], get(c, "window_s"))

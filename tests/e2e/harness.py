@@ -83,6 +83,7 @@ def run_attempt(case, interp, gilscope, tmp, verbose):
             ctx.details.append(error)
         if not ctx.checks:
             ctx.checks.append(("no checks ran", False))
+        ctx.sanitizer_check()
         if ctx.bg is not None:
             ctx.checks.append(("bg=%.2fcpu" % ctx.bg, True))
     return ctx
@@ -101,7 +102,8 @@ def run_case(case, interp, gilscope, tmproot, verbose, retries):
             gs.wait_quiet()
         ctx = run_attempt(case, interp, gilscope, tmp, verbose)
         attempts.append((ctx, tmp))
-        if ctx.skipped or not ctx.failed():
+        # a sanitizer report is a bug whatever the timing: never retried
+        if ctx.skipped or not ctx.failed() or ctx.san_bad:
             break
     took = time.monotonic() - t0
     last = attempts[-1][0]
@@ -215,6 +217,11 @@ def main():
         print("e2e: %s" % line, flush=True)
     if embed_err:
         print("e2e: note: %s" % embed_err, flush=True)
+    if gs.SAN:
+        print("e2e: sanitized gilscope (GILSCOPE_SAN=1): a sanitizer report "
+              "fails the case; ASAN_OPTIONS=%s UBSAN_OPTIONS=%s" % (
+                  os.environ.get("ASAN_OPTIONS", ""),
+                  os.environ.get("UBSAN_OPTIONS", "")), flush=True)
     if opts.list:
         for c in cases:
             print("  %-26s %s" % (c.name, "once" if not c.per_interp else
@@ -320,3 +327,4 @@ def main():
         shutil.rmtree(tmproot, ignore_errors=True)
     print("e2e: %d passed, %d failed, %d skipped"
           % (counts["PASS"], counts["FAIL"], counts["SKIP"]), flush=True)
+    return 1 if counts["FAIL"] else 0

@@ -442,6 +442,7 @@ int main(void)
 	target(&pt[2], 7001, "python3.12", 12, true);
 	target(&pt[3], 7002, "python3.12", 12, true);
 	parent(&res[2]);
+	gs_result__free(&res[0]);	/* case 1's, reused */
 	child(&res[0], 7001, 1800 * MS, 0);
 	child(&res[3], 7002, 1750 * MS, 1);
 	CHECK(proc_model__build(&pm[0], &pt[1], &res[2], NULL, true, true) == 0);
