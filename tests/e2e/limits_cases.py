@@ -47,6 +47,9 @@ def case_pinned(ctx):
     ctx.check("cpus_allowed_list", lim.get("cpus_allowed_list"), lim.get("cpus_allowed_list") == "0", "'0'")
     ctx.check("cpus_online", lim.get("cpus_online"), lim.get("cpus_online") == os.cpu_count(),
               "==%d" % os.cpu_count())
+    allowed = [c.get("allowed") for c in get(doc, "cpu", "per_cpu") or []]
+    want = [c == 0 for c in range(os.cpu_count())]
+    ctx.check("per_cpu_allowed", allowed, allowed == want, want)
     par = get(doc, "cpu", "parallelism")
     ctx.check("parallelism", "%.2f" % par, par <= 1.05, "<=1.05 (one CPU)")
     runq = get(doc, "cpu", "runq_s")

@@ -52,6 +52,10 @@ int main(void)
 	CHECK(cpu_list__count("3-1") == -1);
 	CHECK(cpu_list__count("0-99999999") == -1);
 	CHECK(cpu_list__count("1,x") == -1);
+	CHECK(cpu_list__has("0-3,6", 6) == 1);
+	CHECK(cpu_list__has("0-3,6", 4) == 0);
+	CHECK(cpu_list__has("0-3,6", 0) == 1);
+	CHECK(cpu_list__has("x", 0) == -1);
 
 	/* cgroup v2: the pod's quota (2 CPUs) binds, not the unlimited
 	 * container below it or the parent above */

@@ -66,6 +66,25 @@ int cpu_list__count(const char *list)
 	return n;
 }
 
+int cpu_list__has(const char *list, int cpu)
+{
+	const char *p = list;
+
+	if (cpu_list__count(list) < 0)
+		return -1;
+	while (*p) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		if (cpu >= a && cpu <= b)
+			return 1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
 /* Cpus_allowed_list of /proc/PID[/task/TID]/status. */
 static int allowed(const char *status, char *list, size_t len)
 {

@@ -38,5 +38,7 @@ void cpu_limits__roots(const char *proc, const char *cgroup);
 
 /* CPUs in a list such as "0-3,6", -1 when it does not parse. */
 int cpu_list__count(const char *list);
+/* Whether cpu is in the list: 1, 0, or -1 when it does not parse. */
+int cpu_list__has(const char *list, int cpu);
 
 #endif

@@ -242,6 +242,13 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "exited_waiting", "threads that exited inside take_gil", c[GS_C_EXITED_WAITING], false);
 	lost(r, "exited_holding", "threads that exited holding the GIL", c[GS_C_EXITED_HOLDING], false);
 	limits(&r->limits, res);
+	for (int i = 0; i < res->ncpus && r->limits.known; i++) {
+		int a = cpu_list__has(r->limits.cpus_allowed_list, i);
+		int b = r->limits.cpuset_cpus > 0 ? cpu_list__has(r->limits.cpuset_list, i) : 1;
+
+		if (a >= 0 && b >= 0)
+			r->cpu[i].allowed = a && b ? CPU_ALLOWED : CPU_NOT_ALLOWED;
+	}
 	gs_verdict(r, &r->verdict);
 	selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
 			r->forced + r->voluntary, r->probe_hits, &r->check);

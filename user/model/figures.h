@@ -16,8 +16,11 @@ struct dist_stats {
 	double total_s, mean_us, p50_us, p90_us, p99_us, max_us;
 };
 
+enum cpu_allowed { CPU_ALLOWED_UNKNOWN = 0, CPU_ALLOWED, CPU_NOT_ALLOWED };
+
 struct cpu_stats {
 	double busy_pct, with_gil_pct, without_gil_pct;
+	enum cpu_allowed allowed;   /* in the process's affinity and cpuset */
 };
 
 struct lost_item {

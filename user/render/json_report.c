@@ -204,6 +204,11 @@ static void cpus(struct json_writer *w, const struct cpu_stats *cpu, int ncpus)
 		kv_d(w, "busy_pct", cpu[c].busy_pct);
 		kv_d(w, "with_gil_pct", cpu[c].with_gil_pct);
 		kv_d(w, "without_gil_pct", cpu[c].without_gil_pct);
+		json_key(w, "allowed");     /* may run there: affinity and cpuset */
+		if (cpu[c].allowed == CPU_ALLOWED_UNKNOWN)
+			json_null(w);
+		else
+			json_bool(w, cpu[c].allowed == CPU_ALLOWED);
 		json_obj_end(w);
 	}
 	json_arr_end(w);

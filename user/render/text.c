@@ -243,8 +243,8 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "\nCPUS (share of the window each CPU ran this process)\n");
 	fprintf(f, "  %-5s %8s %10s %12s\n", "cpu", "busy", "with GIL", "without GIL");
 	for (int c = 0; c < r->ncpus; c++)
-		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%\n", c, r->cpu[c].busy_pct, r->cpu[c].with_gil_pct,
-			r->cpu[c].without_gil_pct);
+		fprintf(f, "  %-5d %7.1f%% %9.1f%% %11.1f%%%s\n", c, r->cpu[c].busy_pct, r->cpu[c].with_gil_pct,
+			r->cpu[c].without_gil_pct, r->cpu[c].allowed == CPU_NOT_ALLOWED ? "  (not allowed)" : "");
 	fprintf(f, "  on-CPU %.3f s (%.3f s with the GIL, %.3f s without): parallelism %.2f\n", r->on_cpu_s,
 		r->with_gil_s, r->without_gil_s, r->parallelism);
 	if (r->runq_s > TEXT_RUNQ_MIN_SHARE * win)
