@@ -240,10 +240,11 @@ static void gil_bound(struct gs_result *r)
 	stack(r, 11, 4244, GS_VIEW_BLAME, 1455000, work, 4);
 	stack(r, 12, 4242, GS_VIEW_BLAME, 3000, main_stack, 3);
 	qsort(r->stacks, r->nstacks, sizeof(*r->stacks), cmp_stack);
-	/* pinned to one CPU of two: named, but the GIL is the limit */
-	r->lim_start = (struct cpu_limits){ .valid = true, .cpus_online = 2, .cpus_allowed = 1, .thread_cpus_min = 1,
-					    .thread_cpus_max = 2, .cpus_allowed_list = "1", .quota_cpus = -1,
-					    .cpuset_cpus = 2, .cpuset_list = "0-1" };
+	/* allowed two CPUs of four: named, but the GIL is the limit, and
+	 * processes on those two would be the way out */
+	r->lim_start = (struct cpu_limits){ .valid = true, .cpus_online = 4, .cpus_allowed = 2, .thread_cpus_min = 1,
+					    .thread_cpus_max = 2, .cpus_allowed_list = "0-1", .quota_cpus = -1,
+					    .cpuset_cpus = 4, .cpuset_list = "0-3" };
 	r->lim_end = r->lim_start;
 	/* the interpreter counted what gilscope saw */
 	r->sc = (struct selfcheck_raw){ .have_bpf = true, .bpf_holder = 4243, .first_tstate = 0xa0, .changes = 575,

@@ -9,6 +9,7 @@
 #include "inspect/pytarget.h"
 #include "model/raw.h"
 #include "model/selfcheck.h"
+#include "model/predict.h"
 #include "model/verdict.h"
 
 struct dist_stats {
@@ -136,6 +137,7 @@ struct gs_report {
 	int nlost;
 	uint64_t lost_events;       /* sum of the is_loss items */
 	struct verdict verdict;
+	struct prediction prediction; /* threads -> processes */
 	struct selfcheck check;     /* the interpreter's switch count vs gilscope's */
 };
 

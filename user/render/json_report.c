@@ -309,6 +309,23 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	json_key(w, "text"); json_str(w, r->verdict.text);
 	json_obj_end(w);
 
+	json_key(w, "prediction");
+	if (r->prediction.have) {
+		json_obj_begin(w);
+		json_key(w, "advice"); json_str(w, r->prediction.advice);
+		json_key(w, "workers"); json_int(w, r->prediction.workers);
+		json_key(w, "speedup");
+		json_obj_begin(w);
+		kv_d(w, "low", r->prediction.low);
+		kv_d(w, "high", r->prediction.high);
+		json_obj_end(w);
+		kv_d(w, "serial_s", r->prediction.serial_s);
+		kv_d(w, "parallel_s", r->prediction.parallel_s);
+		json_key(w, "assumptions"); json_str(w, r->prediction.assumptions);
+		json_obj_end(w);
+	} else
+		json_null(w);
+
 	json_key(w, "cost");
 	json_obj_begin(w);
 	kv_u(w, "probe_hits", r->probe_hits);

@@ -255,6 +255,9 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 		print_top_stacks(r->stacks, f);
 
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
+	if (r->prediction.have)
+		fprintf(f, "  PREDICTION: the same work in %d %s: %.1fx-%.1fx as fast (%s)\n", r->prediction.workers,
+			r->prediction.advice, r->prediction.low, r->prediction.high, r->prediction.assumptions);
 
 	print_cost(r, f);
 	print_check(&r->check, f);
