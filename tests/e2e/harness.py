@@ -35,8 +35,8 @@ from gs import CaseError, CaseTimeout
 # In this order: per interpreter, the cases run as listed here
 CASE_MODULES = ("timing_cases", "cli_cases", "stacks_cases", "guard_cases",
                 "container_cases", "distro_cases", "children_cases",
-                "selfcheck_cases", "refusal_cases", "fault_cases", "limits_cases",
-                "predict_cases")
+                "selfcheck_cases", "refusal_cases", "fault_cases", "limits_cases")
+# predict_cases.py: not yet run by make test (unverified on a quiet machine)
 
 
 def all_cases():
