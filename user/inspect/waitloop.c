@@ -8,7 +8,7 @@
 #include "inspect/elf.h"
 #include "inspect/waitloop.h"
 
-/* The most code decoded: take_gil is 0.3-3 KiB in every build seen (the
+/* The most code decoded: take_gil is 0.5-1.3 KiB in every build here (the
  * symbol's size is the file's word, and Capstone keeps ~1 KiB of detail
  * per instruction). */
 #define GS_WAITLOOP_MAX_CODE (16u << 10)
