@@ -59,7 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!root[0]) {
 		snprintf(root, sizeof(root), "/dev/shm/gs-fuzz-debuginfo.%d", (int)getpid());
-		mkdir(root, 0755);
+		if (mkdir(root, 0755) && errno != EEXIST) {   /* no /dev/shm: /tmp */
+			snprintf(root, sizeof(root), "/tmp/gs-fuzz-debuginfo.%d", (int)getpid());
+			mkdir(root, 0755);
+		}
 		atexit(cleanup);
 		mkdirs("bin/.debug");
 		mkdirs("usr/lib/debug/bin");
