@@ -161,7 +161,8 @@ static void read_debuglink(Elf *elf, struct link_info *li)
 		if (name && !strcmp(name, ".gnu_debuglink"))
 			break;
 	}
-	if (!scn || sh.sh_type == SHT_NOBITS || !(data = elf_getdata(scn, NULL)))
+	/* an empty section has no buffer (d_buf NULL) */
+	if (!scn || sh.sh_type == SHT_NOBITS || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
 		return;
 	p = data->d_buf;
 	len = strnlen((const char *)p, data->d_size);
