@@ -3,6 +3,7 @@
 #   make demo       install build deps (apt, as root), build, trace the demo workload
 #   make test       install deps, build, run unit and end-to-end tests (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
+#   make fuzz       build the libFuzzer harnesses (tests/fuzz/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SAN=1      build .output-san/gilscope with ASan and UBSan (below)
 #   V=1             show full commands
@@ -62,7 +63,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor san san-e2e
+.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor san san-e2e fuzz fuzz-regress
 
 all: $(GILSCOPE)
 
@@ -130,10 +131,56 @@ demo: deps
 	$(MAKE) gilscope
 	./tools/demo.sh
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) fuzz-regress
 	@./tools/check-layers.sh
 	@python3 tests/unit/check_golden_schema.py
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(if $(SAN_FLAGS),$(SAN_ENV)) $$t; done
+
+# Fuzzing (tests/fuzz/README.md). One libFuzzer harness per parser of
+# outside input, each compiled with the user/ sources it needs (no BPF
+# skeleton). `make fuzz` builds them (clang, libclang-rt-14-dev);
+# `make fuzz-regress` (part of `make unit`) builds the same harnesses
+# around tests/fuzz/driver.c instead of libFuzzer's main and runs each over
+# its corpus and its crash reproducers, in seconds.
+FUZZ_CC      ?= clang
+FUZZ_NAMES   := elf debuginfo procmaps linetable stacks waitloop pyoffsets json
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
+                -D_GNU_SOURCE -iquote user -Ibpf -I$(OUTPUT) -iquote tests/fuzz
+FUZZ_LDLIBS  := -lelf -lz -ldl
+FUZZ_SRCS_elf       := user/inspect/elf.c user/inspect/callsite.c user/inspect/pyflavor.c user/common.c
+FUZZ_SRCS_debuginfo := user/inspect/debuginfo.c user/inspect/rootfs.c user/inspect/elf.c user/common.c
+FUZZ_SRCS_procmaps  := user/inspect/procmaps.c user/inspect/pyflavor.c user/inspect/elf.c user/common.c
+FUZZ_SRCS_linetable := user/model/linetable.c
+FUZZ_SRCS_stacks    := user/model/stacks.c user/model/linetable.c user/common.c
+FUZZ_SRCS_waitloop  := user/inspect/waitloop.c user/inspect/callsite.c user/inspect/elf.c user/common.c
+FUZZ_SRCS_pyoffsets := user/inspect/pyoffsets.c
+FUZZ_SRCS_json      := user/render/json.c user/common.c
+FUZZ_BINS    := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_REGRESS := $(patsubst %,$(OUTPUT)/fuzz-regress/fuzz_%,$(FUZZ_NAMES))
+# The regress build keeps ASan/UBSan when clang's runtime is installed
+# (libclang-rt-14-dev), and runs plain otherwise.
+FUZZ_HAVE_SAN = $(shell printf 'int main(void){return 0;}' | \
+	$(FUZZ_CC) $(FUZZ_SAN) -x c - -o /dev/null 2>/dev/null && echo 1)
+
+.SECONDEXPANSION:
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(FUZZ_SRCS_$$*)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_SRCS_$*) $(FUZZ_LDLIBS) -o $@
+
+$(OUTPUT)/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $$(FUZZ_SRCS_$$*)
+	$(call msg,FUZZ-RUN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(if $(FUZZ_HAVE_SAN),$(FUZZ_SAN)) $< tests/fuzz/driver.c \
+		$(FUZZ_SRCS_$*) $(FUZZ_LDLIBS) -o $@
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-regress: $(FUZZ_REGRESS)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(OUTPUT)/fuzz-regress/fuzz_$$n tests/fuzz/corpus/fuzz_$$n tests/fuzz/regress/fuzz_$$n; done
 
 # The e2e tests' embedding host (tests/e2e/embed_host.c): dlopen()s
 # libpython3.X.so.1.0 at run time, so it links only libdl/libc, on the
@@ -205,7 +252,7 @@ test:
 		echo "== make test: $$name took $$(( dt / 60 ))m$$(( dt % 60 ))s$$( [ $$rc = 0 ] || echo " and FAILED (rc=$$rc)")"; \
 		if [ $$rc != 0 ]; then echo "== make test: times:$$times"; exit $$rc; fi; }; \
 	step deps ./tools/install-deps.sh --test; \
-	step build $(MAKE) gilscope $(UNIT_BINS) bench-floor $(EMBED_HOST); \
+	step build $(MAKE) gilscope $(UNIT_BINS) $(FUZZ_REGRESS) bench-floor $(EMBED_HOST); \
 	step roots ./tools/test-roots.sh; \
 	step unit $(MAKE) unit; \
 	step san $(MAKE) san; \

@@ -13,7 +13,10 @@ if [ "${1:-}" = "--test" ]; then
 	# (installing it upgrades python3.11 to the matching version);
 	# debootstrap: the Debian roots of Debian's CPython 3.13-3.15
 	# (tools/test-roots.sh)
+	# libclang-rt-14-dev: clang's ASan/UBSan and libFuzzer runtimes
+	# (make fuzz, and make fuzz-regress in make unit)
 	pkgs="$pkgs bpftrace chromium python3.11-dbg libpython3.11 libpython3.11-dbg strace debootstrap golang-go"
+	pkgs="$pkgs libclang-rt-14-dev"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""

@@ -53,6 +53,16 @@ static void test_escaping(void)
 	got = escaped("caf\xc3\xa9 \x7f", 7);      /* UTF-8 and DEL pass through */
 	CHECK_STR(got, "\"caf\xc3\xa9 \x7f\"");
 	free(got);
+	/* bytes that start no well-formed UTF-8 sequence: U+FFFD each (a
+	 * stray byte, a truncated sequence, an overlong form, a surrogate) */
+	{
+		static const char in[] = "a\xff" "b \xe4\xb8 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80";
+
+		got = escaped(in, sizeof(in) - 1);
+	}
+	CHECK_STR(got, "\"a\\ufffdb \\ufffd\\ufffd \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd "
+		       "\xf0\x9f\x98\x80\"");
+	free(got);
 	got = escaped("a\0b", 3);                   /* an embedded NUL is data */
 	CHECK_STR(got, "\"a\\u0000b\"");
 	free(got);

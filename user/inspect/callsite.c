@@ -2,11 +2,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "inspect/callsite.h"
 #include "inspect/elf.h"
+
+/* The most code scanned for call sites in one piece: a function, or the
+ * whole .text of a stripped binary (libpython's is 2-5 MiB); its size is
+ * the file's word, and it is read into memory whole. */
+#define GS_CALLSITE_MAX_CODE (256u << 20)
+/* The most of a function read to check its entry (endbr64 and branches
+ * back to the next instruction). */
+#define GS_ENTRY_MAX_CODE (16u << 20)
 
 /* GOT slot of callee, from .rela.plt (lazy binding) or .rela.dyn
  * (R_X86_64_GLOB_DAT: -fno-plt / -z now builds). */
@@ -29,12 +38,17 @@ static int got_slot(Elf *elf, const char *callee, uint64_t *slot)
 		symdata = elf_getdata(symscn, NULL);
 		if (!data || !symdata)
 			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		/* as many entries as the data holds: gelf_getrela checks the
+		 * index against it (sh_size / sh_entsize is the file's word,
+		 * a division by 0 or a count far past the data) */
+		for (size_t i = 0; i <= INT_MAX; i++) {
 			GElf_Rela r;
 			GElf_Sym s;
 			const char *name;
 
-			if (!gelf_getrela(data, (int)i, &r) || !gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &s))
+			if (!gelf_getrela(data, (int)i, &r))
+				break;
+			if (!gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &s))
 				continue;
 			name = elf_strptr(elf, symsh.sh_link, s.st_name);
 			if (name && strcmp(name, callee) == 0) {
@@ -98,16 +112,15 @@ int callsites__find(const char *path, struct elf_file *ef, uint64_t addr, uint64
 	Elf *elf;
 	int fd, n = 0, e;
 
-	if (size < 5 || size > (256u << 20))
+	if (size < 5 || size > GS_CALLSITE_MAX_CODE)
 		return -EINVAL;
-	elf_version(EV_CURRENT);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf) {
+	e = elf_begin_checked(fd, path, &elf);
+	if (e) {
 		close(fd);
-		return -ENOEXEC;
+		return e;
 	}
 	e = got_slot(elf, callee, &slot);
 	if (!e && plt_stub(elf, slot, &stub))
@@ -147,11 +160,11 @@ int callsites__find_text(const char *path, struct elf_file *ef, const char *call
 	Elf *elf;
 	int fd;
 
-	elf_version(EV_CURRENT);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf_begin_checked(fd, path, &elf))
+		elf = NULL;
 	if (elf && !elf_getshdrstrndx(elf, &shstrndx))
 		while ((scn = elf_nextscn(elf, scn))) {
 			const char *name;
@@ -179,7 +192,7 @@ int callsites__find_local(struct elf_file *ef, uint64_t addr, uint64_t size, con
 
 	if (size < 5)
 		return 0;      /* too short to hold a call */
-	if (size > (256u << 20))
+	if (size > GS_CALLSITE_MAX_CODE)
 		return -EINVAL;
 	code = elf_file__read_alloc(ef, addr, size);
 	if (!code)
@@ -233,7 +246,7 @@ int callsites__entry_probe(struct elf_file *ef, uint64_t addr, uint64_t size)
 	unsigned char *code;
 	int skip;
 
-	if (size < 8 || size > (16u << 20) || !(code = elf_file__read_alloc(ef, addr, size)))
+	if (size < 8 || size > GS_ENTRY_MAX_CODE || !(code = elf_file__read_alloc(ef, addr, size)))
 		return 0;
 	skip = callsites__entry_skip(code, size, addr);
 	free(code);

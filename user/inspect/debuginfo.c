@@ -12,15 +12,23 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common.h"
 #include "inspect/debuginfo.h"
+#include "inspect/elf.h"
 #include "inspect/rootfs.h"
 
 /* SHA-1 build-ids are 20 bytes, --build-id=md5/uuid 16; leave room for
  * longer hashes. */
 #define MAX_BUILD_ID 64
+
+/* A .gnu_debuglink candidate is read whole for its CRC: a larger one is a
+ * mismatch, unread (a Python interpreter's debug file is 10-40 MiB; a
+ * sparse or endless file would otherwise take unbounded time). */
+#define GS_DEBUG_MAX_CRC_FILE (1ull << 30)
 
 /* Where paths resolve: -1 the host (plain opens), else a directory fd
  * standing for a target's root (every open confined in it by rootfs). Set
@@ -32,9 +40,11 @@ static int do_open(const char *path)
 {
 	int fd;
 
+	/* O_NONBLOCK: a FIFO planted as a candidate must not block the open;
+	 * what is not a regular file is refused when read. */
 	if (cur_rootfd < 0)
-		return open(path, O_RDONLY | O_CLOEXEC);
-	fd = rootfs__open_in(cur_rootfd, path, O_RDONLY);
+		return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = rootfs__open_in(cur_rootfd, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		errno = -fd;
 	return fd < 0 ? -1 : fd;
@@ -59,17 +69,17 @@ struct link_info {
 
 static int open_elf(const char *path, int *fd, Elf **elf)
 {
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
+	int err;
+
 	*fd = do_open(path);
 	if (*fd < 0)
 		return -errno;
-	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
-	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
-		if (*elf)
-			elf_end(*elf);
+	err = elf_begin_checked(*fd, path, elf);
+	if (err) {
 		close(*fd);
-		return -ENOEXEC;
+		/* refused for its size or kind: a candidate that failed, not a
+		 * missing one (-ENOENT would read as "absent") */
+		return err == -ENOENT ? -ENOEXEC : err;
 	}
 	return 0;
 }
@@ -151,7 +161,8 @@ static void read_debuglink(Elf *elf, struct link_info *li)
 		if (name && !strcmp(name, ".gnu_debuglink"))
 			break;
 	}
-	if (!scn || sh.sh_type == SHT_NOBITS || !(data = elf_getdata(scn, NULL)))
+	/* an empty section has no buffer (d_buf NULL) */
+	if (!scn || sh.sh_type == SHT_NOBITS || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
 		return;
 	p = data->d_buf;
 	len = strnlen((const char *)p, data->d_size);
@@ -213,14 +224,33 @@ static int file_crc(const char *path, uint32_t *crc)
 {
 	unsigned char buf[16384];
 	uLong c = crc32(0L, Z_NULL, 0);
+	struct stat st;
 	ssize_t n;
+	uint64_t left;
 	int fd = do_open(path), err = 0;
 
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > GS_DEBUG_MAX_CRC_FILE) {
+		gs_note("%s: refused as a debug file: %s", path,
+			!S_ISREG(st.st_mode) ? "not a regular file" : "larger than 1 GiB");
+		close(fd);
+		return -EFBIG;
+	}
+	/* no more than its size said: a file growing under us ends there */
+	for (left = (uint64_t)st.st_size; left; left -= (uint64_t)n) {
+		n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR) {
+			n = 0;
 			continue;
+		}
 		if (n < 0) {
 			err = -errno;
 			break;

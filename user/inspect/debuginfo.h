@@ -25,7 +25,10 @@
  * differs from the binary's), out holds the first such path and how says
  * "build-id mismatch" or "debuglink CRC mismatch", else both are "".
  * Other -errno on errors: the binary unreadable, -ENOEXEC not ELF,
- * -ENAMETOOLONG a path or out/how too small. */
+ * -EFBIG or -EINVAL refused (elf_begin_checked: over a limit, not a regular
+ * file), -ENAMETOOLONG a path or out/how too small. Candidates are read
+ * within the same limits, and a debuglink is followed one hop only: a
+ * debug file's own link is never read, so links cannot loop. */
 int debuginfo__find(const char *root, const char *debug_dir, const char *bin,
 		    char *out, size_t outlen, char *how, size_t howlen);
 

@@ -6,10 +6,108 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "inspect/elf.h"
+
+/* An unsigned field of n bytes at b + off, in the file's byte order. */
+static uint64_t ehdr_field(const unsigned char *b, size_t off, size_t n, bool msb)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)b[off + i] << 8 * (msb ? n - 1 - i : i);
+	return v;
+}
+
+/* The section and program header counts the ELF header at the start of fd
+ * declares, extended numbering included (e_shnum 0 or e_phnum PN_XNUM:
+ * the count is in section header 0), read before libelf sees the file.
+ * -ENOEXEC when it is not an ELF header: libelf then says the same. */
+static int elf_counts(int fd, uint64_t *nsec, uint64_t *nph)
+{
+	unsigned char e[64], sh[64];
+	bool is64, msb;
+	uint64_t shoff;
+	ssize_t n = pread(fd, e, sizeof(e), 0);
+
+	if (n < 52 || memcmp(e, ELFMAG, SELFMAG) ||
+	    (e[EI_CLASS] != ELFCLASS32 && e[EI_CLASS] != ELFCLASS64))
+		return -ENOEXEC;
+	is64 = e[EI_CLASS] == ELFCLASS64;
+	msb = e[EI_DATA] == ELFDATA2MSB;
+	if (is64 && n < 64)
+		return -ENOEXEC;
+	shoff = is64 ? ehdr_field(e, 40, 8, msb) : ehdr_field(e, 32, 4, msb);
+	*nph = ehdr_field(e, is64 ? 56 : 44, 2, msb);
+	*nsec = ehdr_field(e, is64 ? 60 : 48, 2, msb);
+	if (shoff && (*nsec == 0 || *nph == PN_XNUM) &&
+	    pread(fd, sh, is64 ? 64 : 40, (off_t)shoff) == (is64 ? 64 : 40)) {
+		if (*nsec == 0)    /* sh_size of section 0 */
+			*nsec = is64 ? ehdr_field(sh, 32, 8, msb) : ehdr_field(sh, 20, 4, msb);
+		if (*nph == PN_XNUM) /* its sh_info */
+			*nph = ehdr_field(sh, is64 ? 44 : 28, 4, msb);
+	}
+	return 0;
+}
+
+int elf_begin_checked(int fd, const char *what, struct Elf **out)
+{
+	uint64_t nsec = 0, nph = 0;
+	Elf_Scn *scn = NULL;
+	struct stat st;
+	GElf_Shdr sh;
+	GElf_Chdr ch;
+	Elf *elf;
+
+	*out = NULL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		gs_note("%s: refused: not a regular file", what);
+		return -EINVAL;
+	}
+	if (elf_counts(fd, &nsec, &nph))
+		return -ENOEXEC;
+	if (nsec > GS_ELF_MAX_SECTIONS || nph > GS_ELF_MAX_PHDRS) {
+		gs_note("%s: refused: %llu sections and %llu program headers (limits %u and %u)", what,
+			(unsigned long long)nsec, (unsigned long long)nph, GS_ELF_MAX_SECTIONS,
+			GS_ELF_MAX_PHDRS);
+		return -EFBIG;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		return -ENOEXEC;
+	}
+	/* The tables libelf would inflate whole: their claimed sizes, read
+	 * from the compression header without inflating anything. */
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_STRTAB))
+			continue;
+		if (!gelf_getchdr(scn, &ch)) {
+			gs_note("%s: refused: compressed table (section %zu) without a readable "
+				"compression header", what, elf_ndxscn(scn));
+			elf_end(elf);
+			return -ENOEXEC;
+		}
+		if (ch.ch_size > GS_ELF_MAX_INFLATE) {
+			gs_note("%s: refused: compressed table (section %zu) inflating to %llu bytes "
+				"(limit %llu)", what, elf_ndxscn(scn), (unsigned long long)ch.ch_size,
+				GS_ELF_MAX_INFLATE);
+			elf_end(elf);
+			return -EFBIG;
+		}
+	}
+	*out = elf;
+	return 0;
+}
 
 struct sym_ent {
 	struct elf_sym s;
@@ -216,12 +314,12 @@ int elf_file__open(const char *path, struct elf_file **out)
 	GElf_Ehdr eh;
 	int err;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
 	ef = calloc(1, sizeof(*ef));
 	if (!ef)
 		return -ENOMEM;
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put where a file was expected must not block
+	 * the open (elf_begin_checked then refuses it). */
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (ef->fd < 0) {
 		err = -errno;
 		free(ef);
@@ -229,8 +327,10 @@ int elf_file__open(const char *path, struct elf_file **out)
 	}
 	/* READ_MMAP: section data (and the names we hand out) point into a
 	 * private mapping instead of being copied to the heap. */
-	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
-	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &eh)) {
+	err = elf_begin_checked(ef->fd, path, &ef->elf);
+	if (err)
+		goto cleanup;
+	if (!gelf_getehdr(ef->elf, &eh)) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}

@@ -8,6 +8,29 @@
 #include <stdint.h>
 
 struct elf_file;
+struct Elf;                 /* libelf's Elf */
+
+/* What a file from a traced process may make gilscope's libelf do. libelf
+ * allocates per section at elf_begin, and inflates a compressed
+ * (SHF_COMPRESSED) symbol or string table whole, to the size its header
+ * claims, when it is first used (elf_compress, elf_strptr): each file is
+ * checked against these before that can happen. */
+/* Sections and program headers a file may declare (extended numbering
+ * included): libpython and its debug file have ~40 sections and ~10
+ * program headers; a -ffunction-sections build can have tens of
+ * thousands of sections. */
+#define GS_ELF_MAX_SECTIONS 65536u
+#define GS_ELF_MAX_PHDRS 4096u
+/* The inflated size of one compressed symbol or string table: libpython's
+ * debug file has < 2 MiB of each; a large static binary tens of MiB. */
+#define GS_ELF_MAX_INFLATE (128ull << 20)
+
+/* elf_begin(ELF_C_READ_MMAP) on fd, after checking it is a regular file
+ * within the limits above. what names the file in the note. 0, or -errno
+ * with a one-line gs_note (-v) saying what was refused: -EINVAL not a
+ * regular file (a FIFO would block, a device never end), -EFBIG over a
+ * limit, -ENOEXEC not ELF. */
+int elf_begin_checked(int fd, const char *what, struct Elf **out);
 
 struct elf_sym {
 	const char *name;   /* owned by the elf_file; valid until close */
@@ -18,7 +41,8 @@ struct elf_sym {
 	bool from_dynsym;   /* found in .dynsym rather than .symtab */
 };
 
-/* Open path read-only. Returns 0 or -errno (-ENOEXEC: not an ELF file). */
+/* Open path read-only. Returns 0 or -errno (-ENOEXEC: not an ELF file;
+ * -EFBIG, -EINVAL: refused by elf_begin_checked, with a note). */
 int elf_file__open(const char *path, struct elf_file **out);
 void elf_file__close(struct elf_file *ef);
 

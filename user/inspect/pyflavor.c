@@ -192,8 +192,13 @@ static bool parse_cpython_name(const char *p, const char *end, int *major,
 	if (p == end || !isdigit((unsigned char)*p))
 		return false;
 	*major = 0;
-	while (p < end && isdigit((unsigned char)*p))
-		*major = *major * 10 + (*p++ - '0');
+	while (p < end && isdigit((unsigned char)*p)) {
+		/* any number of digits (the name is the target's word):
+		 * saturated past every Python major */
+		if (*major < 1000)
+			*major = *major * 10 + (*p - '0');
+		p++;
+	}
 	if (p == end || *p++ != '.' || p == end || !isdigit((unsigned char)*p))
 		return false;
 	while (p < end && isdigit((unsigned char)*p))

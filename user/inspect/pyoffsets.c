@@ -106,6 +106,18 @@ static const struct dbg_pos dbg_pos[] = {
 	  .unicode_state = 720, .unicode_ascii_size = 736, .unicode_compact_size = 744 },
 };
 
+/* Bounds on _Py_DebugOffsets' numbers, far above every real build's (the
+ * file's word otherwise): sizeof(_PyRuntimeState) is ~0.3 MiB; thread
+ * state and code object fields lie within their first KiB, frame fields
+ * and the unicode header within 100 bytes. */
+#define GS_DBG_MAX_RUNTIME_SIZE (64u << 20)
+#define GS_DBG_MAX_OBJ_OFF 4096
+#define GS_DBG_MAX_SMALL_OFF 256
+
+/* The bytes of the GIL struct (struct _gil_runtime_state) from its start
+ * through the last field gilscope reads, in 3.7-3.15. */
+#define GS_DBG_GIL_SIZE 208
+
 static int distrust(char *why, size_t whylen, const char *what)
 {
 	if (why && whylen)
@@ -120,11 +132,18 @@ static int validate(const struct py_debug_offsets *d, char *why, size_t whylen)
 {
 	if (d->free_threaded > 1)
 		return distrust(why, whylen, "free_threaded is neither 0 nor 1");
-	if (!d->interp_size || d->runtime_size <= d->interp_size || d->runtime_size > (64u << 20) ||
+	if (d->interp_size < 8 || d->runtime_size <= d->interp_size || d->runtime_size > GS_DBG_MAX_RUNTIME_SIZE ||
 	    (d->runtime_size - d->interp_size) % 8)
 		return distrust(why, whylen, "the runtime and interpreter sizes do not place the main interpreter");
+	/* Every offset inside the struct it is an offset into, compared
+	 * without a sum that could wrap: they are the file's word. */
+	if (d->interpreters_head > d->runtime_size - 8 || d->interp_id > d->interp_size - 8 ||
+	    d->interp_next > d->interp_size - 8 || d->interp_threads_head > d->interp_size - 8 ||
+	    d->interp_ceval_gil > d->interp_size - 8 || d->interp_gil > d->interp_size - 8)
+		return distrust(why, whylen, "an interpreter offset is out of its struct");
 	if (!d->free_threaded &&
-	    (d->interp_gil + 208 > d->interp_size || d->interp_gil_locked != d->interp_gil + GS_GIL_LOCKED_OFF ||
+	    (d->interp_size - d->interp_gil < GS_DBG_GIL_SIZE ||
+	     d->interp_gil_locked != d->interp_gil + GS_GIL_LOCKED_OFF ||
 	     d->interp_gil_holder != d->interp_gil + GS_GIL_LAST_HOLDER_OFF))
 		return distrust(why, whylen, "the GIL struct is not laid out as in 3.7-3.15 "
 					     "(locked at +16, last_holder at +8)");
@@ -133,9 +152,14 @@ static int validate(const struct py_debug_offsets *d, char *why, size_t whylen)
 					     "(eval_breaker follows interp)");
 	if (d->unicode_state != 32)
 		return distrust(why, whylen, "the unicode object's state is not at offset 32");
-	if (d->tstate_current_frame > 4096 || d->tstate_native_thread_id > 4096 || d->frame_previous > 256 ||
-	    d->frame_executable > 256 || d->frame_instr_ptr > 256 || d->frame_owner > 256 ||
-	    d->code_co_code_adaptive > 4096 || d->code_linetable > 4096 || d->unicode_ascii_size > 256)
+	if (d->tstate_current_frame > GS_DBG_MAX_OBJ_OFF || d->tstate_native_thread_id > GS_DBG_MAX_OBJ_OFF ||
+	    d->tstate_holds_gil > GS_DBG_MAX_OBJ_OFF || d->code_co_code_adaptive > GS_DBG_MAX_OBJ_OFF ||
+	    d->code_linetable > GS_DBG_MAX_OBJ_OFF || d->code_filename > GS_DBG_MAX_OBJ_OFF ||
+	    d->code_name > GS_DBG_MAX_OBJ_OFF || d->code_qualname > GS_DBG_MAX_OBJ_OFF ||
+	    d->code_firstlineno > GS_DBG_MAX_OBJ_OFF ||
+	    d->frame_previous > GS_DBG_MAX_SMALL_OFF || d->frame_executable > GS_DBG_MAX_SMALL_OFF ||
+	    d->frame_instr_ptr > GS_DBG_MAX_SMALL_OFF || d->frame_owner > GS_DBG_MAX_SMALL_OFF ||
+	    d->unicode_ascii_size > GS_DBG_MAX_SMALL_OFF || d->unicode_compact_size > GS_DBG_MAX_SMALL_OFF)
 		return distrust(why, whylen, "a thread, frame or code offset is out of range");
 	return 0;
 }

@@ -8,6 +8,11 @@
 #include "inspect/elf.h"
 #include "inspect/waitloop.h"
 
+/* The most code decoded: take_gil is 0.5-1.3 KiB in every build here (the
+ * symbol's size is the file's word, and Capstone keeps ~1 KiB of detail
+ * per instruction). */
+#define GS_WAITLOOP_MAX_CODE (16u << 10)
+
 /* Capstone, loaded only while a function is decoded: linked in, its
  * relocated tables would stay resident (~4.9 MiB of RSS for the whole
  * recording). Only the major version these headers describe will do (the
@@ -76,26 +81,53 @@ static int index_of(const cs_insn *in, size_t n, uint64_t a)
 	return -1;
 }
 
+struct back_edge {
+	uint64_t to;
+	size_t i;               /* index of the jump */
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct back_edge *x = a, *y = b;
+
+	if (x->to != y->to)
+		return x->to < y->to ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 /* The loop head: the instruction most back-edges from past the wait call
- * jump to (every 3.6-3.12 build here has one such target). */
+ * jump to (every 3.6-3.12 build here has one such target); of equal
+ * counts, the target of the earliest such jump. Sorted rather than
+ * counted pairwise: the code's size is the file's word. 0: none, or no
+ * memory. */
 static uint64_t loop_head(csh h, const cs_insn *in, size_t n, uint64_t addr, uint64_t wait_call)
 {
+	struct back_edge *e = malloc((n ? n : 1) * sizeof(*e));
+	size_t ne = 0, best_n = 0, best_i = 0;
 	uint64_t best = 0;
-	int best_n = 0;
 
+	if (!e)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t = jump_target(h, &in[i]), c = 0;
+		uint64_t t = jump_target(h, &in[i]);
 
 		if (in[i].address <= wait_call || !t || t >= wait_call || t < addr)
 			continue;
-		for (size_t k = 0; k < n; k++)
-			if (in[k].address > wait_call && jump_target(h, &in[k]) == t)
-				c++;
-		if ((int)c > best_n) {
-			best_n = (int)c;
-			best = t;
+		e[ne].to = t;
+		e[ne++].i = i;
+	}
+	qsort(e, ne, sizeof(*e), cmp_edge);
+	for (size_t k = 0, run; k < ne; k += run) {
+		for (run = 1; k + run < ne && e[k + run].to == e[k].to; run++)
+			;
+		/* e[k] is the run's earliest jump */
+		if (run > best_n || (run == best_n && e[k].i < best_i)) {
+			best_n = run;
+			best_i = e[k].i;
+			best = e[k].to;
 		}
 	}
+	free(e);
 	return best;
 }
 
@@ -158,7 +190,7 @@ int waitloop__find(const unsigned char *code, size_t len, uint64_t addr, uint64_
 	csh h;
 	int e;
 
-	if (cs_load())
+	if (len > GS_WAITLOOP_MAX_CODE || cs_load())
 		return -ENOENT;
 	if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
 		cs_unload();
@@ -180,7 +212,7 @@ int waitloop__locate(struct elf_file *ef, uint64_t addr, uint64_t size, uint64_t
 	unsigned char *code;
 	int e;
 
-	if (!size || size > (1u << 20) || !(code = elf_file__read_alloc(ef, addr, size)))
+	if (!size || size > GS_WAITLOOP_MAX_CODE || !(code = elf_file__read_alloc(ef, addr, size)))
 		return -ENOENT;
 	e = waitloop__find(code, size, addr, wait_call, out);
 	free(code);

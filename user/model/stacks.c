@@ -19,6 +19,9 @@ static size_t put_utf8(char *o, size_t room, uint32_t cp)
 {
 	if (cp < 0x20 || cp == 0x7f)
 		cp = '?';                              /* control: keep outputs one line */
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		cp = '?';                              /* a lone surrogate (surrogateescape'd
+							  file names) has no UTF-8 form */
 	if (cp < 0x80 && room >= 1) {
 		o[0] = (char)cp;
 		return 1;
@@ -66,17 +69,25 @@ static void decode_str(const char *raw, unsigned nbytes, unsigned kind, char *ou
 	out[o] = 0;
 }
 
+static unsigned at_most(unsigned n, size_t max)
+{
+	return n < max ? n : (unsigned)max;
+}
+
 void stack_frame_name(const struct gs_code *c, int minor, uint32_t off, char *buf, size_t len)
 {
 	char name[GS_NAME_MAX * 4 + 1], file[GS_FILE_MAX * 4 + 1];
 	const char *base;
 	int line;
 
-	decode_str(c->name, c->name_len, c->name_kind, name, sizeof(name));
-	decode_str(c->file, c->file_len, c->file_kind, file, sizeof(file));
+	/* The lengths are what BPF wrote, from sizes the target's objects
+	 * claim: never past the buffers that hold the bytes. */
+	decode_str(c->name, at_most(c->name_len, sizeof(c->name)), c->name_kind, name, sizeof(name));
+	decode_str(c->file, at_most(c->file_len, sizeof(c->file)), c->file_kind, file, sizeof(file));
 	base = strrchr(file, '/');
 	base = base ? base + 1 : file;
-	line = py_line_for_offset(minor, c->firstlineno, c->linetable, c->lt_len, off);
+	line = py_line_for_offset(minor, c->firstlineno, c->linetable,
+				  at_most(c->lt_len, sizeof(c->linetable)), off);
 	if (line < 0 && c->lt_len == 0)
 		line = c->firstlineno;
 	if (line >= 0)
@@ -240,6 +251,7 @@ int stack_report__build(struct stack_report *sr, const struct gs_result *res,
 		struct sym_stack *fs;
 		const char **frames;
 		uint64_t w;
+		uint32_t depth;
 		char tname[64];
 
 		if (sc->k.view >= GS_NR_VIEWS)
@@ -247,23 +259,26 @@ int stack_report__build(struct stack_report *sr, const struct gs_result *res,
 		se = bsearch(&sc->k.stack, res->stacks, res->nstacks, sizeof(*res->stacks), cmp_stack);
 		if (!se || !se->st.depth)
 			continue;
+		/* the walk stores at most GS_MAX_FRAMES; a larger depth is not
+		 * one it wrote */
+		depth = se->st.depth < GS_MAX_FRAMES ? se->st.depth : GS_MAX_FRAMES;
 		vs = &sr->views[sc->k.view];
 		/* time views count ns in BPF; show microseconds, rounded */
 		w = strcmp(vs->unit, "us") == 0 ? (sc->weight + 500) / 1000 : sc->weight;
 		if (!w)
 			continue;
-		frames = calloc(se->st.depth + 3, sizeof(*frames));
+		frames = calloc(depth + 3, sizeof(*frames));
 		if (!frames)
 			break;
 		snprintf(tname, sizeof(tname), "%s [%u]", name_of(sc->k.tid, ctx), sc->k.tid);
 		frames[0] = vs->name;
 		frames[1] = intern(sr, tname);
-		for (uint32_t d = 0; d < se->st.depth && d < GS_MAX_FRAMES; d++)  /* BPF stores leaf first */
-			frames[2 + d] = frame_string(sr, &fc, res, se->st.frames[se->st.depth - 1 - d]);
+		for (uint32_t d = 0; d < depth; d++)  /* BPF stores leaf first */
+			frames[2 + d] = frame_string(sr, &fc, res, se->st.frames[depth - 1 - d]);
 		fs = &vs->stacks[vs->n++];
 		fs->frames = frames;
-		fs->depth = se->st.depth + 2;
-		if (se->st.truncated)
+		fs->depth = depth + 2;
+		if (se->st.truncated || depth < se->st.depth)
 			frames[fs->depth++] = "[truncated]";
 		fs->weight = w;
 		vs->total += w;

@@ -119,11 +119,49 @@ void json_key(struct json_writer *w, const char *key)
 	w->have_key = true;
 }
 
+/* The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), 0 if none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 void json_write_escaped(FILE *f, const char *s, size_t n)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			/* JSON is UTF-8: a byte that starts no well-formed
+			 * sequence (a thread's name, a path: any bytes) is
+			 * written as U+FFFD */
+			size_t len = utf8_seq((const unsigned char *)s + i, n - i);
+
+			if (!len) {
+				fputs("\\ufffd", f);
+				continue;
+			}
+			fwrite(s + i, 1, len, f);
+			i += len - 1;
+			continue;
+		}
 
 		switch (c) {
 		case '"':  fputs("\\\"", f); break;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A small streaming JSON writer (pretty-printed, two-space indent). Keys and
  * string values are escaped completely: ", \, and every byte below 0x20
- * (\b \f \n \r \t short forms, \u00XX otherwise); bytes >= 0x80 pass through. */
+ * (\b \f \n \r \t short forms, \u00XX otherwise); well-formed UTF-8 passes
+ * through, and each byte >= 0x80 that starts no well-formed sequence is
+ * written as \ufffd (JSON text is UTF-8; names and paths are any bytes). */
 #ifndef GS_JSON_H
 #define GS_JSON_H
 
