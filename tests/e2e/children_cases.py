@@ -49,7 +49,7 @@ import signal
 import time
 
 import gs
-from common import Case, GS_SLACK, report_ok
+from common import Case, GS_SLACK, check_verdict, report_ok
 from gs import CaseError, get
 
 D = 3            # trace window of the attach cases, seconds
@@ -441,7 +441,7 @@ def record_children(ctx, pid, d, extra=(), watch=()):
     t0 = time.monotonic()
     run = ctx.run_gilscope(["record", "--children", "-p", pid, "-d", d,
                             "--json", jp] + list(extra),
-                           timeout=d + GS_SLACK, json_path=jp)
+                           timeout=d + GS_SLACK, json_path=jp, watch=pid)
     cpu1 = dict((p, proc_cpu(p)) for p in watch)
     elapsed = time.monotonic() - t0
     ctx.bg = meter.other_cpus()
@@ -538,9 +538,8 @@ def case_threads_baseline(ctx):
     ctx.check("total_par", "%.2f" % par if gs._num(par) else par,
               gs._num(par) and par <= 1.15, "<=1.15 (one core)")
     ctx.check("held", "%.1f%%" % held, held >= 90, ">=90")
-    ctx.check("contended", "%.1f%%" % cont, cont >= 80, ">=80")
-    verdict = get(doc, "verdict", "kind")
-    ctx.check("verdict", verdict, verdict == "gil-bound", "gil-bound")
+    ctx.check("contended", "%.1f%%" % cont, cont >= 80, ">=80", load=True)
+    check_verdict(ctx, doc, ("gil-bound",))
 
 
 def case_prefork_attach(ctx):
@@ -613,10 +612,8 @@ def case_without_flag(ctx):
 def case_subinterp(ctx):
     w = ctx.workload("subinterp.py", 2, 0, 50)
     jp = ctx.path("report.json")
-    meter = gs.LoadMeter(w.pid)
     run = ctx.run_gilscope(["record", "-p", w.pid, "-d", D, "--json", jp],
-                           timeout=D + GS_SLACK, json_path=jp)
-    ctx.bg = meter.other_cpus()
+                           timeout=D + GS_SLACK, json_path=jp, watch=w.pid)
     w.signal(signal.SIGTERM)
     rc = w.wait(timeout=15)
     out = w.p.stdout.read().decode("utf-8", "replace").strip().splitlines()
@@ -646,7 +643,7 @@ def case_subinterp(ctx):
               "main thread busy %.1f%%±8, <75" % busy)
     par = get(doc, "cpu", "parallelism")
     if ncpus() >= 2:
-        ctx.check("par", "%.2f" % par, par > 1.5, ">1.5")
+        ctx.check("par", "%.2f" % par, par > 1.5, ">1.5", load=True)
     else:
         ctx.checks.append(("par=%.2f (1 CPU: bound skipped)" % par, True))
     ctx.checks.append(("verdict=%s" % get(doc, "verdict", "kind"), True))

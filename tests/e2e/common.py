@@ -44,11 +44,71 @@ def fmt_ms(us):
 def attach(ctx, w, d=D, extra=()):
     """gilscope record -p PID -d D --json F, and the common checks."""
     jp = ctx.path("report.json")
-    meter = gs.LoadMeter(w.pid)
     run = ctx.run_gilscope(["record", "-p", w.pid, "-d", d, "--json", jp]
-                           + list(extra), timeout=d + GS_SLACK, json_path=jp)
-    ctx.bg = meter.other_cpus()
-    return report_ok(ctx, run, pid=w.pid, launched=False)
+                           + list(extra), timeout=d + GS_SLACK, json_path=jp, watch=w.pid)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
+    if doc is not None:
+        kernel_agrees(ctx, doc)
+    return doc
+
+
+def check_held_busy(ctx, doc, label="held"):
+    """Threads that always want the GIL: it is held >= 95% of the window,
+    and on a busy machine (load-dependent) held or being handed over
+    (a woken waiter that has no CPU yet to take it) >= 95%."""
+    held = get(doc, "gil", "held_pct") or 0
+    both = held + (get(doc, "gil", "handoff_pct") or 0)
+    ctx.check(label, "%.1f%%" % held, held >= 95, ">=95", load=True)
+    return ctx.check(label + "+handoff", "%.1f%%" % both, both >= 95, ">=95")
+
+
+def check_hold_p50(ctx, doc, si_us, label="p50"):
+    """The median hold of CPU-bound threads time-slicing the GIL: the
+    switch interval si, -15%..+15%, plus what a busy machine adds. A hold
+    runs past the interval by any time its holder, or the waiter that asks
+    for the switch, sat runnable without a CPU: in all at most the
+    kernel's run delay of the window, D (ctx.kernel), over H holds; so the
+    median hold is at most 1.15 si + 2 D/H (Markov's inequality). On an
+    idle machine D ~ 0."""
+    p50 = get(doc, "gil", "hold", "p50_us") or 0
+    holds = get(doc, "gil", "hold", "count") or 1
+    d_us = 1e6 * ctx.kernel["runq_s"] if ctx.kernel else 0.0
+    return ctx.check(label, "%.2fms" % (p50 / 1000.0),
+                     0.85 * si_us <= p50 <= 1.15 * si_us + 2 * d_us / holds,
+                     "%gms-15%%..+15%%+2*run delay/holds (%.2fms)" % (si_us / 1000, 2 * d_us / holds / 1000))
+
+
+def check_verdict(ctx, doc, want, extra_ok=True, expect=None):
+    """The verdict is one of `want` (and extra_ok). "oversubscribed" is
+    also right when the kernel counts the target's threads runnable
+    without a CPU for at least a fifth of the window (run delay over the
+    same window, ctx.kernel): on a busy machine that is what happened."""
+    v = get(doc, "verdict", "kind")
+    ok = v in want and extra_ok
+    k, win = ctx.kernel, get(doc, "window_s") or 0
+    if not ok and v == "oversubscribed" and k and win and k["runq_s"] / win >= 0.2:
+        ctx.check("verdict", v, True, "%s, or oversubscribed: the kernel counts %.2f CPUs' worth "
+                  "of its threads runnable without a CPU" % (expect or "/".join(want), k["runq_s"] / win))
+        return True
+    return ctx.check("verdict", v, ok, expect or "/".join(want))
+
+
+def kernel_agrees(ctx, doc):
+    """gilscope's on-CPU and run-queue time against the kernel's own
+    count of the same window (ctx.kernel, KernelClock): on-CPU within 3%
+    (+30 ms), and the time gilscope says threads were preempted (runnable
+    without the GIL, or holding it off-CPU) no more than the kernel's run
+    delay, which also counts wake-up latency."""
+    k = ctx.kernel
+    if not k:
+        ctx.check("kernel_window", None, False, "kernel samples span the window")
+        return
+    on = get(doc, "cpu", "on_cpu_s")
+    ctx.check("on_cpu_vs_kernel", "%.3fs vs %.3fs" % (on, k["cpu_s"]),
+              abs(on - k["cpu_s"]) <= 0.03 * k["cpu_s"] + 0.03, "kernel's +-3%+30ms")
+    pre = get(doc, "cpu", "runq_s") + sum(t.get("held_offcpu_s", 0) for t in get(doc, "threads", default=[]))
+    ctx.check("preempted_vs_kernel", "%.3fs vs run delay %.3fs" % (pre, k["runq_s"]),
+              pre <= 1.05 * k["runq_s"] + 0.03, "<= kernel's run delay +5%+30ms")
 
 
 def report_ok(ctx, run, pid=None, launched=None, rc=0):

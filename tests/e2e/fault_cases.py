@@ -160,8 +160,11 @@ def case_thread_churn(ctx):
               "ran all %d threads" % CHURN)
     pid = get(doc, "target", "pid")
     threads = get(doc, "threads") or []
+    # (3.6 creates its GIL at the first thread: the workload starts one
+    # more first, _wl.ensure_gil)
+    want = CHURN + (1 if tuple(int(x) for x in str(ctx.interp.minor).split(".")[:2]) < (3, 7) else 0)
     churn = [t for t in threads if t["tid"] != pid]
-    ctx.check("threads_counted", len(churn), len(churn) == CHURN, "==%d" % CHURN)
+    ctx.check("threads_counted", len(churn), len(churn) == want, "==%d" % want)
     idle = [t["tid"] for t in churn if t["holds"] < 1]
     ctx.check("each_took_the_gil", "%d without a hold" % len(idle), not idle, "every one >= 1 hold")
     lost = get(doc, "lost", "events")

@@ -61,6 +61,7 @@ def run_attempt(case, interp, gilscope, tmp, verbose):
     work = interp.scratch_dir(tmp) if hasattr(interp, "scratch_dir") else tmp
     ctx = gs.Ctx(gilscope, work, interp, verbose)
     ctx.bg = None
+    ctx.kernel = None
     error = None
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(case.budget)

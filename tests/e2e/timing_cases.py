@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import gs
-from common import Case, GS_SLACK, attach, duty_mark, fmt_ms, report_ok
+from common import Case, GS_SLACK, attach, check_held_busy, check_hold_p50, check_verdict, duty_mark, fmt_ms, report_ok
 from gs import CaseError, get
 
 
@@ -32,9 +32,10 @@ def case_cpu_threads(ctx, n, si):
     siv = get(doc, "gil", "switch_interval_us")
     holders = [t for t in get(doc, "threads", default=[])
                if t.get("holds", 0) > 0]
-    ctx.check("held", "%.1f%%" % held, held >= 95, ">=95")
-    ctx.check("p50", fmt_ms(p50), abs(p50 - si_us) <= 0.15 * si_us,
-              "%gms±15%%" % (si * 1000))
+    check_held_busy(ctx, doc)
+    check_hold_p50(ctx, doc, si_us)
+    holds = get(doc, "gil", "hold", "count") or 1
+    d_us = 1e6 * ctx.kernel["runq_s"] if ctx.kernel else 0.0
     ctx.check("forced", "%d vol=%d" % (forced, vol), forced > vol,
               "forced>vol")
     # The GIL is always wanted: it changes hands by a forced switch every
@@ -44,12 +45,14 @@ def case_cpu_threads(ctx, n, si):
     # ~1.1-1.25 intervals with 4 threads): a loose rate, and nearly every
     # release forced.
     want = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / si
+    # fewer when holds are stretched by run delay (above)
+    low = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / (si + d_us / 1e6 / holds)
     ctx.check("forced_rate", "%d (%.0f windows of %gms)" % (forced, want, si * 1000),
-              0.6 * want <= forced <= 1.1 * want + 2, "window/interval -40%..+10%")
+              0.6 * low <= forced <= 1.1 * want + 2, "window/interval -40%..+10%")
     share = forced / float(forced + vol) if forced + vol else 0
     ctx.check("forced_share", "%.1f%%" % (share * 100), share >= 0.9, ">=90% of releases")
     ctx.check("par", "%.2f" % par, par <= 1.15, "<=1.15")
-    ctx.check("verdict", verdict, verdict == "gil-bound", "gil-bound")
+    check_verdict(ctx, doc, ("gil-bound",))
     ctx.check("threads_holding", len(holders), len(holders) >= n, ">=%d" % n)
     ctx.check("switch_interval", fmt_ms(siv), abs(siv - si_us) <= 0.01 * si_us,
               "%gms" % (si * 1000))
@@ -87,6 +90,15 @@ def case_queue(ctx, n, busy_ms, sleep_ms):
     truth = duty_mark(w, stats, 2)
     if doc is None:
         return
+    # the truth of the report's own window: the bursts the workload timed
+    # in it (on a busy machine the rate changes while gilscope attaches)
+    ws, we = get(doc, "window_start_mono_s"), get(doc, "window_end_mono_s")
+    inside = sorted(b - a for a, b in truth["spans"] if a >= ws and b <= we)
+    if not ctx.check("bursts_in_window", len(inside), len(inside) >= 50, ">=50"):
+        return
+    truth = {"bursts_per_s": len(inside) / (we - ws),
+             "burst_p50_ms": 1000.0 * inside[len(inside) // 2],
+             "burst_mean_ms": 1000.0 * sum(inside) / len(inside)}
     g = get(doc, "gil")
     rel = g["releases"]["forced"] + g["releases"]["voluntary"]
     p50 = g["hold"]["p50_us"] / 1000.0
@@ -100,21 +112,26 @@ def case_queue(ctx, n, busy_ms, sleep_ms):
               "bursts %.0f/s+20+-10%%" % truth["bursts_per_s"])
     # per thread: the n workers (most holds) hold it a burst at a time
     workers = sorted(get(doc, "threads") or [], key=lambda t: -t["holds"])[:n]
+    # against the bursts' mean: on a busy machine a burst preempted
+    # mid-way is longer, for the workload's clock as for gilscope
+    # (the workload pools its bursts: their mean is the truth for the
+    # workers' pooled mean; each worker alike only on an idle machine)
     means = [t["hold_mean_us"] / 1000.0 for t in workers]
-    ctx.check("worker_hold_means", " ".join("%.2f" % m for m in means) + "ms",
-              len(means) == n and all(abs(m - truth["burst_p50_ms"]) <= 0.1 * truth["burst_p50_ms"]
-                                      for m in means),
-              "%d x burst %.3fms+-10%%" % (n, truth["burst_p50_ms"]))
+    bm = truth["burst_mean_ms"]
+    holds = sum(t["holds"] for t in workers)
+    pooled = sum(t["hold_mean_us"] * t["holds"] for t in workers) / 1000.0 / holds if holds else 0
+    ctx.check("workers_hold_mean", "%.3fms" % pooled, len(means) == n and abs(pooled - bm) <= 0.1 * bm,
+              "%d workers, burst mean %.3fms+-10%%" % (n, bm))
+    ctx.check("each_worker", " ".join("%.2f" % m for m in means) + "ms",
+              all(abs(m - bm) <= 0.1 * bm for m in means), "each +-10%", load=True)
     ctx.check("forced", g["releases"]["forced"],
               g["releases"]["forced"] <= 0.02 * rel, "<=2% (1 s switch interval)")
     ctx.check("handoffs", g["handoff"]["count"], g["handoff"]["count"] >= 0.8 * rel,
               ">=80%% of %d releases" % rel)
     ctx.check("held+handoff", "%.1f%%" % (g["held_pct"] + g["handoff_pct"]),
               g["held_pct"] + g["handoff_pct"] >= 90, ">=90% (GIL always wanted)")
-    verdict = get(doc, "verdict", "kind")
     text = get(doc, "verdict", "text") or ""
-    ctx.check("verdict", verdict, verdict == "gil-bound" and "queue for the GIL" in text,
-              "gil-bound, queueing")
+    check_verdict(ctx, doc, ("gil-bound",), "queue for the GIL" in text, "gil-bound, queueing")
 
 
 def case_convoy(ctx, si):
@@ -136,12 +153,16 @@ def case_convoy(ctx, si):
     held = (h["held_s"] + h["held_offcpu_s"]) / get(doc, "window_s")
     ctx.check("two_threads", "zlib %d hog %d" % (z["tid"], h["tid"]), z["tid"] != h["tid"],
               "distinct")
-    ctx.check("zlib_wait_share", "%.2f" % share, share >= 0.6, ">=0.60")
-    ctx.check("zlib_wait_mean", "%.2fms" % mean_ms, 0.8 * si * 1000 <= mean_ms <= 1.5 * si * 1000,
-              "%.1f-%.1fms (the switch interval %gms)" % (0.8 * si * 1000, 1.5 * si * 1000, si * 1000))
-    ctx.check("hog_held", "%.2f" % held, held >= 0.6, ">=0.60 of the window")
-    verdict = get(doc, "verdict", "kind")
-    ctx.check("verdict", verdict, verdict == "convoy", "convoy")
+    ctx.check("zlib_wait_share", "%.2f" % share, share >= 0.6, ">=0.60", load=True)
+    # Each wait is the hog's interval, plus any time the hog or the waiter
+    # sat runnable without a CPU: at most the kernel's run delay of the
+    # window over the waits (0 on an idle machine).
+    extra = 1000.0 * ctx.kernel["runq_s"] / z["waits"] if ctx.kernel and z["waits"] else 0.0
+    ctx.check("zlib_wait_mean", "%.2fms" % mean_ms, 0.8 * si * 1000 <= mean_ms <= 1.5 * si * 1000 + extra,
+              "%.1f-%.1fms (the switch interval %gms; +%.2fms run delay/wait)" % (
+                  0.8 * si * 1000, 1.5 * si * 1000, si * 1000, extra))
+    ctx.check("hog_held", "%.2f" % held, held >= 0.6, ">=0.60 of the window", load=True)
+    check_verdict(ctx, doc, ("convoy",))
 
 
 def case_io_threads(ctx):
@@ -150,9 +171,8 @@ def case_io_threads(ctx):
     if doc is None:
         return
     held = get(doc, "gil", "held_pct")
-    verdict = get(doc, "verdict", "kind")
     ctx.check("held", "%.1f%%" % held, held <= 10, "<=10")
-    ctx.check("verdict", verdict, verdict == "io-bound", "io-bound")
+    check_verdict(ctx, doc, ("io-bound",))
     ctx.checks.append(("holds=%s par=%.2f" % (get(doc, "gil", "hold", "count"),
                                               get(doc, "cpu", "parallelism")),
                        True))
@@ -169,9 +189,8 @@ def case_zlib_threads(ctx):
     verdict = get(doc, "verdict", "kind")
     frac = wo / on if on else 0.0
     ctx.check("nogil", "%.2f" % frac, frac >= 0.60, ">=0.60 of on-CPU")
-    ctx.check("par", "%.2f" % par, par >= 1.5, ">=1.5")
-    ctx.check("verdict", verdict, verdict == "native-parallel",
-              "native-parallel")
+    ctx.check("par", "%.2f" % par, par >= 1.5, ">=1.5", load=True)
+    check_verdict(ctx, doc, ("native-parallel",))
 
 
 def case_single_cpu(ctx):

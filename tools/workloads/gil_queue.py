@@ -10,9 +10,12 @@ The switch interval is raised to 1 s so that every release is voluntary
 (at the sleep): no waiter waits that long here. The ground truth is
 measured here: with STATS_FILE, each SIGUSR1 and the exit write a JSON
 object for the interval since the previous mark (or READY):
-  {"seq", "elapsed_s", "bursts", "bursts_per_s", "burst_p50_ms",
-   "nominal_busy_ms"}
-The file is replaced atomically.
+  {"seq", "elapsed_s", "bursts", "bursts_per_s", "burst_p50_ms", "burst_mean_ms",
+   "nominal_busy_ms", "spans"}
+spans: [start, end] of every burst, on the clock of CLOCK_MONOTONIC
+(time.perf_counter), so that a test can take the bursts of a report's
+window (window_start_mono_s..window_end_mono_s). The file is replaced
+atomically.
 """
 import json
 import os
@@ -29,15 +32,15 @@ class Stats(object):
         self.path = path
         self.busy_ms = busy_ms
         self.seq = 0
-        self.bursts = []          # durations (s) since the last mark
+        self.bursts = []          # (start, end) of each burst since the last mark
         self.start = _wl.clock()
 
     def mark(self):
         now = _wl.clock()
-        done, self.bursts = self.bursts, []
+        spans, self.bursts = self.bursts, []
         elapsed = now - self.start
         self.start = now
-        done.sort()
+        done = sorted(b - a for a, b in spans)
         self.seq += 1
         snap = {
             "seq": self.seq,
@@ -45,7 +48,9 @@ class Stats(object):
             "bursts": len(done),
             "bursts_per_s": len(done) / elapsed if elapsed > 0 else 0.0,
             "burst_p50_ms": 1000.0 * done[len(done) // 2] if done else None,
+            "burst_mean_ms": 1000.0 * sum(done) / len(done) if done else None,
             "nominal_busy_ms": self.busy_ms,
+            "spans": spans,
         }
         if self.path:
             tmp = "%s.tmp.%d" % (self.path, os.getpid())
@@ -66,7 +71,7 @@ def worker(started, busy_s, sleep_s, stats, stop):
             t = _wl.clock()
             if t >= end:
                 break
-        stats.bursts.append(t - t0)   # atomic under the GIL
+        stats.bursts.append((t0, t))  # atomic under the GIL
         time.sleep(sleep_s)
 
 
