@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -132,6 +133,28 @@ def run_case(case, interp, gilscope, tmproot, verbose, retries):
     return status, took
 
 
+BURNER = """
+import sys, time
+duty = float(sys.argv[1])
+while True:
+    t = time.monotonic()
+    while time.monotonic() - t < 0.01 * duty:
+        pass
+    time.sleep(0.01 * (1 - duty))
+"""
+
+
+def start_burners(load):
+    """ceil(load) processes, each busy load/n of the time in 10 ms
+    periods, each in its own session (its own CFS autogroup)."""
+    if load <= 0:
+        return []
+    n = int(load) + (load > int(load))
+    print("e2e: other work: %d burner(s), %.2f CPUs in all" % (n, load), flush=True)
+    return [subprocess.Popen([sys.executable, "-c", BURNER, str(load / n)],
+                             start_new_session=True) for _ in range(n)]
+
+
 def build_embed_host():
     """make the embed host (tests/e2e/embed_host.c) if it is missing or
     stale; None or why it could not."""
@@ -186,6 +209,10 @@ def main():
     ap.add_argument("--retries", type=int, default=1,
                     help="extra attempts for timing-sensitive cases "
                     "(default 1)")
+    ap.add_argument("--load", type=float, default=0, metavar="CPUS",
+                    help="keep CPUS CPUs' worth of other work busy through "
+                    "the run (burners in their own session, as another "
+                    "user's jobs would be): the checks must hold under it")
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args()
 
@@ -273,6 +300,7 @@ def main():
     debian_time = {}        # Debian label -> seconds
     t0 = time.monotonic()
     chroots = []
+    burners = start_burners(opts.load)
     try:
         for interp in interps:
             for c in cases:
@@ -313,6 +341,9 @@ def main():
         failed.append("(interrupted)")
     finally:
         debian.chroot_cleanup(chroots)
+        for b in burners:
+            b.kill()
+            b.wait()
     print("e2e: covered %s in %.0fs" % (" ".join(i.full for i in interps) or "no pyenv interpreter",
                                        time.monotonic() - t0))
     if targets:
