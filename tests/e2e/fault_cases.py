@@ -134,6 +134,7 @@ def case_target_killed(ctx):
 
 
 CHURN = 10000
+EXITED_ROWS = 4096   # user/model/threads.h GS_EXITED_ROWS
 
 # Runs the command, then prints its peak RSS (wait4's ru_maxrss, KiB) on
 # stderr and exits with its status.
@@ -163,10 +164,20 @@ def case_thread_churn(ctx):
     # (3.6 creates its GIL at the first thread: the workload starts one
     # more first, _wl.ensure_gil)
     want = CHURN + (1 if tuple(int(x) for x in str(ctx.interp.minor).split(".")[:2]) < (3, 7) else 0)
+    # every thread counted; past GS_EXITED_ROWS exited threads with a row
+    # each, the rest merged into one row (tid 0, "merged": how many)
     churn = [t for t in threads if t["tid"] != pid]
-    ctx.check("threads_counted", len(churn), len(churn) == want, "==%d" % want)
-    idle = [t["tid"] for t in churn if t["holds"] < 1]
-    ctx.check("each_took_the_gil", "%d without a hold" % len(idle), not idle, "every one >= 1 hold")
+    single = [t for t in churn if not t.get("merged")]
+    merged = [t for t in churn if t.get("merged")]
+    counted = len(single) + sum(t["merged"] for t in merged)
+    ctx.check("threads_counted", counted, counted == want, "==%d" % want)
+    ctx.check("rows", "%d + merged %s" % (len(single), [t["merged"] for t in merged]),
+              len(single) == EXITED_ROWS and len(merged) == 1 and merged[0]["merged"] == want - EXITED_ROWS
+              and merged[0]["tid"] == 0,
+              "%d rows, then one merged row of %d" % (EXITED_ROWS, want - EXITED_ROWS))
+    idle = [t["tid"] for t in single if t["holds"] < 1]
+    ctx.check("each_took_the_gil", "%d without a hold" % len(idle),
+              not idle and all(t["holds"] >= t["merged"] for t in merged), "every one >= 1 hold")
     lost = get(doc, "lost", "events")
     ctx.check("lost", lost, lost == 0, "==0")
     ctx.check("self_check", get(doc, "check", "ok"), get(doc, "check", "ok") is True, "agrees")

@@ -19,6 +19,8 @@ struct thread_rec {
 	int ns_tid;               /* its TID in the target's PID namespace at the
 				     window's close, 0 unknown (exited) */
 	bool exited;
+	uint32_t merged;          /* a row of this many exited threads (tid 0,
+				     model/threads.h), 0: one thread */
 };
 
 struct stack_count {
@@ -86,8 +88,10 @@ struct gs_result {
 	uint64_t handoff_max_ns;      /* longest hand-off of the main GIL */
 	int ncpus;
 	struct gs_cpu *cpu;           /* [ncpus] */
-	struct thread_rec *threads;
+	struct thread_rec *threads;   /* model/threads.h */
 	size_t nthreads, cap;
+	size_t exited_rows;           /* rows of single exited threads */
+	size_t merged_row;            /* index + 1 of the merged row, 0 none */
 	uint64_t prog_misses;         /* BPF program runs the kernel skipped */
 	struct prog_stat progs[GS_NR_PROGS];
 	bool prog_stats;              /* run counts/times were collected */

@@ -150,6 +150,8 @@ static void threads(struct json_writer *w, const struct gs_report *r)
 		kv_d(w, "wait_p99_us", t->wait_p99_us);
 		kv_d(w, "wait_max_us", t->wait_max_us);
 		json_key(w, "exited"); json_bool(w, t->t->exited);
+		if (t->t->merged)
+			kv_u(w, "merged", t->t->merged);
 		json_obj_end(w);
 	}
 	json_arr_end(w);

@@ -231,7 +231,13 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct thread_figs *t = &r->threads[i];
 
-		fprintf(f, "  %-8u %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %10s %10s %8llu %10s %10s%s\n", t->t->tid,
+		char tid[16];
+
+		if (t->t->merged)
+			snprintf(tid, sizeof(tid), "-");
+		else
+			snprintf(tid, sizeof(tid), "%u", t->t->tid);
+		fprintf(f, "  %-8s %-15s %8.3f %8.3f %8.3f %8.3f %8.3f %8llu %10s %10s %8llu %10s %10s%s\n", tid,
 			t->t->name, t->held_s, t->held_offcpu_s, t->native_s, t->wait_s, t->offcpu_s,
 			(unsigned long long)t->t->st.holds, dur(b3, 24, t->hold_mean_us), dur(b4, 24, t->hold_max_us),
 			(unsigned long long)t->t->st.waits, dur(b1, 24, t->wait_p99_us), dur(b2, 24, t->wait_max_us),

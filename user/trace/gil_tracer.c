@@ -12,6 +12,7 @@
 #include "gil.skel.h"
 #include "common.h"
 #include "model/hist_stats.h"
+#include "model/threads.h"
 #include "trace/detach.h"
 #include "trace/trapcost.h"
 
@@ -458,14 +459,6 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 	return 0;
 }
 
-static struct thread_rec *rec_add(struct gs_result *r)
-{
-	if (gs_grow(&r->threads, &r->cap, r->nthreads + 1, sizeof(*r->threads), 64))
-		return NULL;
-	memset(&r->threads[r->nthreads], 0, sizeof(r->threads[0]));
-	return &r->threads[r->nthreads++];
-}
-
 static void read_task_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
 {
 	char path[64];
@@ -498,17 +491,10 @@ int tracer__harvest(struct tracer *tr)
 		gone[ngone++] = key;
 	}
 	for (size_t i = 0; i < ngone; i++) {
-		struct thread_rec *r;
-
 		if (bpf_map_lookup_elem(fd, &gone[i], &st) || st.slot >= (uint32_t)tr->nslots ||
-		    !tr->slots[st.slot].used || !(r = rec_add(&tr->slots[st.slot].acc)))
+		    !tr->slots[st.slot].used || !threads__add_exited(&tr->slots[st.slot].acc, gone[i], &st,
+					   gone[i] == (uint32_t)tr->slots[st.slot].pid))
 			continue;
-		r->tid = gone[i];
-		r->st = st;
-		r->exited = true;
-		memcpy(r->name, st.comm, sizeof(r->name));
-		r->name[sizeof(r->name) - 1] = 0;
-		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
 		bpf_map_delete_elem(fd, &gone[i]);
 	}
 	free(gone);
@@ -537,13 +523,6 @@ static void prog_stat(const struct bpf_program *p, struct prog_stat *st)
 	st->run_ns = info.run_time_ns;
 	st->misses = info.recursion_misses;
 	st->insns = info.xlated_prog_len / 8;
-}
-
-static int cmp_tid(const void *a, const void *b)
-{
-	uint32_t x = ((const struct thread_rec *)a)->tid, y = ((const struct thread_rec *)b)->tid;
-
-	return x < y ? -1 : x > y;
 }
 
 static int cmp_u64_first(const void *a, const void *b)
@@ -730,7 +709,7 @@ static void read_live_threads(struct tracer *tr, int slot, const struct py_targe
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st) || st.slot != (uint32_t)slot || !(r = rec_add(res)))
+		if (bpf_map_lookup_elem(fd, &key, &st) || st.slot != (uint32_t)slot || !(r = threads__add(res)))
 			continue;
 		apply_run_note(tr, res, runs, key, &st);
 		close_interval(tr, res, &st, res->t1);
@@ -853,9 +832,7 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 			res->cpu[c] = cvals[c];
 
 	read_live_threads(tr, slot, pt, res);
-	/* reports list threads in the order they were created, the main one first */
-	if (res->nthreads > 1)
-		qsort(res->threads, res->nthreads, sizeof(*res->threads), cmp_tid);
+	threads__sort(res);
 	res->gil_addr = pt->gil_addr;
 	read_subgils(tr, slot, res);
 	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.procs), &k, &proc) == 0) {
