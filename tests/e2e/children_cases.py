@@ -389,7 +389,7 @@ def check_workers(ctx, by_pid, workers, parents, cpu_truth=None,
         parent = get(c, "parent")
         ctx.check("w%d.parent" % pid, parent, parent == ppid, "==%d" % ppid)
         ctx.check("w%d.held" % pid, "%.1f%%" % held if gs._num(held) else held,
-                  gs._num(held) and held >= 85, ">=85")
+                  gs._num(held) and held >= 85, ">=85", load=True)
         if ncpus() >= 2:
             ctx.check("w%d.par" % pid, "%.2f" % par if gs._num(par) else par,
                       gs._num(par) and par >= 0.8, ">=0.8", load=True)
