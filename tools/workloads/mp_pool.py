@@ -17,7 +17,9 @@ With $PIDS_OUT set, a JSON object is written there before READY:
 (for threads, workers is [parent]). When the tasks end (DURATION_S > 0)
 it is written again with "worker_cpu_s": the CPU seconds each worker
 process had used when its task returned (time.process_time(), from its
-fork or exec). The helpers a start method adds
+fork or exec), and "worker_cpu_log": each worker's [clock, CPU seconds]
+every 20 ms through its task (clock: time.perf_counter, CLOCK_MONOTONIC),
+so that a test can tell what it used inside a traced window. The helpers a start method adds
 (forkserver, resource_tracker) are not workers and are not listed; a
 forkserver worker's parent is the forkserver.
 Needs Python 3.4+ (start methods); tested on 3.6-3.13.
@@ -70,22 +72,29 @@ def spin_for(duration, started=None):
         _queue.put((os.getpid(), ppid))
     x = rounds = 0
     check = _wl.clock() + 0.2
+    log, nxt = [], 0.0
     while not _wl.expired(deadline):
         x = _wl.spin(2000, x)
         rounds += 1
-        if deadline is None and _wl.clock() >= check:
-            check = _wl.clock() + 0.2
+        now = _wl.clock()
+        if duration > 0 and now >= nxt and len(log) < 2000:
+            log.append((now, time.process_time()))
+            nxt = now + 0.02
+        if deadline is None and now >= check:
+            check = now + 0.2
             if orphaned(ppid):      # the pool's owner was killed
                 os._exit(0)
-    return os.getpid(), rounds, time.process_time()
+    log.append((_wl.clock(), time.process_time()))
+    return os.getpid(), rounds, time.process_time(), log
 
 
 def thread_main(started, duration):
     spin_for(duration, started)
 
 
-def write_pids(method, workers, cpu=None):
-    """workers: {pid: parent pid}; cpu: {pid: CPU seconds at task end}"""
+def write_pids(method, workers, cpu=None, logs=None):
+    """workers: {pid: parent pid}; cpu: {pid: CPU seconds at task end};
+    logs: {pid: [(clock, CPU seconds)...] through its task}"""
     path = os.environ.get("PIDS_OUT")
     if not path:
         return
@@ -94,6 +103,8 @@ def write_pids(method, workers, cpu=None):
             "worker_parents": [workers[p] for p in pids]}
     if cpu is not None:
         info["worker_cpu_s"] = [cpu.get(p) for p in pids]
+    if logs is not None:
+        info["worker_cpu_log"] = [logs.get(p) for p in pids]
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w") as f:
         json.dump(info, f)
@@ -134,10 +145,11 @@ def run_pool(method, n, duration):
     done = [r.get() for r in results]
     pool.close()
     pool.join()
-    write_pids(method, pids, dict((pid, cpu) for pid, _, cpu in done))
+    write_pids(method, pids, dict((pid, cpu) for pid, _, cpu, _ in done),
+               dict((pid, log) for pid, _, _, log in done))
     sys.stderr.write("mp_pool.py: %s, %d workers, rounds %s, CPU s %s\n"
-                     % (method, n, [r for _, r, _ in done],
-                        ["%.3f" % c for _, _, c in done]))
+                     % (method, n, [r for _, r, _, _ in done],
+                        ["%.3f" % c for _, _, c, _ in done]))
 
 
 def main():
