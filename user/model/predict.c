@@ -37,6 +37,12 @@ static double cpu_capacity(const struct gs_report *r)
 	return cap;
 }
 
+/* Off-CPU without the GIL and not runnable (clamped: the two are read apart). */
+static double blocked_of(double offcpu_s, double runq_s)
+{
+	return offcpu_s > runq_s ? offcpu_s - runq_s : 0;
+}
+
 static void speedup_range(struct prediction *p, double high)
 {
 	p->high = high;
@@ -66,7 +72,7 @@ static bool predict_processes(const struct gs_report *r, struct prediction *p)
 	p->span_s = win;
 	p->serial_s = r->held_s;
 	p->parallel_s = r->native_s;
-	p->blocked_s = r->offcpu_s - r->runq_s;
+	p->blocked_s = blocked_of(r->offcpu_s, r->runq_s);
 	high = win / (work / cap);
 	speedup_range(p, high > cap ? cap : high);
 	snprintf(p->assumptions, sizeof(p->assumptions),
@@ -141,7 +147,7 @@ static void pool_of(const struct gs_report *r, struct pool *pl)
 		pl->path += life_of(t) - t->runq_s;
 		pl->serial += t->held_s;
 		pl->native += t->native_s;
-		pl->blocked += t->offcpu_s - t->runq_s;
+		pl->blocked += blocked_of(t->offcpu_s, t->runq_s);
 	}
 	if (pl->n) {
 		pl->span /= pl->n;
@@ -197,7 +203,7 @@ static bool predict_threads(const struct gs_report *r, struct prediction *p)
 	if (want == pl.n)
 		return false;
 	high = pl.span / pool_time(&pl, cap, want);
-	if (want > pl.n && high < GS_PREDICT_MIN_GAIN)
+	if ((want > pl.n && high < GS_PREDICT_MIN_GAIN) || high < 1 - GS_PREDICT_OVERHEAD)
 		return false;
 	p->advice = want < pl.n ? "fewer threads" : "more threads";
 	p->threads_now = pl.n;
@@ -254,7 +260,7 @@ static bool predict_interval(const struct gs_report *r, struct prediction *p)
 	p->span_s = r->window_s;
 	p->serial_s = r->held_s;
 	p->parallel_s = r->native_s;
-	p->blocked_s = r->offcpu_s - r->runq_s;
+	p->blocked_s = blocked_of(r->offcpu_s, r->runq_s);
 	snprintf(p->assumptions, sizeof(p->assumptions),
 		 "TID %u waited %.0f us per acquisition (%llu waits) behind holders that give the GIL up one "
 		 "switch interval (%d us) after being asked; low end: the whole wait scales with the interval; "
