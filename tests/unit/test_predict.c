@@ -133,18 +133,28 @@ static void fewer_threads(void)
 	CHECK(!p.have);
 }
 
+static void holds(struct thread_rec *t, uint64_t n)
+{
+	t->st.holds = n;
+	thread_figs__build(&tf[t - th], t);
+}
+
 /* 8 I/O threads, each 3.13 s: 0.1 s Python, 0.01 s native, 0.02 s waiting
- * for the GIL, 3.0 s off-CPU of which 0.01 s runnable; main 0.06 s of CPU
- * (outside the pool: 0.11 / 1.5 = 0.073). Path 3.12, serial 0.8, native
+ * for the GIL, 3.0 s off-CPU of which 0.01 s runnable, 100 acquisitions;
+ * main as much CPU, but 650 acquisitions (its imports): outside the pool
+ * (650 > 100 * 1.5). Path 3.12, serial 0.8, native
  * 0.08: the limit is the GIL's, max(0.8, 0.88 / 2) = 0.8. ceil(3.12 * 8 /
  * 0.88) = 29, at most 2 * 8 = 16; their time max(3.12 * 8 / 16, 0.8) =
  * 1.56: 3.13 / 1.56 = 2.00641. */
 static void more_threads(void)
 {
+	struct thread_rec *main_thread;
+
 	report(3.2, 2, "io-bound");
-	thread(10, 0.05, 0, 0.01, 0, 3.1, 0);
+	main_thread = thread(10, 0.1, 0, 0.01, 0, 3.1, 0);
+	holds(main_thread, 650);
 	for (uint32_t i = 0; i < 8; i++)
-		thread(11 + i, 0.1, 0, 0.01, 0.02, 3.0, 0.01);
+		holds(thread(11 + i, 0.1, 0, 0.01, 0.02, 3.0, 0.01), 100);
 	predict(&r, &p);
 	CHECK(p.have);
 	CHECK_STR(p.advice, "more threads");
@@ -155,6 +165,10 @@ static void more_threads(void)
 	CHECK_NEAR(p.serial_s, 0.8);
 	CHECK_NEAR(p.parallel_s, 0.08);
 	CHECK_NEAR(p.blocked_s, 8 * 2.99);
+	/* main as many acquisitions as a worker: in the pool (9 threads) */
+	holds(main_thread, 100);
+	predict(&r, &p);
+	CHECK(p.have && p.threads_now == 9);
 
 	/* 0.25 s of Python each: the GIL's limit 2.0 (over 2.08 / 2 = 1.04);
 	 * ceil(3.12 * 8 / 2.2) = 12 threads, their time max(2.08, 2.0):

@@ -84,7 +84,8 @@ static bool predict_processes(const struct gs_report *r, struct prediction *p)
 
 /* ------------------------------------------------------- thread count */
 
-/* The thread pool: the threads doing the work, alike in on-CPU time. Per
+/* The thread pool: the threads doing the work, alike in on-CPU time and
+ * GIL acquisitions. Per
  * thread, on average: span, its time in the window; path, that time but
  * the run queue's (on a CPU, holding or waiting for the GIL, blocked).
  * Over the pool: serial (Python with the GIL), native (on-CPU without
@@ -105,26 +106,32 @@ static double life_of(const struct thread_figs *t)
 	return t->held_s + t->held_offcpu_s + t->native_s + t->wait_s + t->offcpu_s;
 }
 
-static bool alike(const struct thread_figs *t, double center)
+static bool within(double v, double center)
 {
-	return center > 0 && cpu_of(t) >= center / GS_PREDICT_POOL_SPREAD && cpu_of(t) <= center * GS_PREDICT_POOL_SPREAD;
+	return v >= center / GS_PREDICT_POOL_SPREAD && v <= center * GS_PREDICT_POOL_SPREAD;
 }
 
-/* The on-CPU time the pool is centred on: the thread with the most
- * threads alike (ties: the busier), so that a main thread that starts
- * and joins the pool, or a coordinator, stays out of it. */
-static double pool_center(const struct gs_report *r)
+/* t does about the work of c: as much on-CPU time, as many acquisitions. */
+static bool alike(const struct thread_figs *t, const struct thread_figs *c)
 {
-	double best = 0;
+	return cpu_of(c) > 0 && within(cpu_of(t), cpu_of(c)) && within(t->t->st.holds, c->t->st.holds);
+}
+
+/* The thread the pool is centred on: the one with the most threads alike
+ * (ties: the busier), so that a main thread that starts and joins the
+ * pool (its imports: many short holds), or a coordinator, stays out. */
+static const struct thread_figs *pool_center(const struct gs_report *r)
+{
+	const struct thread_figs *best = NULL;
 	int most = 0;
 
 	for (size_t i = 0; i < r->nthreads; i++) {
-		double c = cpu_of(&r->threads[i]);
+		const struct thread_figs *c = &r->threads[i];
 		int n = 0;
 
-		for (size_t j = 0; c > 0 && j < r->nthreads; j++)
+		for (size_t j = 0; j < r->nthreads; j++)
 			n += alike(&r->threads[j], c);
-		if (n > most || (n == most && c > best)) {
+		if (n && (n > most || (n == most && cpu_of(c) > cpu_of(best)))) {
 			most = n;
 			best = c;
 		}
@@ -134,10 +141,10 @@ static double pool_center(const struct gs_report *r)
 
 static void pool_of(const struct gs_report *r, struct pool *pl)
 {
-	double center = pool_center(r);
+	const struct thread_figs *center = pool_center(r);
 
 	memset(pl, 0, sizeof(*pl));
-	for (size_t i = 0; i < r->nthreads; i++) {
+	for (size_t i = 0; center && i < r->nthreads; i++) {
 		const struct thread_figs *t = &r->threads[i];
 
 		if (!alike(t, center))

@@ -14,9 +14,9 @@
  * ideal (starting workers, passing work and results, other load). */
 #define GS_PREDICT_MIN_HELD_SHARE 0.2
 #define GS_PREDICT_OVERHEAD       0.15
-/* The thread pool: the largest group of threads whose on-CPU times are
- * within a factor 1.5 of one of them (a main thread that starts and joins
- * the pool, or a coordinator, is not in it). */
+/* The thread pool: the largest group of threads whose on-CPU times and
+ * GIL acquisitions are within a factor 1.5 of one of them's (a main
+ * thread that starts and joins the pool, or a coordinator, is not in it). */
 #define GS_PREDICT_POOL_SPREAD    1.5
 /* A thread count is advised when it changes the count and ... */
 #define GS_PREDICT_SATURATE_SLACK 0.1  /* ...is the fewest threads that get
