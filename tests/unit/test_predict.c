@@ -16,8 +16,8 @@
 } while (0)
 
 static struct gs_result res;
-static struct thread_rec th[16];
-static struct thread_figs tf[16];
+static struct thread_rec th[512];
+static struct thread_figs tf[512];
 static struct gs_report r;
 static struct prediction p;
 
@@ -169,6 +169,15 @@ static void more_threads(void)
 	holds(main_thread, 100);
 	predict(&r, &p);
 	CHECK(p.have && p.threads_now == 9);
+
+	/* 400 such threads beside main (every other one tried as the
+	 * centre): all 400 in the pool, twice as many advised */
+	report(3.2, 2, "io-bound");
+	holds(thread(10, 0.1, 0, 0.01, 0, 3.1, 0), 650);
+	for (uint32_t i = 0; i < 400; i++)
+		holds(thread(11 + i, 0.001, 0, 0.0001, 0.0002, 3.1287, 0.0001), 100);
+	predict(&r, &p);
+	CHECK(p.have && p.threads_now == 400 && p.threads == 800);
 
 	/* 0.25 s of Python each: the GIL's limit 2.0 (over 2.08 / 2 = 1.04);
 	 * ceil(3.12 * 8 / 2.2) = 12 threads, their time max(2.08, 2.0):

@@ -119,13 +119,15 @@ static bool alike(const struct thread_figs *t, const struct thread_figs *c)
 
 /* The thread the pool is centred on: the one with the most threads alike
  * (ties: the busier), so that a main thread that starts and joins the
- * pool (its imports: many short holds), or a coordinator, stays out. */
+ * pool (its imports: many short holds), or a coordinator, stays out. Of
+ * many threads, GS_PREDICT_POOL_CENTERS evenly spaced ones are tried. */
 static const struct thread_figs *pool_center(const struct gs_report *r)
 {
+	size_t step = (r->nthreads + GS_PREDICT_POOL_CENTERS - 1) / GS_PREDICT_POOL_CENTERS;
 	const struct thread_figs *best = NULL;
 	int most = 0;
 
-	for (size_t i = 0; i < r->nthreads; i++) {
+	for (size_t i = 0; i < r->nthreads; i += step ? step : 1) {
 		const struct thread_figs *c = &r->threads[i];
 		int n = 0;
 

@@ -18,6 +18,7 @@
  * GIL acquisitions are within a factor 1.5 of one of them's (a main
  * thread that starts and joins the pool, or a coordinator, is not in it). */
 #define GS_PREDICT_POOL_SPREAD    1.5
+#define GS_PREDICT_POOL_CENTERS   256  /* threads tried as the centre */
 /* A thread count is advised when it changes the count and ... */
 #define GS_PREDICT_SATURATE_SLACK 0.1  /* ...is the fewest threads that get
 					  within 10% of the GIL's or the
