@@ -29,18 +29,12 @@ static int append(struct verdict *v, int n, const char *fmt, ...)
  * (each waits >= 25% of its time, holds < 1 ms on average, and spends
  * more time outside the GIL than holding it) and such holders (>= 30% of
  * the window each). */
-struct convoy {
-	int nstarved, nhogs;
-	double starved_wait_s, starved_life_s, hog_held_s, hog_max_ms;
-	uint64_t starved_waits;
-	uint32_t starved_tid, hog_tid;     /* the worst of each */
-};
-
-static void find_convoy(const struct gs_report *r, struct convoy *c)
+void find_convoy(const struct gs_report *r, struct convoy *c)
 {
 	double win = r->window_s, worst_wait = 0, worst_held = 0;
 
 	memset(c, 0, sizeof(*c));
+	c->starved_idx = -1;
 	for (size_t i = 0; win > 0 && i < r->nthreads; i++) {
 		const struct thread_figs *t = &r->threads[i];
 		double held = t->gil_s, wait = t->wait_s, outside = t->outside_s;
@@ -55,6 +49,7 @@ static void find_convoy(const struct gs_report *r, struct convoy *c)
 			if (wait > worst_wait) {
 				worst_wait = wait;
 				c->starved_tid = t->t->tid;
+				c->starved_idx = (int)i;
 			}
 		} else if (held >= GS_CONVOY_HOG_SHARE * win) {
 			c->nhogs++;

@@ -48,8 +48,21 @@ struct verdict {
 /* all CPUs busy: >= 90% of them */
 #define GS_ALL_CPUS_SHARE        0.9
 
+#include <stdint.h>
+
 struct gs_report;
 struct family_report;
+
+/* The convoy's threads (the rule above): the starved ones and the hogs. */
+struct convoy {
+	int nstarved, nhogs;
+	double starved_wait_s, starved_life_s, hog_held_s, hog_max_ms;
+	uint64_t starved_waits;
+	uint32_t starved_tid, hog_tid;     /* the worst of each */
+	int starved_idx;                   /* the worst starved in r->threads, -1 none */
+};
+
+void find_convoy(const struct gs_report *r, struct convoy *c);
 
 /* The process's case. */
 void gs_verdict(const struct gs_report *r, struct verdict *v);

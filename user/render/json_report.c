@@ -2,6 +2,7 @@
 /* The JSON report (schema version 1). */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include "model/family.h"
 #include "model/stacks.h"
 #include "render/json.h"
@@ -256,6 +257,59 @@ static void limits(struct json_writer *w, const struct limits_figs *l)
 	json_obj_end(w);
 }
 
+/* One shape for every advice: what does not apply to it is null. */
+static void prediction(struct json_writer *w, const struct prediction *p)
+{
+	bool procs = !strcmp(p->advice, "processes"), conv = !strcmp(p->advice, "switch interval");
+
+	json_obj_begin(w);
+	json_key(w, "advice"); json_str(w, p->advice);
+	json_key(w, "workers");
+	if (procs)
+		json_int(w, p->workers);
+	else
+		json_null(w);
+	json_key(w, "threads");
+	if (p->threads > 0) {
+		json_obj_begin(w);
+		json_key(w, "now"); json_int(w, p->threads_now);
+		json_key(w, "advised"); json_int(w, p->threads);
+		json_obj_end(w);
+	} else
+		json_null(w);
+	json_key(w, "switch_interval_us");
+	if (conv) {
+		json_obj_begin(w);
+		json_key(w, "now"); json_int(w, p->interval_now_us);
+		json_key(w, "advised"); json_int(w, p->interval_us);
+		json_obj_end(w);
+	} else
+		json_null(w);
+	json_key(w, "speedup");
+	if (!conv) {
+		json_obj_begin(w);
+		kv_d(w, "low", p->low);
+		kv_d(w, "high", p->high);
+		json_obj_end(w);
+	} else
+		json_null(w);
+	json_key(w, "wait_us");
+	if (conv) {
+		json_obj_begin(w);
+		kv_d(w, "now", p->wait_now_us);
+		kv_d(w, "low", p->wait_low_us);
+		kv_d(w, "high", p->wait_high_us);
+		json_obj_end(w);
+	} else
+		json_null(w);
+	kv_d(w, "span_s", p->span_s);
+	kv_d(w, "serial_s", p->serial_s);
+	kv_d(w, "parallel_s", p->parallel_s);
+	kv_d(w, "blocked_s", p->blocked_s);
+	json_key(w, "assumptions"); json_str(w, p->assumptions);
+	json_obj_end(w);
+}
+
 /* The keys of one process's report (the top level, and each child). */
 static void body(struct json_writer *w, const struct gs_report *r)
 {
@@ -312,20 +366,9 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	json_obj_end(w);
 
 	json_key(w, "prediction");
-	if (r->prediction.have) {
-		json_obj_begin(w);
-		json_key(w, "advice"); json_str(w, r->prediction.advice);
-		json_key(w, "workers"); json_int(w, r->prediction.workers);
-		json_key(w, "speedup");
-		json_obj_begin(w);
-		kv_d(w, "low", r->prediction.low);
-		kv_d(w, "high", r->prediction.high);
-		json_obj_end(w);
-		kv_d(w, "serial_s", r->prediction.serial_s);
-		kv_d(w, "parallel_s", r->prediction.parallel_s);
-		json_key(w, "assumptions"); json_str(w, r->prediction.assumptions);
-		json_obj_end(w);
-	} else
+	if (r->prediction.have)
+		prediction(w, &r->prediction);
+	else
 		json_null(w);
 
 	json_key(w, "cost");

@@ -125,6 +125,22 @@ static void proc_row(FILE *f, const struct gs_report *r, pid_t parent)
 		r->parallelism, r->verdict.kind);
 }
 
+/* The PREDICTION line under the verdict: what its advice would bring. */
+static void print_prediction(const struct prediction *p, FILE *f)
+{
+	if (!strcmp(p->advice, "switch interval"))
+		fprintf(f, "  PREDICTION: sys.setswitchinterval(%g) instead of %g: the waiting thread's wait per "
+			   "acquisition %.2f-%.2f ms instead of %.2f ms (%s)\n", p->interval_us / 1e6,
+			p->interval_now_us / 1e6, p->wait_low_us / 1e3, p->wait_high_us / 1e3, p->wait_now_us / 1e3,
+			p->assumptions);
+	else if (p->threads > 0)
+		fprintf(f, "  PREDICTION: the same work in %d threads instead of %d: %.2fx-%.2fx as fast (%s)\n",
+			p->threads, p->threads_now, p->low, p->high, p->assumptions);
+	else
+		fprintf(f, "  PREDICTION: the same work in %d %s: %.1fx-%.1fx as fast (%s)\n", p->workers, p->advice,
+			p->low, p->high, p->assumptions);
+}
+
 /* --children: one line per process, then the tree as a whole. */
 static void print_family(const struct gs_report *root, FILE *f)
 {
@@ -262,8 +278,7 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 
 	fprintf(f, "\nVERDICT: %s\n  %s\n", r->verdict.kind, r->verdict.text);
 	if (r->prediction.have)
-		fprintf(f, "  PREDICTION: the same work in %d %s: %.1fx-%.1fx as fast (%s)\n", r->prediction.workers,
-			r->prediction.advice, r->prediction.low, r->prediction.high, r->prediction.assumptions);
+		print_prediction(&r->prediction, f);
 
 	print_cost(r, f);
 	print_check(&r->check, f);
