@@ -4,6 +4,7 @@ attach: record -p PID -d D --json and report_ok), and duty_mark, which
 reads a marking workload's ground truth. No case file reaches into
 another's globals, and the runner (harness.py) passes nothing in."""
 import json
+import os
 import signal
 import time
 
@@ -156,3 +157,42 @@ def duty_mark(w, stats, seq, timeout=5.0):
                     % (seq, timeout, gs.tail(w.stderr())))
 
 
+
+
+# ---------------------------------------------------------------- cgroups
+
+CG_V1 = "/sys/fs/cgroup/cpu"
+
+
+def quota_cgroup(name, quota):
+    """A fresh cgroup NAME with the cpu controller and a CPU quota of
+    QUOTA CPUs (100 ms periods): cgroup v1's cpu hierarchy where mounted,
+    else v2 (None when v2 has no cpu controller). Returns its directory;
+    OSError when it cannot be made."""
+    if os.path.exists(os.path.join(CG_V1, "cpu.cfs_quota_us")):
+        d = os.path.join(CG_V1, name)
+        os.mkdir(d)
+        with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(int(quota * 100000)))
+        return d
+    root = "/sys/fs/cgroup"
+    with open(os.path.join(root, "cgroup.controllers")) as f:
+        if "cpu" not in f.read().split():
+            return None
+    d = os.path.join(root, name)
+    os.mkdir(d)
+    with open(os.path.join(d, "cpu.max"), "w") as f:
+        f.write("%d 100000" % int(quota * 100000))
+    return d
+
+
+def remove_cgroup(d):
+    """rmdir a cgroup once its processes are gone (within 5 s)."""
+    for _ in range(50):
+        try:
+            os.rmdir(d)
+            return
+        except OSError:
+            time.sleep(0.1)

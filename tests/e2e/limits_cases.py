@@ -9,7 +9,7 @@ import os
 import time
 
 import gs
-from common import Case, attach
+from common import Case, attach, quota_cgroup, remove_cgroup
 from gs import get
 
 
@@ -60,25 +60,6 @@ def case_pinned(ctx):
     ctx.check("verdict", verdict, verdict == "cpu-pinned", "cpu-pinned")
 
 
-CG_V1 = "/sys/fs/cgroup/cpu"
-
-
-def cgroup_dir():
-    """A fresh cgroup with the cpu controller: (dir, v2)."""
-    name = "gilscope-e2e-%d" % os.getpid()
-    if os.path.exists(os.path.join(CG_V1, "cpu.cfs_quota_us")):
-        d = os.path.join(CG_V1, name)
-        os.mkdir(d)
-        return d, False
-    root = "/sys/fs/cgroup"
-    with open(os.path.join(root, "cgroup.controllers")) as f:
-        if "cpu" not in f.read().split():
-            return None, None
-    d = os.path.join(root, name)
-    os.mkdir(d)
-    return d, True
-
-
 def read_stat(d):
     s = {}
     with open(os.path.join(d, "cpu.stat")) as f:
@@ -90,7 +71,7 @@ def read_stat(d):
 
 def case_quota(ctx):
     try:
-        d, v2 = cgroup_dir()
+        d = quota_cgroup("gilscope-e2e-%d" % os.getpid(), 0.5)
     except OSError as e:
         ctx.skip("no cgroup to make: %s" % e)
         return
@@ -99,14 +80,6 @@ def case_quota(ctx):
         return
     w = None
     try:
-        if v2:
-            with open(os.path.join(d, "cpu.max"), "w") as f:
-                f.write("50000 100000")
-        else:
-            with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
-                f.write("100000")
-            with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
-                f.write("50000")
         w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
         with open(os.path.join(d, "cgroup.procs"), "w") as f:
             f.write(str(w.pid))
@@ -138,12 +111,7 @@ def case_quota(ctx):
                 w.wait(10)
             except gs.CaseError:
                 pass
-        for _ in range(50):
-            try:
-                os.rmdir(d)
-                break
-            except OSError:
-                time.sleep(0.1)
+        remove_cgroup(d)
 
 
 CASES = [

@@ -34,7 +34,7 @@ import subprocess
 import time
 
 import gs
-from common import Case, attach, report_ok
+from common import Case, attach, quota_cgroup, remove_cgroup, report_ok
 from gs import get
 
 DEBIAN = "/usr/bin/python3.11"
@@ -243,43 +243,16 @@ def case_convoy(ctx):
 
 # ---------------------------------------------------------------- children
 
-CG_V1 = "/sys/fs/cgroup/cpu"
-
-
-def make_cgroup(name, quota):
-    """A cgroup with the cpu controller and a CPU quota (of 100 ms
-    periods); its directory."""
-    if os.path.exists(os.path.join(CG_V1, "cpu.cfs_quota_us")):
-        d = os.path.join(CG_V1, name)
-        os.mkdir(d)
-        with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
-            f.write("100000")
-        with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
-            f.write(str(int(quota * 100000)))
-        return d
-    d = os.path.join("/sys/fs/cgroup", name)
-    os.mkdir(d)
-    with open(os.path.join(d, "cpu.max"), "w") as f:
-        f.write("%d 100000" % int(quota * 100000))
-    return d
-
-
-def remove_cgroup(d):
-    for _ in range(50):
-        try:
-            os.rmdir(d)
-            return
-        except OSError:
-            time.sleep(0.1)
-
-
 def case_children_quota(ctx):
     quotas = (0.5, 0.25)
     pids_out = ctx.path("pids")
     dirs, w = [], None
     try:
         for i, q in enumerate(quotas):
-            dirs.append(make_cgroup("gilscope-e2e-%d-w%d" % (os.getpid(), i), q))
+            d = quota_cgroup("gilscope-e2e-%d-w%d" % (os.getpid(), i), q)
+            if d is None:
+                raise OSError("no cgroup with the cpu controller")
+            dirs.append(d)
     except OSError as e:
         ctx.skip("no cgroup to make: %s" % e)
         for d in dirs:
