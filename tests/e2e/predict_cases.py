@@ -83,13 +83,24 @@ def elapsed(ctx, args):
     return best
 
 
+def other_work(ctx):
+    """ctx.bg: the CPUs other work (not this case's processes) kept busy
+    since the case's trace began. The predictions assume CPUs otherwise
+    idle: their checks are load=True, counted only on a quiet machine
+    (gs.BUSY_CPUS), shown otherwise."""
+    meter = getattr(ctx, "pmeter", None)
+    if meter is not None:
+        ctx.bg = meter.other_cpus()
+
+
 def in_range(ctx, what, measured, lo, hi):
     """The measured figure in [lo, hi] and within 20% of the midpoint."""
+    other_work(ctx)
     mid = (lo + hi) / 2
     ctx.check(what + "_in_range", "%.3f in %.3f-%.3f" % (measured, lo, hi), lo <= measured <= hi,
-              "measured in the range")
+              "measured in the range", load=True)
     ctx.check(what + "_midpoint", "%.3f vs %.3f" % (mid, measured), abs(mid - measured) <= RANGE_TOL * measured,
-              "within 20%")
+              "within 20%", load=True)
 
 
 def traced_prediction(ctx, split):
@@ -97,6 +108,7 @@ def traced_prediction(ctx, split):
     prediction, or None (checked)."""
     jp = ctx.path("report.json")
     args = ["threads"] + list(split)
+    ctx.pmeter = gs.LoadMeter(None)
     run = ctx.run_gilscope(["record", "--json", jp, "--"] + ctx.command("work_split.py", args),
                            timeout=120, json_path=jp)
     doc = report_ok(ctx, run, launched=True)
@@ -104,7 +116,8 @@ def traced_prediction(ctx, split):
         return None
     pred = get(doc, "prediction")
     ctx.checks.append(("verdict=%s" % get(doc, "verdict", "kind"), True))
-    ctx.check("prediction", pred and pred.get("advice"), bool(pred), "present")
+    other_work(ctx)
+    ctx.check("prediction", pred and pred.get("advice"), bool(pred), "present", load=True)
     ctx.detail("prediction: %r" % (pred,))
     return pred
 
@@ -116,7 +129,7 @@ def processes_case(ctx, threads, units, py_iters, kib):
     pred = traced_prediction(ctx, [threads] + split)
     if not pred:
         return
-    ctx.check("advice", pred["advice"], pred["advice"] == "processes", "processes")
+    ctx.check("advice", pred["advice"], pred["advice"] == "processes", "processes", load=True)
     if pred["advice"] != "processes":
         return
     lo, hi, workers = pred["speedup"]["low"], pred["speedup"]["high"], pred["workers"]
@@ -135,11 +148,11 @@ def threads_case(ctx, threads, split, advice):
     pred = traced_prediction(ctx, [threads] + split)
     if not pred:
         return None, None
-    ok = ctx.check("advice", pred["advice"], pred["advice"] == advice, advice)
+    ok = ctx.check("advice", pred["advice"], pred["advice"] == advice, advice, load=True)
     if not ok:
         return None, None
     now, want = pred["threads"]["now"], pred["threads"]["advised"]
-    ctx.check("pool", now, now == threads, "%d (the workers, not main)" % threads)
+    ctx.check("pool", now, now == threads, "%d (the workers, not main)" % threads, load=True)
     lo, hi = pred["speedup"]["low"], pred["speedup"]["high"]
     t_now = elapsed(ctx, ["threads", threads] + split)
     t_adv = elapsed(ctx, ["threads", want] + split)
@@ -175,7 +188,7 @@ def case_zlib4(ctx):
     if pred is None:
         return
     ctx.check("advised", pred["threads"]["advised"], pred["threads"]["advised"] == cpus,
-              "%d (the CPUs it may use)" % cpus)
+              "%d (the CPUs it may use)" % cpus, load=True)
     # "no gain from processes": the same work in processes on those CPUs
     # measures inside the same range (about 1x)
     t_proc = elapsed(ctx, ["processes", cpus] + ZLIB4)
@@ -220,8 +233,9 @@ def case_convoy(ctx):
     if doc is None:
         return
     verdict, pred = get(doc, "verdict", "kind"), get(doc, "prediction") or {}
-    ctx.check("verdict", verdict, verdict == "convoy", "convoy")
-    ok = ctx.check("advice", pred.get("advice"), pred.get("advice") == "switch interval", "switch interval")
+    ctx.check("verdict", verdict, verdict == "convoy", "convoy", load=True)
+    ok = ctx.check("advice", pred.get("advice"), pred.get("advice") == "switch interval", "switch interval",
+                   load=True)
     if not ok:
         return
     ctx.detail("prediction: %r" % (pred,))
