@@ -8,13 +8,17 @@ window, runs short `record` windows of the same process inside it, and at
 the end checks:
   - RSS flat: the last tenth of the samples within 10% (and 4 MiB) of the
     samples after the first tenth (the warm-up);
-  - BPF maps not growing: the entries of every map in the last sample no
-    more than the most seen in the first half of the window, plus 64;
+  - BPF thread, process and code maps not growing: the entries of each
+    in the last sample no more than the most seen in the first half of
+    the window, plus 64 (the stack tables, bounded, grow with the distinct
+    (stack, thread) pairs sampled: listed with their rate);
   - no lost events (every "lost" counter 0) and the self-check passed;
-  - every thread the workload started counted (threads in the report vs
-    the workload's own count);
+  - every thread the workload started counted (the report's threads, a
+    merged row counting its "merged", vs the workload's own count);
   - the long window's figures consistent with the short ones: held % within
-    3 points, hold p50 within 15%, forced share within 5 points.
+    3 points, hold p50 within 15%, forced share within 5 points (each
+    line also shows the acquisition rate and the target's run-queue time:
+    other work on the machine during a short window changes them).
 Writes DIR/soak.md (the table of samples and the checks) and exits 1 if a
 check failed. Not part of make test (an hour); run as root:
 
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import time
 
+STACK_MAPS = ("stacks", "stack_counts")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GILSCOPE = os.path.join(ROOT, "gilscope")
 WORKLOAD = os.path.join(ROOT, "tools", "workloads", "soak_mix.py")
@@ -79,7 +84,9 @@ def figures(rep):
     total = rel["forced"] + rel["voluntary"]
     return {"held_pct": g["held_pct"], "hold_p50_us": g["hold"]["p50_us"],
             "forced_share": 100.0 * rel["forced"] / total if total else 0.0,
-            "wait_p50_us": g["wait"]["p50_us"]}
+            "wait_p50_us": g["wait"]["p50_us"],
+            "acq_per_s": g["acquisitions"] / rep["window_s"],
+            "runq_per_min": 60.0 * rep["cpu"]["runq_s"] / rep["window_s"]}
 
 
 def main():
@@ -159,14 +166,25 @@ def main():
           (rss0, rss1, 100.0 * (rss1 - rss0) / rss0, max(s["VmHWM"] for s in samples)))
     check("fds flat", samples[-1]["fds"] <= max(s["fds"] for s in samples[:max(2, n // 2)]),
           "%d at the start, %d at the end" % (samples[0]["fds"], samples[-1]["fds"]))
+    # Thread, process and code tables must not grow. The stack tables
+    # (--folded) keep a weight per (stack, thread, view): they grow with
+    # the distinct stacks and the threads sampled, up to their
+    # max_entries, past which weights are dropped and counted
+    # (lost.stack_counts_full); their rate is listed.
     half = samples[:max(1, n // 2)]
-    grown = []
+    grown, stack_rates = [], []
     for name, entries in samples[-1]["maps"].items():
         first = max(s["maps"].get(name, 0) for s in half)
-        if entries > first + 64:
+        if name in STACK_MAPS:
+            mid = samples[n // 2]
+            dt = samples[-1]["t"] - mid["t"]
+            stack_rates.append("%s %d -> %d (+%.0f/h in the second half)" % (
+                name, first, entries, 3600.0 * (entries - mid["maps"].get(name, 0)) / dt if dt else 0))
+        elif entries > first + 64:
             grown.append("%s %d -> %d" % (name, first, entries))
-    check("BPF maps not growing", not grown, "; ".join(grown) or "%d maps, none grew (largest last: %s)" % (
-        len(samples[-1]["maps"]), max(samples[-1]["maps"].items(), key=lambda kv: kv[1]) if samples[-1]["maps"] else "-"))
+    check("BPF thread/process/code maps not growing", not grown,
+          "; ".join(grown) or "%d maps, none grew" % (len(samples[-1]["maps"]) - len(stack_rates)))
+    check("stack tables (bounded, listed)", True, "; ".join(stack_rates))
     # Dropped for lack of room (tables, ring buffer, thread map) or skipped
     # by the kernel: must be none. The other counters attribute what could
     # not be attributed (a CPU sample of a thread before its first GIL
@@ -179,9 +197,10 @@ def main():
     other = {k: v for k, v in rep["lost"].items() if v and k not in room}
     check("other counters (listed)", True, json.dumps(other))
     check("self-check", rep["check"]["ok"], json.dumps(rep["check"]["switches"]))
-    nthreads = len(rep["threads"])
+    nthreads = sum(t.get("merged", 1) for t in rep["threads"])
     check("every thread counted", nthreads == started,
-          "%d threads in the report, %d started by the workload (its main thread included)" % (nthreads, started))
+          "%d threads in the report (%d rows), %d started by the workload (its main thread included)" % (
+              nthreads, len(rep["threads"]), started))
     lf = figures(rep)
     for path, p in shorts:
         if p.returncode != 0:
@@ -192,9 +211,11 @@ def main():
               abs(sf["hold_p50_us"] - lf["hold_p50_us"]) <= 0.15 * lf["hold_p50_us"] and
               abs(sf["forced_share"] - lf["forced_share"]) <= 5)
         check("short window %s agrees" % os.path.basename(path), ok,
-              "held %.1f%% vs %.1f%%, hold p50 %.0f vs %.0f us, forced %.1f%% vs %.1f%%" % (
+              "held %.1f%% vs %.1f%%, hold p50 %.0f vs %.0f us, forced %.1f%% vs %.1f%%, "
+              "acquisitions %.0f/s vs %.0f/s, target's run queue %.2f vs %.2f s/min" % (
                   sf["held_pct"], lf["held_pct"], sf["hold_p50_us"], lf["hold_p50_us"],
-                  sf["forced_share"], lf["forced_share"]))
+                  sf["forced_share"], lf["forced_share"], sf["acq_per_s"], lf["acq_per_s"],
+                  sf["runq_per_min"], lf["runq_per_min"]))
 
     with open(os.path.join(a.out, "soak.md"), "w") as f:
         f.write("# soak: %d s, %s, pid %d\n\n" % (secs, a.python, pid))
