@@ -584,6 +584,8 @@ class LoadMeter(object):
         return (sum(v[:8]) - v[3] - v[4]) / float(os.sysconf("SC_CLK_TCK"))
 
     def _proc(self):
+        if self.pid is None:        # no target: all but our children is other work
+            return None
         try:
             with open("/proc/%d/stat" % self.pid) as f:
                 v = f.read().rsplit(")", 1)[1].split()

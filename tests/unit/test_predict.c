@@ -131,6 +131,19 @@ static void fewer_threads(void)
 	thread(12, 0.02, 0, 1.95, 0, 0.03, 0);
 	predict(&r, &p);
 	CHECK(!p.have);
+
+	/* native-parallel, but mostly Python: 2 threads of 0.8 s with the
+	 * GIL, 0.4 s native, 0.8 s waiting. More threads stay under the
+	 * GIL's limit, 2 / 1.6 = 1.25; processes: 2 / (2.4 / 2) = 1.666667,
+	 * which is advised */
+	report(2, 2, "native-parallel");
+	thread(10, 0, 0, 0, 0, 2, 0);
+	thread(11, 0.8, 0, 0.4, 0.8, 0, 0);
+	thread(12, 0.8, 0, 0.4, 0.8, 0, 0);
+	predict(&r, &p);
+	CHECK(p.have);
+	CHECK_STR(p.advice, "processes");
+	CHECK_NEAR(p.high, 1.666667);
 }
 
 static void holds(struct thread_rec *t, uint64_t n)

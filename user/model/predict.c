@@ -285,7 +285,21 @@ void predict(const struct gs_report *r, struct prediction *p)
 	memset(p, 0, sizeof(*p));
 	if (!strcmp(kind, "convoy"))
 		p->have = predict_interval(r, p);
-	else if (!strcmp(kind, "native-parallel") || !strcmp(kind, "io-bound"))
+	else if (!strcmp(kind, "native-parallel")) {
+		/* another thread count, or processes: whichever brings more
+		 * (threads half Python, half native code gain more from
+		 * processes than from more threads, whose Python stays
+		 * serial). Not for io-bound: the processes formula leaves out
+		 * blocked time, most of an I/O-bound thread's. */
+		struct prediction q;
+
+		memset(&q, 0, sizeof(q));
+		p->have = predict_threads(r, p);
+		q.have = predict_processes(r, &q);
+		if (q.have && (!p->have || q.high > p->high))
+			*p = q;
+		return;
+	} else if (!strcmp(kind, "io-bound"))
 		p->have = predict_threads(r, p);
 	if (!p->have) {
 		memset(p, 0, sizeof(*p));
