@@ -614,8 +614,8 @@ class KernelClock(object):
     """The kernel's own count of a process's threads, sampled every
     `period` s through a trace: CPU time (schedstat's first field) and
     time runnable waiting for a CPU (its second: run delay, preemptions
-    and wake-up latency alike), summed over the process's threads, and the
-    machine's busy CPU time, each with its CLOCK_MONOTONIC instant.
+    and wake-up latency alike), summed over the process's threads, each
+    with its CLOCK_MONOTONIC instant.
     window(t0, t1) interpolates them at the report's window edges
     (window_start_mono_s, window_end_mono_s): the truth of the same window,
     to hold gilscope's figures to, whatever else the machine was doing.
@@ -646,8 +646,7 @@ class KernelClock(object):
                 delay += int(v[1])
             except (OSError, ValueError, IndexError):
                 pass
-        m = LoadMeter._machine()
-        self.samples.append((time.monotonic(), cpu / 1e9, delay / 1e9, m, len(tids)))
+        self.samples.append((time.monotonic(), cpu / 1e9, delay / 1e9))
 
     def _run(self):
         while not self._stop.wait(self.period):
@@ -669,17 +668,15 @@ class KernelClock(object):
         return s[-1][k]
 
     def window(self, t0, t1):
-        """{cpu_s, runq_s, machine_s, other_cpus, threads} over [t0, t1]
-        (monotonic s), or None when the samples do not span it."""
+        """{cpu_s, runq_s} over [t0, t1] (monotonic s), or None when the
+        samples do not span it."""
         if t0 is None or t1 is None or t1 <= t0:
             return None
-        v = [(self._at(t0, k), self._at(t1, k)) for k in (1, 2, 3)]
+        v = [(self._at(t0, k), self._at(t1, k)) for k in (1, 2)]
         if any(a is None or b is None for a, b in v):
             return None
-        cpu, runq, mach = [b - a for a, b in v]
-        return {"cpu_s": cpu, "runq_s": runq, "machine_s": mach,
-                "par": cpu / (t1 - t0),
-                "threads": max(x[4] for x in self.samples)}
+        cpu, runq = [b - a for a, b in v]
+        return {"cpu_s": cpu, "runq_s": runq}
 
 
 def machine_busy(interval=1.0):

@@ -13,7 +13,8 @@ import subprocess
 import time
 
 import gs
-from common import Case, GS_SLACK, attach, check_held_busy, check_hold_p50, check_verdict, duty_mark, fmt_ms, report_ok
+from common import (Case, GS_SLACK, attach, check_held_busy, check_hold_p50, check_verdict,
+                    duty_mark, fmt_ms, report_ok, run_delay_per_hold_us)
 from gs import CaseError, get
 
 
@@ -34,8 +35,6 @@ def case_cpu_threads(ctx, n, si):
                if t.get("holds", 0) > 0]
     check_held_busy(ctx, doc)
     check_hold_p50(ctx, doc, si_us)
-    holds = get(doc, "gil", "hold", "count") or 1
-    d_us = 1e6 * ctx.kernel["runq_s"] if ctx.kernel else 0.0
     ctx.check("forced", "%d vol=%d" % (forced, vol), forced > vol,
               "forced>vol")
     # The GIL is always wanted: it changes hands by a forced switch every
@@ -46,7 +45,7 @@ def case_cpu_threads(ctx, n, si):
     # release forced.
     want = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / si
     # fewer when holds are stretched by run delay (above)
-    low = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / (si + d_us / 1e6 / holds)
+    low = (get(doc, "window_s") or 0) * (held or 0) / 100.0 / (si + run_delay_per_hold_us(ctx, doc) / 1e6)
     ctx.check("forced_rate", "%d (%.0f windows of %gms)" % (forced, want, si * 1000),
               0.6 * low <= forced <= 1.1 * want + 2, "window/interval -40%..+10%")
     share = forced / float(forced + vol) if forced + vol else 0

@@ -285,24 +285,19 @@ void predict(const struct gs_report *r, struct prediction *p)
 	memset(p, 0, sizeof(*p));
 	if (!strcmp(kind, "convoy"))
 		p->have = predict_interval(r, p);
-	else if (!strcmp(kind, "native-parallel")) {
-		/* another thread count, or processes: whichever brings more
-		 * (threads half Python, half native code gain more from
-		 * processes than from more threads, whose Python stays
-		 * serial). Not for io-bound: the processes formula leaves out
-		 * blocked time, most of an I/O-bound thread's. */
+	else if (!strcmp(kind, "native-parallel") || !strcmp(kind, "io-bound"))
+		p->have = predict_threads(r, p);
+	/* Processes when nothing else applies; and for native-parallel when
+	 * they bring more than another thread count (threads half Python,
+	 * half native code: their Python stays serial however many there
+	 * are). Not over io-bound's thread advice: the processes formula
+	 * leaves out blocked time, most of an I/O-bound thread's. */
+	if (!p->have || !strcmp(kind, "native-parallel")) {
 		struct prediction q;
 
 		memset(&q, 0, sizeof(q));
-		p->have = predict_threads(r, p);
 		q.have = predict_processes(r, &q);
-		if (q.have && (!p->have || q.high > p->high))
+		if (!p->have || (q.have && q.high > p->high))
 			*p = q;
-		return;
-	} else if (!strcmp(kind, "io-bound"))
-		p->have = predict_threads(r, p);
-	if (!p->have) {
-		memset(p, 0, sizeof(*p));
-		p->have = predict_processes(r, p);
 	}
 }
