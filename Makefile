@@ -41,7 +41,7 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 # (override: still added when CFLAGS is given on the command line; the
 # link lines have CFLAGS too, which links the sanitizers' runtimes)
 override CFLAGS += $(SAN_FLAGS)
-LDLIBS    += -lbpf -lelf -lz
+LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -lncursesw -ltinfo
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -MMD -MP
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

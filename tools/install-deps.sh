@@ -7,7 +7,7 @@ set -e
 # --test adds what the tests drive: bpftrace (cross-check), Chromium (SVG
 # and speedscope checks), debootstrap (the Debian roots), golang-go (`go
 # tool pprof` reads --pprof) and Node.js/npm where the machine has none.
-pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libcapstone-dev bpftool xxd python3 util-linux procps"
+pkgs="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libmicrohttpd-dev libncurses-dev bpftool xxd python3 util-linux procps"
 if [ "${1:-}" = "--test" ]; then
 	# python3.11-dbg: Debian's stripped python3.11 with its debug file
 	# (installing it upgrades python3.11 to the matching version);
@@ -16,7 +16,7 @@ if [ "${1:-}" = "--test" ]; then
 	# libclang-rt-14-dev: clang's ASan/UBSan and libFuzzer runtimes
 	# (make fuzz, and make fuzz-regress in make unit)
 	pkgs="$pkgs bpftrace chromium python3.11-dbg libpython3.11 libpython3.11-dbg strace debootstrap golang-go"
-	pkgs="$pkgs libclang-rt-14-dev"
+	pkgs="$pkgs libclang-rt-14-dev prometheus tmux"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 need=""

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/live.h"
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static const struct thread_rec *find_thread(const struct gs_result *r, const struct thread_rec *t)
+{
+	/* merged rows (tid 0) pair with the merged row */
+	for (size_t i = 0; r && i < r->nthreads; i++)
+		if (r->threads[i].tid == t->tid && (r->threads[i].merged > 0) == (t->merged > 0))
+			return &r->threads[i];
+	return NULL;
+}
+
+static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const struct thread_rec *p)
+{
+	*o = *c;
+	if (!p)
+		return;
+	for (int i = 0; i < GS_NR_TSTATES; i++)
+		o->st.ns[i] = sub(c->st.ns[i], p->st.ns[i]);
+	o->st.holds = sub(c->st.holds, p->st.holds);
+	o->st.waits = sub(c->st.waits, p->st.waits);
+	o->st.hold_ns = sub(c->st.hold_ns, p->st.hold_ns);
+	o->st.runq_ns = sub(c->st.runq_ns, p->st.runq_ns);
+	o->st.partial_holds = sub(c->st.partial_holds, p->st.partial_holds);
+	o->st.sub_held_ns = sub(c->st.sub_held_ns, p->st.sub_held_ns);
+	for (int i = 0; i < GS_THIST_SLOTS; i++)
+		o->st.whist[i] = c->st.whist[i] > p->st.whist[i] ? c->st.whist[i] - p->st.whist[i] : 0;
+	o->merged = c->merged > p->merged ? c->merged - p->merged : c->merged;
+}
+
+/* A thread's wait p99 over the interval, from its coarse histogram. */
+static void thread_p99(struct thread_rec *t)
+{
+	uint64_t n = 0, rank, seen = 0;
+
+	for (int i = 0; i < GS_THIST_SLOTS; i++)
+		n += t->st.whist[i];
+	t->wait_p99_ns = 0;
+	if (!n)
+		return;
+	rank = (n * 99 + 99) / 100;
+	for (int i = 0; i < GS_THIST_SLOTS; i++) {
+		seen += t->st.whist[i];
+		if (seen >= rank) {
+			/* the coarse slot's middle (bpf/hist.h) */
+			unsigned int f = (unsigned int)(i + GS_THIST_FIRST) << GS_THIST_SHIFT;
+			double lo = (double)gs_hist_slot_lo(f);
+			double hi = (double)gs_hist_slot_lo(f + (1u << GS_THIST_SHIFT));
+
+			t->wait_p99_ns = (lo + hi) / 2;
+			if (t->st.wait_max_ns && t->wait_p99_ns > t->st.wait_max_ns)
+				t->wait_p99_ns = (double)t->st.wait_max_ns;
+			return;
+		}
+	}
+}
+
+int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev)
+{
+	memset(out, 0, sizeof(*out));
+	/* scalars and borrowed pointers first, then every owned array anew */
+	*out = *cur;
+	out->threads = NULL;
+	out->cpu = NULL;
+	out->counts = NULL;
+	out->stacks = NULL;
+	out->codes = NULL;
+	out->subgils = NULL;
+	out->ncounts = out->nstacks = out->ncodes = out->nsubgils = 0;
+	out->nthreads = out->cap = 0;
+	if (cur->ncpus > 0) {
+		out->cpu = calloc((size_t)cur->ncpus, sizeof(*out->cpu));
+		if (!out->cpu)
+			goto nomem;
+		for (int i = 0; i < cur->ncpus && cur->cpu; i++) {
+			out->cpu[i] = cur->cpu[i];
+			if (prev && prev->cpu && i < prev->ncpus) {
+				out->cpu[i].with_gil_ns = sub(cur->cpu[i].with_gil_ns, prev->cpu[i].with_gil_ns);
+				out->cpu[i].without_gil_ns =
+					sub(cur->cpu[i].without_gil_ns, prev->cpu[i].without_gil_ns);
+			}
+		}
+	}
+	if (cur->nthreads) {
+		out->threads = calloc(cur->nthreads, sizeof(*out->threads));
+		if (!out->threads)
+			goto nomem;
+		out->cap = cur->nthreads;
+	}
+	for (size_t i = 0; i < cur->nthreads; i++) {
+		const struct thread_rec *p = prev ? find_thread(prev, &cur->threads[i]) : NULL;
+		struct thread_rec *o = &out->threads[out->nthreads];
+
+		diff_thread(o, &cur->threads[i], p);
+		if (p) {
+			uint64_t any = 0;
+
+			for (int k = 0; k < GS_NR_TSTATES; k++)
+				any += o->st.ns[k];
+			/* an exited thread already reported in an earlier interval */
+			if (cur->threads[i].exited && p->exited && !any && !o->st.holds && !o->st.waits)
+				continue;
+			thread_p99(o);
+		}
+		out->nthreads++;
+	}
+	if (!prev)
+		return 0;
+	out->t0 = prev->t1;
+	for (int i = 0; i < GS_NR_COUNTERS; i++)
+		out->counters[i] = sub(cur->counters[i], prev->counters[i]);
+	for (int k = 0; k < GS_NR_HISTS; k++)
+		for (int i = 0; i < GS_HIST_SLOTS; i++)
+			out->hist[k][i] = sub(cur->hist[k][i], prev->hist[k][i]);
+	/* Waits and holds still open: what they added in this interval is
+	 * their growth; when one ended, its whole length is in the counters. */
+	out->inflight_hold_ns = sub(cur->inflight_hold_ns, prev->inflight_hold_ns);
+	out->inflight_cwait_ns = sub(cur->inflight_cwait_ns, prev->inflight_cwait_ns);
+	out->prog_misses = sub(cur->prog_misses, prev->prog_misses);
+	for (int i = 0; i < GS_NR_PROGS; i++) {
+		out->progs[i].runs = sub(cur->progs[i].runs, prev->progs[i].runs);
+		out->progs[i].run_ns = sub(cur->progs[i].run_ns, prev->progs[i].run_ns);
+		out->progs[i].misses = sub(cur->progs[i].misses, prev->progs[i].misses);
+	}
+	/* the self-check needs both edges read from the target: not per interval */
+	memset(&out->sc, 0, sizeof(out->sc));
+	out->lim_start = prev->lim_end.valid ? prev->lim_end : cur->lim_start;
+	return 0;
+nomem:
+	gs_result__free(out);
+	return -ENOMEM;
+}
+
+int live_proc__build(struct live_proc *p)
+{
+	gs_report__free(&p->iv);
+	gs_report__free(&p->cum);
+	if (gs_report__build(&p->iv, p->pt, &p->iv_raw, NULL) ||
+	    gs_report__build(&p->cum, p->pt, &p->cum_raw, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void live_proc__free(struct live_proc *p)
+{
+	gs_report__free(&p->iv);
+	gs_report__free(&p->cum);
+	gs_result__free(&p->iv_raw);
+	gs_result__free(&p->cum_raw);
+}
