@@ -118,7 +118,7 @@ int live_diff(struct gs_result *out, const struct gs_result *cur, const struct g
 	for (int i = 0; i < GS_NR_COUNTERS; i++)
 		out->counters[i] = sub(cur->counters[i], prev->counters[i]);
 	for (int k = 0; k < GS_NR_HISTS; k++)
-		for (int i = 0; i < GS_HIST_SLOTS; i++)
+		for (unsigned int i = 0; i < GS_HIST_SLOTS; i++)
 			out->hist[k][i] = sub(cur->hist[k][i], prev->hist[k][i]);
 	/* Waits and holds still open: what they added in this interval is
 	 * their growth; when one ended, its whole length is in the counters. */
