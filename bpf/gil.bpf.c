@@ -101,6 +101,16 @@ struct {
 	__type(value, struct gs_thread);
 } closed_threads SEC(".maps");
 
+/* gilscope top/serve: every traced live thread's state, copied by
+ * snap_threads once an interval (the threads keep theirs); user space
+ * reads and empties it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* GS_SNAP_THREADS in live mode (user space) */
+	__type(key, __u32);
+	__type(value, struct gs_thread);
+} snap_threads SEC(".maps");
+
 /* Each traced thread's live state, in its task: found in a few loads from
  * the task pointer (a hash lookup by TID cost ~80 ns more per event under
  * load). */
@@ -1368,5 +1378,30 @@ int dump_threads(struct bpf_iter__task *ctx)
 	if (bpf_map_update_elem(&closed_threads, &tid, t, BPF_ANY))
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	bpf_task_storage_delete(&live_threads, task);   /* the window is closed */
+	return 0;
+}
+
+/* Live views: copy each traced live thread's state, of every process, to
+ * snap_threads; the threads go on being traced. */
+SEC("iter/task")
+int snap_live_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct gs_thread *t;
+	struct gs_proc *p;
+	__u32 tid, slot;
+
+	if (!task)
+		return 0;
+	t = thread_of(task);
+	if (!t || t->exited)
+		return 0;
+	slot = t->slot;
+	p = bpf_map_lookup_elem(&procs, &slot);
+	if (!p || task->tgid != p->tgid)
+		return 0;
+	tid = task->pid;
+	if (bpf_map_update_elem(&snap_threads, &tid, t, BPF_ANY))
+		count(slot, GS_C_LOST_THREADS_FULL, 1);
 	return 0;
 }

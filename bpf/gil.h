@@ -198,13 +198,15 @@ struct gs_trace_rec {
 	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
 	X(gil_cond_call) \
 	X(sched_switch) X(sched_process_exit) X(on_sample)
-#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads)
 #define GS_PROG_ONE(name) + 1
 #define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
 
 /* Processes one BPF object traces at once (--children): the target and
  * its descendants. Slots are reused once a process's report is read. */
 #define GS_MAX_PROCS 64
+/* Live threads a live view (top, serve) copies once an interval. */
+#define GS_SNAP_THREADS 16384
 
 /* Map keys and indexes: one helper per map kind, for both sides. */
 

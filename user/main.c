@@ -29,10 +29,13 @@
 #include "model/stacks.h"
 #include "model/timeline.h"
 #include "trace/gil_tracer.h"
+#include "live_main.h"
 
 
 static const char usage[] =
 "Usage: gilscope record (-p PID | -- COMMAND [ARGS...]) [options]\n"
+"       gilscope top [-p PID ... | -a] [--children] [-i SECONDS]   (top --help)\n"
+"       gilscope serve [--listen [ADDR:]PORT] [-p PID ... | -a]   (serve --help)\n"
 "\n"
 "Trace the GIL of a CPython 3.6-3.15 process with eBPF and report how long it\n"
 "is held and waited for, what every thread does, which CPUs do the work, and\n"
@@ -150,7 +153,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (argc < 2 || strcmp(argv[1], "record") != 0)
 		return die(EXIT_TARGET, argc < 2 ? "missing command: try 'gilscope record -p PID' or --help"
-					   : "unknown command '%s': the command is 'record' (see --help)", argv[1]);
+					   : "unknown command '%s': the commands are record, top and serve (see --help)", argv[1]);
 	argc--;
 	argv++;
 	optind = 1;
@@ -469,6 +472,18 @@ int main(int argc, char **argv)
 	struct run r = { .o = &o };
 	int e;
 
+	if (argc >= 2 && (!strcmp(argv[1], "top") || !strcmp(argv[1], "serve"))) {
+		bool help = false;
+
+		for (int i = 2; i < argc; i++)
+			help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
+		libbpf_set_print(libbpf_log);
+		if (!help && !has_privileges())
+			return die(EXIT_SYSTEM, "tracing needs root or CAP_BPF+CAP_PERFMON (and CAP_SYS_PTRACE): run it with sudo");
+		if (!help && access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+			return die(EXIT_SYSTEM, "this kernel has no BTF (/sys/kernel/btf/vmlinux): gilscope needs CONFIG_DEBUG_INFO_BTF=y");
+		return live_main(argc - 1, argv + 1);
+	}
 	if ((e = parse_args(argc, argv, &o)))
 		return e;
 	gs_verbose = o.verbose;

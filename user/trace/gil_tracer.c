@@ -54,6 +54,21 @@ struct tracer {
 	int stats_fd;           /* BPF_ENABLE_STATS: run counts while open */
 	int ncpus;
 	double trap_ns;         /* tracer__time_trap; -1 not timed */
+	struct live_cache *lc;  /* tracer__sample's read of every map */
+};
+
+/* One read of the maps for every slot (live views): whole arrays in a
+ * few batch calls, the live threads' copies sorted by slot. */
+struct live_cache {
+	uint64_t t1;
+	uint64_t *counters;      /* [nslots * GS_NR_COUNTERS * ncpus] */
+	uint64_t *hists;         /* [GS_HIST_ENTRIES(nslots)] */
+	struct gs_cpu *cpu;      /* [nslots * ncpus] */
+	struct gs_proc *procs;   /* [nslots] */
+	struct gs_run *runs;     /* [ncpus] */
+	uint32_t *tids;          /* live threads: [nthreads] */
+	struct gs_thread *threads;
+	size_t nthreads;
 };
 
 static int on_rb(void *ctx, void *data, size_t size)
@@ -131,6 +146,9 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		bpf_program__set_autoload(s->progs.drop_gil_forced, used[PROBE_FORCED]);
 	}
 	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
+	bpf_program__set_autoload(s->progs.snap_live_threads, opts->live);
+	if (opts->live)
+		bpf_map__set_max_entries(s->maps.snap_threads, GS_SNAP_THREADS);
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(s->maps.trace, 4096);
@@ -757,6 +775,208 @@ static void reset_slot(struct tracer *tr, int slot)
 	free(zeros);
 }
 
+
+/* Elements [start, start + n) of an array map, in batches; values of a
+ * per-CPU map are ncpus each. 0 or -errno. */
+static int read_array(int fd, uint32_t start, uint32_t n, size_t vsize, void *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
+	uint32_t done = 0, token = start ? start - 1 : 0;
+	int e = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		uint32_t cnt = n - done;
+
+		/* the token is the last key read: the batch goes on after it */
+		e = bpf_map_lookup_batch(fd, (start || done) ? &token : NULL, &token, keys + done,
+					 (char *)out + (size_t)done * vsize, &cnt, &bo);
+		done += cnt;
+		if (e) {
+			e = -errno;
+			if (e == -ENOENT)   /* the end */
+				e = 0;
+			break;
+		}
+	}
+	/* a kernel without batch support: one lookup each */
+	if (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP) {
+		e = 0;
+		for (uint32_t k = 0; k < n && !e; k++) {
+			uint32_t key = start + k;
+
+			if (bpf_map_lookup_elem(fd, &key, (char *)out + (size_t)k * vsize))
+				e = -errno;
+		}
+	}
+	free(keys);
+	return e;
+}
+
+static void live_cache__free(struct live_cache *c)
+{
+	if (!c)
+		return;
+	free(c->counters);
+	free(c->hists);
+	free(c->cpu);
+	free(c->procs);
+	free(c->runs);
+	free(c->tids);
+	free(c->threads);
+	free(c);
+}
+
+/* The live threads' copies (snap_threads), read and removed. */
+static int read_snap_threads(struct tracer *tr, struct live_cache *c)
+{
+	int fd = bpf_map__fd(tr->skel->maps.snap_threads);
+	uint32_t key, next, *prev = NULL;
+	size_t cap = 0;
+	struct gs_thread st;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		if (gs_grow(&c->threads, &cap, c->nthreads + 1, sizeof(*c->threads), 256) ||
+		    (c->nthreads + 1 > cap) ||
+		    !(c->tids = realloc(c->tids, cap * sizeof(*c->tids))))
+			return -ENOMEM;
+		c->tids[c->nthreads] = key;
+		c->threads[c->nthreads++] = st;
+	}
+	for (size_t i = 0; i < c->nthreads; i++)
+		bpf_map_delete_elem(fd, &c->tids[i]);
+	return 0;
+}
+
+int tracer__sample(struct tracer *tr)
+{
+	struct gil_bpf *s = tr->skel;
+	struct live_cache *c = calloc(1, sizeof(*c));
+	size_t ns = (size_t)tr->nslots, nc = (size_t)tr->ncpus;
+	int e;
+
+	live_cache__free(tr->lc);
+	tr->lc = NULL;
+	if (!c)
+		return -ENOMEM;
+	tracer__harvest(tr);
+	if ((e = run_task_iter(s->progs.snap_live_threads)))
+		goto out;
+	c->t1 = gs_mono_ns();
+	c->counters = calloc(ns * GS_NR_COUNTERS * nc, sizeof(uint64_t));
+	c->hists = calloc(GS_HIST_ENTRIES(ns), sizeof(uint64_t));
+	c->cpu = calloc(ns * nc, sizeof(struct gs_cpu));
+	c->procs = calloc(ns, sizeof(struct gs_proc));
+	c->runs = calloc(nc, sizeof(struct gs_run));
+	e = -ENOMEM;
+	if (!c->counters || !c->hists || !c->cpu || !c->procs || !c->runs)
+		goto out;
+	/* the slots in use only: a slot's counters and histograms are
+	 * contiguous */
+	for (int i = 0; i < tr->nslots; i++) {
+		uint32_t k = (uint32_t)i;
+
+		if (!tr->slots[i].used)
+			continue;
+		if ((e = read_array(bpf_map__fd(s->maps.counters), gs_counter_idx(k, 0), GS_NR_COUNTERS,
+				    nc * sizeof(uint64_t), c->counters + (size_t)gs_counter_idx(k, 0) * nc)) ||
+		    (e = read_array(bpf_map__fd(s->maps.hists), gs_hist_idx(k, 0), GS_NR_HISTS * GS_HIST_SLOTS,
+				    (tr->multi ? 1 : nc) * sizeof(uint64_t), c->hists + gs_hist_idx(k, 0))) ||
+		    (e = read_array(bpf_map__fd(s->maps.cpu_time), k, 1, nc * sizeof(struct gs_cpu),
+				    c->cpu + (size_t)k * nc)) ||
+		    (e = read_array(bpf_map__fd(s->maps.procs), k, 1, sizeof(struct gs_proc), c->procs + k)))
+			goto out;
+	}
+	{
+		uint32_t zero = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.last_switch_in), &zero, c->runs))
+			memset(c->runs, 0, nc * sizeof(struct gs_run));
+	}
+	e = read_snap_threads(tr, c);
+out:
+	if (e) {
+		live_cache__free(c);
+		return e;
+	}
+	tr->lc = c;
+	return 0;
+}
+
+int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
+{
+	const struct live_cache *c = tr->lc;
+	const struct slot *sl = &tr->slots[slot];
+	size_t nc = (size_t)tr->ncpus;
+	const struct gs_proc *proc;
+
+	memset(res, 0, sizeof(*res));
+	if (!c || slot < 0 || slot >= tr->nslots || !sl->used || !tr->multi)
+		return -EINVAL;
+	res->t0 = sl->acc.t0;
+	res->t1 = c->t1;
+	res->ncpus = tr->ncpus;
+	res->interval_us = -1;
+	res->trap_ns = tr->trap_ns;
+	res->seed_locked = sl->acc.seed_locked;
+	res->seed_holder = sl->acc.seed_holder;
+	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
+		for (size_t k = 0; k < nc; k++)
+			res->counters[i] += c->counters[(size_t)gs_counter_idx((uint32_t)slot, i) * nc + k];
+	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
+		memcpy(res->hist[kd], &c->hists[gs_hist_idx((uint32_t)slot, kd)], sizeof(res->hist[kd]));
+	if (!(res->cpu = calloc(nc, sizeof(*res->cpu))))
+		return -ENOMEM;
+	memcpy(res->cpu, &c->cpu[(size_t)slot * nc], nc * sizeof(*res->cpu));
+	/* exited threads so far, then the live ones closed at t1 */
+	for (size_t i = 0; i < sl->acc.nthreads; i++) {
+		struct thread_rec *r = threads__add(res);
+
+		if (!r)
+			return -ENOMEM;
+		*r = sl->acc.threads[i];
+	}
+	res->exited_rows = sl->acc.exited_rows;
+	res->merged_row = sl->acc.merged_row;
+	for (size_t i = 0; i < c->nthreads; i++) {
+		struct gs_thread st = c->threads[i];
+		struct thread_rec *r;
+
+		if (st.slot != (uint32_t)slot)
+			continue;
+		if (!(r = threads__add(res)))
+			return -ENOMEM;
+		apply_run_note(tr, res, c->runs, c->tids[i], &st);
+		close_interval(tr, res, &st, res->t1);
+		if (st.gil == GS_GIL_HOLDING && !st.gil_addr && res->t1 > st.gil_since)
+			res->inflight_hold_ns += res->t1 - st.gil_since;
+		if (st.gil == GS_GIL_WAITING && st.contended && !st.gil_addr && res->t1 > st.gil_since)
+			res->inflight_cwait_ns += res->t1 - st.gil_since;
+		r->tid = c->tids[i];
+		r->st = st;
+		memcpy(r->name, st.comm, sizeof(r->name));
+		r->name[sizeof(r->name) - 1] = 0;
+		r->wait_p99_ns = hist_thread_quantile(st.whist, 0.99, st.wait_max_ns);
+	}
+	threads__sort(res);
+	res->gil_addr = 0;
+	proc = &c->procs[slot];
+	if (proc->tgid == (uint32_t)sl->pid) {
+		if (proc->nwaiters > 0 && res->t1 > proc->contend_start)
+			res->counters[GS_C_CONTENDED_NS] += res->t1 - proc->contend_start;
+		if (proc->free_since && res->t1 > proc->free_since)
+			res->counters[GS_C_HANDOFF_NS] += res->t1 - proc->free_since;
+		res->handoff_max_ns = proc->handoff_max_ns;
+	}
+	return 0;
+}
+
 struct detach_job {
 	struct bpf_link *links[MAX_SLOT_LINKS];
 	int n;
@@ -903,6 +1123,7 @@ void tracer__free(struct tracer *tr)
 	for (int i = 0; i < tr->nperf; i++)
 		close(tr->perf_fds[i]);
 	ring_buffer__free(tr->rb);
+	live_cache__free(tr->lc);
 	if (tr->stats_fd >= 0)
 		close(tr->stats_fd);
 	gil_bpf__destroy(tr->skel);

@@ -20,7 +20,8 @@ struct tracer_opts {
 	int sample_hz;          /* CPU sampling (gil, nogil views); 0 = off */
 	int max_depth;          /* frames per stack, <= GS_MAX_FRAMES */
 	bool bpf_stats;         /* enable kernel run counts/times for our programs */
-	bool multi;             /* several processes (--children) */
+	bool multi;             /* several processes (--children, top, serve) */
+	bool live;              /* snapshots while tracing (top, serve): multi too */
 	/* --trace: every transition record, in ring-buffer order */
 	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);
 	void *trace_ctx;
@@ -48,6 +49,13 @@ int tracer__harvest(struct tracer *tr);
 /* End a slot's window: close its in-flight intervals, fill res, free the
  * slot (its uprobes detach in the background). */
 int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct gs_result *res);
+/* Live views (opts.live): read every slot's maps now, the live threads'
+ * state included (they go on being traced); then tracer__snapshot fills
+ * one slot's cumulative result since its attach, as tracer__end would
+ * have at this moment (without the sub-interpreter GILs, the stacks and
+ * the self-check). 0 or -errno. */
+int tracer__sample(struct tracer *tr);
+int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res);
 /* Time one uprobe trap on this machine (user/trace/trapcost.h), for the
  * report's tracing cost; every later tracer__end passes it on. */
 void tracer__time_trap(struct tracer *tr);

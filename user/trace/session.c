@@ -101,6 +101,7 @@ int session__begin(struct session *s, pid_t pid)
 			.max_depth = cfg->max_depth,
 			.bpf_stats = cfg->bpf_stats,
 			.multi = cfg->children,
+			.live = cfg->live,
 			.on_trace = cfg->trace ? cfg->on_trace : NULL,
 			.trace_ctx = cfg->trace_ctx,
 		};

@@ -21,6 +21,7 @@ struct session_cfg {
 	int max_depth;
 	bool bpf_stats;
 	bool children;         /* the tracer serves several processes */
+	bool live;             /* top, serve: snapshots while tracing */
 	struct tracer **tr;    /* the recording's tracer, loaded by the first session */
 	/* --trace: records of every process (gs_trace_rec.tgid tells which) */
 	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);

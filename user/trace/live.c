@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "common.h"
+#include "inspect/container.h"
+#include "trace/discover.h"
+#include "trace/live.h"
+#include "trace/session.h"
+
+/* One traced process. */
+struct live_sess {
+	struct session s;
+	struct live_proc p;
+	int pidfd;
+	bool snapped;           /* p.cum_raw holds a snapshot */
+};
+
+struct live {
+	struct live_cfg cfg;
+	pid_t *pids;
+	struct discover *d;
+	struct tracer *tr;
+	struct session_cfg scfg;
+	struct live_sess *sess[GS_MAX_PROCS];
+	size_t nsess;
+	struct live_skip *skips;
+	size_t nskips, capskips;
+	struct live_frame frame;
+	struct live_proc *fprocs[GS_MAX_PROCS];
+	uint64_t next_tick, last_tick;
+	double last_cpu_s;
+};
+
+static double now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static void skip_drop(struct live *l, pid_t pid)
+{
+	for (size_t i = 0; i < l->nskips; i++)
+		if (l->skips[i].pid == pid) {
+			l->skips[i] = l->skips[--l->nskips];
+			return;
+		}
+}
+
+static void skip_add(struct live *l, pid_t pid, const char *reason)
+{
+	struct live_skip *k = NULL;
+
+	for (size_t i = 0; i < l->nskips && !k; i++)
+		if (l->skips[i].pid == pid)
+			k = &l->skips[i];
+	if (!k) {
+		if (gs_grow(&l->skips, &l->capskips, l->nskips + 1, sizeof(*l->skips), 16))
+			return;
+		k = &l->skips[l->nskips++];
+		memset(k, 0, sizeof(*k));
+		k->pid = pid;
+		read_comm(pid, k->comm, sizeof(k->comm));
+		container__label(pid, k->container, sizeof(k->container));
+	}
+	snprintf(k->reason, sizeof(k->reason), "%s", reason);
+}
+
+/* Skipped processes that ended leave the list. */
+static void skips_prune(struct live *l)
+{
+	for (size_t i = 0; i < l->nskips;)
+		if (kill(l->skips[i].pid, 0) && errno == ESRCH)
+			l->skips[i] = l->skips[--l->nskips];
+		else
+			i++;
+}
+
+/* How long a process has run, in seconds (-1 unknown). */
+static double age_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	FILE *f;
+	double up = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &start) != 1)
+		return -1;
+	if ((f = fopen("/proc/uptime", "r"))) {
+		if (fscanf(f, "%lf", &up) != 1)
+			up = 0;
+		fclose(f);
+	}
+	return up - (double)start / sysconf(_SC_CLK_TCK);
+}
+
+/* Begin tracing pid. 0, or -errno with the reason in err. */
+static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit_code)
+{
+	struct live_sess *x;
+	int e;
+
+	if (l->nsess >= GS_MAX_PROCS) {
+		snprintf(err, errlen, "not traced yet: gilscope traces at most %d processes at once; it starts "
+			 "when one of them ends", GS_MAX_PROCS);
+		*exit_code = EXIT_SYSTEM;
+		return -EMFILE;
+	}
+	if (!(x = calloc(1, sizeof(*x))))
+		return -ENOMEM;
+	x->s.cfg = &l->scfg;
+	x->pidfd = -1;
+	e = session__begin(&x->s, pid);
+	if (e) {
+		snprintf(err, errlen, "%s", x->s.err);
+		*exit_code = x->s.exit_code;
+		if (x->s.live)
+			session__end(&x->s);
+		session__free(&x->s);
+		free(x);
+		return e;
+	}
+	x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	x->p.pid = pid;
+	snprintf(x->p.comm, sizeof(x->p.comm), "%.15s", x->s.pt.comm);
+	snprintf(x->p.python, sizeof(x->p.python), "%s", x->s.pt.version);
+	container__label(pid, x->p.container, sizeof(x->p.container));
+	x->p.pt = &x->s.pt;
+	x->p.attached_real_s = now_real();
+	x->p.partial = true;
+	l->sess[l->nsess++] = x;
+	l->frame.attached_total++;
+	skip_drop(l, pid);
+	return 0;
+}
+
+static enum discover_verdict offer(pid_t pid, void *ctx)
+{
+	struct live *l = ctx;
+	char err[512];
+	int code = 0, e;
+
+	for (size_t i = 0; i < l->nsess; i++)
+		if (l->sess[i]->p.pid == pid)
+			return DISCOVER_TRACED;
+	e = attach(l, pid, err, sizeof(err), &code);
+	if (!e)
+		return DISCOVER_TRACED;
+	if (e == -EMFILE) {
+		skip_add(l, pid, err);
+		return DISCOVER_RETRY;
+	}
+	/* just started: its runtime may not be there yet */
+	if (e == -ENOEXEC) {
+		double a = age_s(pid);
+
+		if (a >= 0 && a < 3)
+			return DISCOVER_RETRY;
+	}
+	if (kill(pid, 0) == 0)
+		skip_add(l, pid, err);
+	return DISCOVER_REFUSED;
+}
+
+static void sess_free(struct live_sess *x)
+{
+	live_proc__free(&x->p);
+	session__free(&x->s);
+	if (x->pidfd >= 0)
+		close(x->pidfd);
+	free(x);
+}
+
+/* A traced process ended: its window closes, it leaves the frame. */
+static void end_sess(struct live *l, size_t i)
+{
+	struct live_sess *x = l->sess[i];
+
+	session__end(&x->s);
+	discover__forget(l->d, x->p.pid);
+	l->sess[i] = l->sess[--l->nsess];
+	sess_free(x);
+	l->frame.exited_total++;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	pid_t x = (*(struct live_proc *const *)a)->pid, y = (*(struct live_proc *const *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_skip(const void *a, const void *b)
+{
+	pid_t x = ((const struct live_skip *)a)->pid, y = ((const struct live_skip *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+/* The frame's lists from the sessions (their figures are rebuilt at a
+ * tick only). */
+static void frame_lists(struct live *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->nsess; i++)
+		if (l->sess[i]->snapped)
+			l->fprocs[n++] = &l->sess[i]->p;
+	qsort(l->fprocs, n, sizeof(l->fprocs[0]), cmp_proc);
+	l->frame.procs = l->fprocs;
+	l->frame.nprocs = n;
+	qsort(l->skips, l->nskips, sizeof(*l->skips), cmp_skip);
+	l->frame.skips = l->skips;
+	l->frame.nskips = l->nskips;
+}
+
+/* One process's new snapshot: the interval since its last one. */
+static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
+{
+	struct gs_result cur, iv;
+	int e = tracer__snapshot(l->tr, x->s.slot, &cur);
+
+	if (e)
+		return e;
+	session__tick(&x->s);
+	cur.interval_us = x->s.interval_us;
+	cur.lim_start = x->s.lim_start;
+	if ((e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
+		gs_result__free(&cur);
+		return e;
+	}
+	x->p.partial = !x->snapped && cur.t0 > start;
+	gs_result__free(&x->p.iv_raw);
+	gs_result__free(&x->p.cum_raw);
+	x->p.iv_raw = iv;
+	x->p.cum_raw = cur;
+	x->snapped = true;
+	return live_proc__build(&x->p);
+}
+
+static int tick(struct live *l, char *err, size_t errlen)
+{
+	uint64_t now = gs_mono_ns();
+	double cpu;
+	int e;
+
+	if (l->cfg.all || l->cfg.children) {
+		skips_prune(l);
+		discover__scan(l->d, offer, l);
+	}
+	if (l->tr && l->nsess) {
+		if ((e = tracer__sample(l->tr)))
+			return gs_fail(err, errlen, e, "cannot read the BPF maps: %s", strerror(-e));
+		for (size_t i = 0; i < l->nsess; i++)
+			if ((e = snap_sess(l, l->sess[i], l->last_tick)))
+				return gs_fail(err, errlen, e, "cannot read PID %d's figures: %s", l->sess[i]->p.pid,
+					       strerror(-e));
+	}
+	l->frame.seq++;
+	l->frame.start_s = l->last_tick / 1e9;
+	l->frame.end_s = now / 1e9;
+	l->frame.end_real_s = now_real();
+	cpu = self_cpu_s();
+	l->frame.self_cpu_pct = cpu >= 0 && l->last_cpu_s >= 0 && now > l->last_tick
+					? 100.0 * (cpu - l->last_cpu_s) / ((now - l->last_tick) / 1e9) : -1;
+	l->last_cpu_s = cpu;
+	l->last_tick = now;
+	frame_lists(l);
+	return LIVE_TICK;
+}
+
+int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, char *err, size_t errlen)
+{
+	struct live *l = calloc(1, sizeof(*l));
+	struct discover_cfg dc = { .all = cfg->all, .pids = cfg->pids, .npids = cfg->npids,
+				   .children = cfg->children };
+	int e;
+
+	*exit_code = EXIT_SYSTEM;
+	if (!l)
+		return -ENOMEM;
+	l->cfg = *cfg;
+	l->cfg.pids = NULL;
+	l->scfg = (struct session_cfg){ .children = true, .live = true, .tr = &l->tr };
+	l->frame.host_wide = cfg->all;
+	l->frame.max_procs = GS_MAX_PROCS;
+	if ((e = discover__new(&l->d, &dc))) {
+		free(l);
+		return e;
+	}
+	for (size_t i = 0; i < cfg->npids; i++) {
+		char why[512];
+
+		if ((e = attach(l, cfg->pids[i], why, sizeof(why), exit_code))) {
+			snprintf(err, errlen, "%s", why);
+			live__close(l);
+			return e;
+		}
+	}
+	l->last_tick = gs_mono_ns();
+	l->last_cpu_s = self_cpu_s();
+	l->next_tick = l->last_tick + (uint64_t)(cfg->interval_s * 1e9);
+	/* -a, --children: the processes running now */
+	if (cfg->all || cfg->children)
+		discover__scan(l->d, offer, l);
+	frame_lists(l);
+	*out = l;
+	return 0;
+}
+
+int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd pfd[GS_MAX_PROCS];
+	uint64_t now = gs_mono_ns();
+	int wait_ms, n;
+
+	wait_ms = now >= l->next_tick ? 0 : (int)((l->next_tick - now) / 1000000);
+	if (wait_ms > timeout_ms)
+		wait_ms = timeout_ms;
+	for (size_t i = 0; i < l->nsess; i++)
+		pfd[i] = (struct pollfd){ .fd = l->sess[i]->pidfd, .events = POLLIN };
+	n = poll(pfd, l->nsess, wait_ms);
+	if (n < 0 && errno != EINTR)
+		return gs_fail(err, errlen, -errno, "poll: %s", strerror(errno));
+	if (n > 0) {
+		bool ended = false;
+
+		for (size_t i = l->nsess; i-- > 0;)
+			if (pfd[i].revents & (POLLIN | POLLHUP)) {
+				end_sess(l, i);
+				ended = true;
+			}
+		if (ended) {
+			frame_lists(l);
+			return LIVE_CHANGED;
+		}
+	}
+	/* processes without a pidfd (old kernels): by signal 0 */
+	for (size_t i = l->nsess; i-- > 0;)
+		if (l->sess[i]->pidfd < 0 && kill(l->sess[i]->p.pid, 0) && errno == ESRCH) {
+			end_sess(l, i);
+			frame_lists(l);
+			return LIVE_CHANGED;
+		}
+	now = gs_mono_ns();
+	if (now < l->next_tick)
+		return LIVE_NOTHING;
+	while (l->next_tick <= now)
+		l->next_tick += (uint64_t)(l->cfg.interval_s * 1e9);
+	return tick(l, err, errlen);
+}
+
+const struct live_frame *live__frame(const struct live *l)
+{
+	return &l->frame;
+}
+
+size_t live__ntraced(const struct live *l)
+{
+	return l->nsess;
+}
+
+void live__close(struct live *l)
+{
+	if (!l)
+		return;
+	for (size_t i = l->nsess; i-- > 0;) {
+		session__end(&l->sess[i]->s);
+		sess_free(l->sess[i]);
+	}
+	tracer__free(l->tr);
+	discover__free(l->d);
+	free(l->pids);
+	free(l->skips);
+	free(l);
+}
