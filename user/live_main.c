@@ -180,7 +180,7 @@ static int parse(int argc, char **argv, struct live_opts *o)
 static int run(struct live_opts *o)
 {
 	struct live_cfg cfg = { .all = o->all, .pids = o->pids, .npids = o->npids, .children = o->children,
-				.interval_s = o->interval };
+				.interval_s = o->interval, .views = o->serve ? LIVE_CUM : LIVE_IV };
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct om_opts om = { .threads = o->threads };
 	struct metrics_http *http = NULL;

@@ -250,7 +250,8 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 			r->cpu[i].allowed = a && b ? CPU_ALLOWED : CPU_NOT_ALLOWED;
 	}
 	gs_verdict(r, &r->verdict);
-	predict(r, &r->prediction);
+	if (!res->live)
+		predict(r, &r->prediction);
 	selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
 			r->forced + r->voluntary, r->probe_hits, &r->check);
 	return 0;

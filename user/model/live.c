@@ -9,13 +9,22 @@ static uint64_t sub(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* Both results are in threads__sort's order (by TID, the merged row
+ * last): a binary search. */
+static int cmp_row(const void *a, const void *b)
+{
+	const struct thread_rec *x = a, *y = b;
+
+	if (!x->merged != !y->merged)
+		return x->merged ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
 static const struct thread_rec *find_thread(const struct gs_result *r, const struct thread_rec *t)
 {
-	/* merged rows (tid 0) pair with the merged row */
-	for (size_t i = 0; r && i < r->nthreads; i++)
-		if (r->threads[i].tid == t->tid && (r->threads[i].merged > 0) == (t->merged > 0))
-			return &r->threads[i];
-	return NULL;
+	if (!r || !r->nthreads)
+		return NULL;
+	return bsearch(t, r->threads, r->nthreads, sizeof(*t), cmp_row);
 }
 
 static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const struct thread_rec *p)
@@ -139,14 +148,21 @@ nomem:
 	return -ENOMEM;
 }
 
-int live_proc__build(struct live_proc *p)
+int live_proc__build_some(struct live_proc *p, unsigned views)
 {
 	gs_report__free(&p->iv);
 	gs_report__free(&p->cum);
-	if (gs_report__build(&p->iv, p->pt, &p->iv_raw, NULL) ||
-	    gs_report__build(&p->cum, p->pt, &p->cum_raw, NULL))
+	memset(&p->iv, 0, sizeof(p->iv));
+	memset(&p->cum, 0, sizeof(p->cum));
+	if (((views & LIVE_IV) && gs_report__build(&p->iv, p->pt, &p->iv_raw, NULL)) ||
+	    ((views & LIVE_CUM) && gs_report__build(&p->cum, p->pt, &p->cum_raw, NULL)))
 		return -ENOMEM;
 	return 0;
+}
+
+int live_proc__build(struct live_proc *p)
+{
+	return live_proc__build_some(p, LIVE_IV | LIVE_CUM);
 }
 
 void live_proc__free(struct live_proc *p)

@@ -61,6 +61,10 @@ int live_diff(struct gs_result *out, const struct gs_result *cur, const struct g
 
 /* p->iv and p->cum from p->iv_raw and p->cum_raw (freed first if built). */
 int live_proc__build(struct live_proc *p);
+/* Only those a view shows: LIVE_IV (top), LIVE_CUM (serve); the other
+ * stays empty (zeroed). */
+enum { LIVE_IV = 1, LIVE_CUM = 2 };
+int live_proc__build_some(struct live_proc *p, unsigned views);
 void live_proc__free(struct live_proc *p);
 
 #endif

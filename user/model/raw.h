@@ -81,6 +81,8 @@ struct selfcheck_raw {
 
 struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
+	bool live;                    /* a live view's snapshot (model/live.h):
+					 figures without the prediction */
 	uint64_t counters[GS_NR_COUNTERS];
 	uint64_t hist[GS_NR_HISTS][GS_HIST_SLOTS];
 	uint64_t inflight_hold_ns;    /* holds still open at t1 */

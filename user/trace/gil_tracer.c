@@ -17,6 +17,7 @@
 #include "trace/trapcost.h"
 
 #include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 /* The program lists of bpf/gil.h name every program of the skeleton
@@ -55,6 +56,8 @@ struct tracer {
 	int ncpus;
 	double trap_ns;         /* tracer__time_trap; -1 not timed */
 	struct live_cache *lc;  /* tracer__sample's read of every map */
+	const uint64_t *hists_mm; /* live: the hists array, mapped read-only */
+	size_t hists_mm_len;
 };
 
 /* One read of the maps for every slot (live views): whole arrays in a
@@ -69,6 +72,8 @@ struct live_cache {
 	uint32_t *tids;          /* live threads: [nthreads] */
 	struct gs_thread *threads;
 	size_t nthreads;
+	uint32_t *order;         /* their indexes, by slot: slot s's are */
+	size_t first[GS_MAX_PROCS + 1]; /* order[first[s] .. first[s+1]) */
 };
 
 static int on_rb(void *ctx, void *data, size_t size)
@@ -147,8 +152,12 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	}
 	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
 	bpf_program__set_autoload(s->progs.snap_live_threads, opts->live);
-	if (opts->live)
+	if (opts->live) {
 		bpf_map__set_max_entries(s->maps.snap_threads, GS_SNAP_THREADS);
+		/* read every interval: mapped, not copied element by element */
+		if (opts->multi)
+			bpf_map__set_map_flags(s->maps.hists, bpf_map__map_flags(s->maps.hists) | BPF_F_MMAPABLE);
+	}
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(s->maps.trace, 4096);
@@ -164,6 +173,16 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		return gs_fail(err, errlen, e,
 			    "cannot load the BPF programs (%s); run with -v for the verifier log",
 			    strerror(-e));
+	}
+	if (opts->live && opts->multi) {
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		size_t len = ((size_t)GS_HIST_ENTRIES(tr->nslots) * sizeof(uint64_t) + pg - 1) / pg * pg;
+		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(s->maps.hists), 0);
+
+		if (m != MAP_FAILED) {
+			tr->hists_mm = m;
+			tr->hists_mm_len = len;
+		}
 	}
 	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
 		e = tr->stats_fd;
@@ -826,32 +845,37 @@ static void live_cache__free(struct live_cache *c)
 	free(c->runs);
 	free(c->tids);
 	free(c->threads);
+	free(c->order);
 	free(c);
 }
 
-/* The live threads' copies (snap_threads), read and removed. */
+/* The live threads' copies (snap_threads), read and removed in batches
+ * (one call per 256 threads, not three per thread). */
 static int read_snap_threads(struct tracer *tr, struct live_cache *c)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	int fd = bpf_map__fd(tr->skel->maps.snap_threads);
-	uint32_t key, next, *prev = NULL;
 	size_t cap = 0;
-	struct gs_thread st;
+	uint32_t token = 0;
+	bool first = true;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (gs_grow(&c->threads, &cap, c->nthreads + 1, sizeof(*c->threads), 256) ||
-		    (c->nthreads + 1 > cap) ||
-		    !(c->tids = realloc(c->tids, cap * sizeof(*c->tids))))
+	for (;;) {
+		uint32_t cnt = 256;
+		int e;
+
+		if (gs_grow(&c->threads, &cap, c->nthreads + cnt, sizeof(*c->threads), 256))
 			return -ENOMEM;
-		c->tids[c->nthreads] = key;
-		c->threads[c->nthreads++] = st;
+		if (!(c->tids = realloc(c->tids, cap * sizeof(*c->tids))))
+			return -ENOMEM;
+		e = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token, c->tids + c->nthreads,
+						    c->threads + c->nthreads, &cnt, &bo);
+		first = false;
+		c->nthreads += cnt;
+		if (e) {
+			e = -errno;
+			return e == -ENOENT ? 0 : e;
+		}
 	}
-	for (size_t i = 0; i < c->nthreads; i++)
-		bpf_map_delete_elem(fd, &c->tids[i]);
-	return 0;
 }
 
 int tracer__sample(struct tracer *tr)
@@ -870,12 +894,12 @@ int tracer__sample(struct tracer *tr)
 		goto out;
 	c->t1 = gs_mono_ns();
 	c->counters = calloc(ns * GS_NR_COUNTERS * nc, sizeof(uint64_t));
-	c->hists = calloc(GS_HIST_ENTRIES(ns), sizeof(uint64_t));
+	c->hists = tr->hists_mm ? NULL : calloc(GS_HIST_ENTRIES(ns), sizeof(uint64_t));
 	c->cpu = calloc(ns * nc, sizeof(struct gs_cpu));
 	c->procs = calloc(ns, sizeof(struct gs_proc));
 	c->runs = calloc(nc, sizeof(struct gs_run));
 	e = -ENOMEM;
-	if (!c->counters || !c->hists || !c->cpu || !c->procs || !c->runs)
+	if (!c->counters || (!c->hists && !tr->hists_mm) || !c->cpu || !c->procs || !c->runs)
 		goto out;
 	/* the slots in use only: a slot's counters and histograms are
 	 * contiguous */
@@ -886,8 +910,9 @@ int tracer__sample(struct tracer *tr)
 			continue;
 		if ((e = read_array(bpf_map__fd(s->maps.counters), gs_counter_idx(k, 0), GS_NR_COUNTERS,
 				    nc * sizeof(uint64_t), c->counters + (size_t)gs_counter_idx(k, 0) * nc)) ||
-		    (e = read_array(bpf_map__fd(s->maps.hists), gs_hist_idx(k, 0), GS_NR_HISTS * GS_HIST_SLOTS,
-				    (tr->multi ? 1 : nc) * sizeof(uint64_t), c->hists + gs_hist_idx(k, 0))) ||
+		    (!tr->hists_mm &&
+		     (e = read_array(bpf_map__fd(s->maps.hists), gs_hist_idx(k, 0), GS_NR_HISTS * GS_HIST_SLOTS,
+				     sizeof(uint64_t), c->hists + gs_hist_idx(k, 0)))) ||
 		    (e = read_array(bpf_map__fd(s->maps.cpu_time), k, 1, nc * sizeof(struct gs_cpu),
 				    c->cpu + (size_t)k * nc)) ||
 		    (e = read_array(bpf_map__fd(s->maps.procs), k, 1, sizeof(struct gs_proc), c->procs + k)))
@@ -899,7 +924,26 @@ int tracer__sample(struct tracer *tr)
 		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.last_switch_in), &zero, c->runs))
 			memset(c->runs, 0, nc * sizeof(struct gs_run));
 	}
-	e = read_snap_threads(tr, c);
+	if ((e = read_snap_threads(tr, c)))
+		goto out;
+	/* by slot (a counting sort), so that each slot reads only its own */
+	e = -ENOMEM;
+	if (!(c->order = calloc(c->nthreads ? c->nthreads : 1, sizeof(*c->order))))
+		goto out;
+	{
+		size_t pos[GS_MAX_PROCS + 1] = {};
+
+		for (size_t i = 0; i < c->nthreads; i++)
+			if (c->threads[i].slot < (uint32_t)ns)
+				c->first[c->threads[i].slot + 1]++;
+		for (size_t k = 1; k <= ns; k++)
+			c->first[k] += c->first[k - 1];
+		memcpy(pos, c->first, sizeof(pos));
+		for (size_t i = 0; i < c->nthreads; i++)
+			if (c->threads[i].slot < (uint32_t)ns)
+				c->order[pos[c->threads[i].slot]++] = (uint32_t)i;
+	}
+	e = 0;
 out:
 	if (e) {
 		live_cache__free(c);
@@ -921,6 +965,7 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 		return -EINVAL;
 	res->t0 = sl->acc.t0;
 	res->t1 = c->t1;
+	res->live = true;
 	res->ncpus = tr->ncpus;
 	res->interval_us = -1;
 	res->trap_ns = tr->trap_ns;
@@ -930,7 +975,8 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 		for (size_t k = 0; k < nc; k++)
 			res->counters[i] += c->counters[(size_t)gs_counter_idx((uint32_t)slot, i) * nc + k];
 	for (uint32_t kd = 0; kd < GS_NR_HISTS; kd++)
-		memcpy(res->hist[kd], &c->hists[gs_hist_idx((uint32_t)slot, kd)], sizeof(res->hist[kd]));
+		memcpy(res->hist[kd], &(tr->hists_mm ? tr->hists_mm : c->hists)[gs_hist_idx((uint32_t)slot, kd)],
+		       sizeof(res->hist[kd]));
 	if (!(res->cpu = calloc(nc, sizeof(*res->cpu))))
 		return -ENOMEM;
 	memcpy(res->cpu, &c->cpu[(size_t)slot * nc], nc * sizeof(*res->cpu));
@@ -944,12 +990,11 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 	}
 	res->exited_rows = sl->acc.exited_rows;
 	res->merged_row = sl->acc.merged_row;
-	for (size_t i = 0; i < c->nthreads; i++) {
+	for (size_t j = c->first[slot]; j < c->first[slot + 1]; j++) {
+		size_t i = c->order[j];
 		struct gs_thread st = c->threads[i];
 		struct thread_rec *r;
 
-		if (st.slot != (uint32_t)slot)
-			continue;
 		if (!(r = threads__add(res)))
 			return -ENOMEM;
 		apply_run_note(tr, res, c->runs, c->tids[i], &st);
@@ -1124,6 +1169,8 @@ void tracer__free(struct tracer *tr)
 		close(tr->perf_fds[i]);
 	ring_buffer__free(tr->rb);
 	live_cache__free(tr->lc);
+	if (tr->hists_mm)
+		munmap((void *)tr->hists_mm, tr->hists_mm_len);
 	if (tr->stats_fd >= 0)
 		close(tr->stats_fd);
 	gil_bpf__destroy(tr->skel);

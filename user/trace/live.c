@@ -273,7 +273,7 @@ static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 	x->p.iv_raw = iv;
 	x->p.cum_raw = cur;
 	x->snapped = true;
-	return live_proc__build(&x->p);
+	return live_proc__build_some(&x->p, l->cfg.views ? l->cfg.views : LIVE_IV | LIVE_CUM);
 }
 
 static int tick(struct live *l, char *err, size_t errlen)

@@ -18,6 +18,7 @@ struct live_cfg {
 	size_t npids;
 	bool children;          /* --children: and their descendants */
 	double interval_s;      /* between frames */
+	unsigned views;         /* LIVE_IV, LIVE_CUM (model/live.h): the figures built */
 };
 
 enum live_event {

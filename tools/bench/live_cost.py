@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""What the live views cost gilscope itself (stdlib only; run as root).
+
+Starts NPROC Python processes of NTHREADS threads each (sleepers.py: every
+thread loops on a short sleep, so each takes and drops the GIL), then runs
+`gilscope serve -a` and `gilscope top -a` (no terminal: key=value lines)
+one after the other over them, refreshing every second. Once every
+process is traced, gilscope's own CPU time (utime + stime of all its
+threads, from /proc/PID/stat) is measured over WINDOW seconds: % of one
+core. Its peak RSS over the window too.
+
+usage: live_cost.py [--procs 64] [--threads 100] [--period-ms 1000] [--window 30]
+                    [--python PY] [--modes serve,top]
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = os.path.join(REPO, "tools", "workloads")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / TICK
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_workloads(py, nproc, nthreads, period_ms):
+    procs = []
+    for _ in range(nproc):
+        p = subprocess.Popen([py, os.path.join(WORKLOADS, "sleepers.py"), str(nthreads), str(period_ms), "0"],
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+        procs.append(p)
+    pids = set()
+    for p in procs:
+        line = p.stdout.readline()
+        if not line.startswith("READY"):
+            raise SystemExit("a workload did not start: %r" % line)
+        pids.add(p.pid)
+    return procs, pids
+
+
+def traced_serve(port):
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    except OSError:
+        return set()
+    return {int(m) for m in re.findall(r'pid="(\d+)"', body)}
+
+
+def measure(mode, gilscope, pids, window, log):
+    port = free_port()
+    if mode == "serve":
+        cmd = [gilscope, "serve", "-a", "--listen", "127.0.0.1:%d" % port]
+        out = subprocess.DEVNULL
+    else:
+        cmd = [gilscope, "top", "-a"]
+        out = open(log, "w")
+    g = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    try:
+        # every workload traced (serve: in its output; top: in its lines)
+        while time.monotonic() - t0 < 180:
+            time.sleep(1)
+            if mode == "serve":
+                seen = traced_serve(port)
+            else:
+                with open(log) as f:
+                    tail = f.readlines()[-4 * len(pids):]
+                seen = {int(m) for line in tail for m in re.findall(r"\bpid=(\d+)", line)}
+            if pids <= seen:
+                break
+        else:
+            raise SystemExit("%s: not every workload was traced within 180 s" % mode)
+        attach_s = time.monotonic() - t0
+        time.sleep(2)
+        c0, w0, peak = cpu_s(g.pid), time.monotonic(), 0
+        while time.monotonic() - w0 < window:
+            time.sleep(1)
+            peak = max(peak, rss_kb(g.pid))
+        c1, w1 = cpu_s(g.pid), time.monotonic()
+        if mode == "serve":
+            seen = traced_serve(port)
+            if not pids <= seen:
+                raise SystemExit("serve: workloads left the output during the window")
+        return {"mode": mode, "cpu_pct": 100 * (c1 - c0) / (w1 - w0), "rss_kb": peak, "attach_s": attach_s}
+    finally:
+        g.send_signal(signal.SIGINT)
+        try:
+            g.wait(30)
+        except subprocess.TimeoutExpired:
+            g.kill()
+        if out is not subprocess.DEVNULL:
+            out.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--procs", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=100)
+    ap.add_argument("--window", type=float, default=30)
+    ap.add_argument("--period-ms", type=float, default=1000,
+                    help="each thread's sleep between GIL cycles")
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--gilscope", default=os.path.join(REPO, "gilscope"))
+    ap.add_argument("--modes", default="serve,top")
+    a = ap.parse_args()
+    procs, pids = start_workloads(a.python, a.procs, a.threads, a.period_ms)
+    rows = []
+    try:
+        for mode in a.modes.split(","):
+            rows.append(measure(mode, a.gilscope, pids, a.window, "/tmp/gilscope-live-cost.log"))
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    print("%d processes x %d threads (%s; each thread sleeps %g ms between GIL cycles), refresh every 1 s, "
+          "%.0f s window:" % (a.procs, a.threads, os.path.basename(a.python), a.period_ms, a.window))
+    print("| view | gilscope CPU, % of one core | peak RSS | all traced after |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| `%s -a` | %.2f | %.1f MiB | %.0f s |" % (r["mode"], r["cpu_pct"], r["rss_kb"] / 1024, r["attach_s"]))
+
+
+if __name__ == "__main__":
+    main()
