@@ -88,6 +88,18 @@ static const char *pct4(char *b, size_t n, double v)
 	return b;
 }
 
+/* A figure in 4 characters: "0.99", "12.3", " 123". */
+static const char *num4(char *b, size_t n, double v)
+{
+	if (v < 9.995)
+		snprintf(b, n, "%4.2f", v);
+	else if (v < 99.95)
+		snprintf(b, n, "%4.1f", v);
+	else
+		snprintf(b, n, "%4.0f", v);
+	return b;
+}
+
 /* "comm@container", or comm on the host */
 static const char *proc_name(char *b, size_t n, const char *comm, const char *container)
 {
@@ -306,13 +318,13 @@ static void draw_columns(int pidw, int namew)
 
 static void draw_proc(int y, const struct top_proc_row *p, bool selected, int pidw, int namew)
 {
-	char name[96], py[16], held[8], cont[8], hoffs[8], waits[8], p99[8];
+	char name[96], py[16], held[8], cont[8], wtrs[8], hoffs[8], waits[8], p99[8];
 
 	proc_name(name, sizeof(name), p->comm, p->container);
 	short_version(py, sizeof(py), p->python);
-	put_line(y, selected ? A_REVERSE : A_NORMAL, selected, "%*d %-*.*s %-5.5s %s %s %4.1f %5s %6s %5s %5.2f %s",
+	put_line(y, selected ? A_REVERSE : A_NORMAL, selected, "%*d %-*.*s %-5.5s %s %s %s %5s %6s %5s %5.2f %s",
 		 pidw, (int)p->pid, namew, namew, name, py, pct4(held, sizeof(held), p->held_pct),
-		 pct4(cont, sizeof(cont), p->contended_pct), p->avg_waiters,
+		 pct4(cont, sizeof(cont), p->contended_pct), num4(wtrs, sizeof(wtrs), p->avg_waiters),
 		 count5(hoffs, sizeof(hoffs), (double)p->handoffs), count5(waits, sizeof(waits), p->waits_per_s),
 		 dur5(p99, sizeof(p99), p->wait_p99_us, p->waits == 0), p->cores, p->verdict);
 }
