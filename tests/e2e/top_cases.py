@@ -142,7 +142,16 @@ class Pane(object):
             deadline = time.monotonic() + 5
             while any(gs.alive(k) for k in kids) and time.monotonic() < deadline:
                 time.sleep(0.1)
+        try:
+            sock = self.display("#{socket_path}")
+        except CaseError:
+            sock = None
         self._tmux(["kill-server"], check=False)
+        if sock and os.path.basename(sock) == self.sock:
+            try:
+                os.unlink(sock)
+            except OSError:
+                pass
         self.started = False
 
 
