@@ -200,6 +200,7 @@ static int run(struct live_opts *o)
 		fprintf(stderr, "gilscope: %s\n", err);
 		return code ? code : EXIT_SYSTEM;
 	}
+	code = EXIT_OK;
 	if (o->serve) {
 		metrics_http__publish(http, live__frame(l), &om);
 		fprintf(stderr, "gilscope: serving http://%s/metrics; Ctrl-C to stop\n",
@@ -212,7 +213,12 @@ static int run(struct live_opts *o)
 	while (!stop) {
 		e = live__poll(l, 100, err, sizeof(err));
 		if (e < 0) {
-			code = EXIT_SYSTEM;
+			/* a read the stop signal interrupted is no failure */
+			if (!stop) {
+				code = EXIT_SYSTEM;
+				fprintf(stderr, "gilscope: %s\n", err);
+			}
+			err[0] = 0;
 			break;
 		}
 		if (o->serve && e != LIVE_NOTHING)

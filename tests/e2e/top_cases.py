@@ -258,7 +258,9 @@ def case_screen(ctx):
     ctx.gs_stderr.append((argv, (err,)))
     pane = Pane(ctx)
     try:
-        pane.type("%s 2>%s" % (" ".join(argv), err))
+        # its exit status is echoed as it ends: typing after 'q' could
+        # reach gilscope's terminal while it detaches, which discards it
+        pane.type("%s 2>%s; echo rc=$?" % (" ".join(argv), err))
         lines = pane.wait(lambda l: all(p in proc_rows(l) for p in pids), 20, "row for each workload")
         ctx.check("alternate_screen", pane.display("#{alternate_on}"), pane.display("#{alternate_on}") == "1",
                   "1 (curses on the alternate screen)")
@@ -320,7 +322,6 @@ def case_screen(ctx):
         # q: gilscope ends, the shell's screen is back as it was
         pane.key("q")
         pane.wait(lambda l: not any("VERDICT" in x for x in l), 10, "screen restored after 'q'")
-        pane.type("echo rc=$?")
         lines = pane.wait(lambda l: any(x.startswith("rc=") for x in l), 5, "exit status")
         rc = next(x for x in lines if x.startswith("rc="))
         ctx.check("rc", rc, rc == "rc=0", "rc=0")

@@ -252,6 +252,41 @@ static void frame_lists(struct live *l)
 	l->frame.nskips = l->nskips;
 }
 
+/* Threads' names: from the previous snapshot, else (a new thread) from
+ * /proc, once. */
+static int cmp_tid_row(const void *a, const void *b)
+{
+	const struct thread_rec *x = a, *y = b;
+
+	if (!x->merged != !y->merged)
+		return x->merged ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void name_threads(pid_t pid, struct gs_result *cur, const struct gs_result *prev)
+{
+	for (size_t i = 0; i < cur->nthreads; i++) {
+		struct thread_rec *t = &cur->threads[i];
+		const struct thread_rec *p;
+		char path[64];
+		FILE *f;
+
+		if (t->name[0] || t->merged)
+			continue;
+		p = prev && prev->nthreads ? bsearch(t, prev->threads, prev->nthreads, sizeof(*t), cmp_tid_row) : NULL;
+		if (p && p->name[0]) {
+			memcpy(t->name, p->name, sizeof(t->name));
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", (int)pid, t->tid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(t->name, sizeof(t->name), f))
+				t->name[strcspn(t->name, "\n")] = 0;
+			fclose(f);
+		}
+	}
+}
+
 /* One process's new snapshot: the interval since its last one. */
 static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 {
@@ -260,6 +295,7 @@ static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 
 	if (e)
 		return e;
+	name_threads(x->p.pid, &cur, x->snapped ? &x->p.cum_raw : NULL);
 	session__tick(&x->s);
 	cur.interval_us = x->s.interval_us;
 	cur.lim_start = x->s.lim_start;
