@@ -102,14 +102,17 @@ struct {
 } closed_threads SEC(".maps");
 
 /* gilscope top/serve: every traced live thread's state, copied by
- * snap_threads once an interval (the threads keep theirs); user space
- * reads and empties it. */
+ * snap_live_threads once an interval into [0, snap_n) (the threads keep
+ * theirs); user space reads it through a read-only mapping. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* GS_SNAP_THREADS in live mode (user space) */
 	__type(key, __u32);
-	__type(value, struct gs_thread);
+	__type(value, struct gs_snap);
 } snap_threads SEC(".maps");
+
+/* Entries snap_live_threads filled (user space zeroes it before a run). */
+__u32 snap_n = 0;
 
 /* Each traced thread's live state, in its task: found in a few loads from
  * the task pointer (a hash lookup by TID cost ~80 ns more per event under
@@ -1388,8 +1391,9 @@ int snap_live_threads(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct gs_thread *t;
+	struct gs_snap *e;
 	struct gs_proc *p;
-	__u32 tid, slot;
+	__u32 slot, idx = snap_n;
 
 	if (!task)
 		return 0;
@@ -1400,8 +1404,13 @@ int snap_live_threads(struct bpf_iter__task *ctx)
 	p = bpf_map_lookup_elem(&procs, &slot);
 	if (!p || task->tgid != p->tgid)
 		return 0;
-	tid = task->pid;
-	if (bpf_map_update_elem(&snap_threads, &tid, t, BPF_ANY))
+	e = bpf_map_lookup_elem(&snap_threads, &idx);
+	if (!e) {
 		count(slot, GS_C_LOST_THREADS_FULL, 1);
+		return 0;
+	}
+	e->tid = task->pid;
+	e->st = *t;
+	snap_n = idx + 1;
 	return 0;
 }

@@ -72,6 +72,13 @@ struct gs_thread {
 					entry, as a separate map cost a lookup per wait */
 };
 
+/* A live thread's state as snap_live_threads copies it (top, serve). */
+struct gs_snap {
+	__u32 tid;
+	__u32 pad;
+	struct gs_thread st;
+};
+
 /* The last switch-in of a traced thread on this CPU ("last_switch_in",
  * PERCPU_ARRAY, 1 entry).
  * A switch-in is only noted here; the thread's own state catches up at its

@@ -58,6 +58,8 @@ struct tracer {
 	struct live_cache *lc;  /* tracer__sample's read of every map */
 	const uint64_t *hists_mm; /* live: the hists array, mapped read-only */
 	size_t hists_mm_len;
+	const struct gs_snap *snap_mm; /* live: snap_threads, mapped read-only */
+	size_t snap_mm_len;
 };
 
 /* One read of the maps for every slot (live views): whole arrays in a
@@ -69,8 +71,7 @@ struct live_cache {
 	struct gs_cpu *cpu;      /* [nslots * ncpus] */
 	struct gs_proc *procs;   /* [nslots] */
 	struct gs_run *runs;     /* [ncpus] */
-	uint32_t *tids;          /* live threads: [nthreads] */
-	struct gs_thread *threads;
+	const struct gs_snap *threads; /* live threads: [nthreads], in the mapping */
 	size_t nthreads;
 	uint32_t *order;         /* their indexes, by slot: slot s's are */
 	size_t first[GS_MAX_PROCS + 1]; /* order[first[s] .. first[s+1]) */
@@ -155,6 +156,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	if (opts->live) {
 		bpf_map__set_max_entries(s->maps.snap_threads, GS_SNAP_THREADS);
 		/* read every interval: mapped, not copied element by element */
+		bpf_map__set_map_flags(s->maps.snap_threads, bpf_map__map_flags(s->maps.snap_threads) | BPF_F_MMAPABLE);
 		if (opts->multi)
 			bpf_map__set_map_flags(s->maps.hists, bpf_map__map_flags(s->maps.hists) | BPF_F_MMAPABLE);
 	}
@@ -177,12 +179,21 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	if (opts->live && opts->multi) {
 		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 		size_t len = ((size_t)GS_HIST_ENTRIES(tr->nslots) * sizeof(uint64_t) + pg - 1) / pg * pg;
+		size_t slen = ((size_t)GS_SNAP_THREADS * sizeof(struct gs_snap) + pg - 1) / pg * pg;
 		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(s->maps.hists), 0);
+		void *sm = mmap(NULL, slen, PROT_READ, MAP_SHARED, bpf_map__fd(s->maps.snap_threads), 0);
 
 		if (m != MAP_FAILED) {
 			tr->hists_mm = m;
 			tr->hists_mm_len = len;
 		}
+		if (sm == MAP_FAILED) {
+			e = -errno;
+			tracer__free(tr);
+			return gs_fail(err, errlen, e, "cannot map the live threads' table: %s", strerror(-e));
+		}
+		tr->snap_mm = sm;
+		tr->snap_mm_len = slen;
 	}
 	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
 		e = tr->stats_fd;
@@ -843,39 +854,8 @@ static void live_cache__free(struct live_cache *c)
 	free(c->cpu);
 	free(c->procs);
 	free(c->runs);
-	free(c->tids);
-	free(c->threads);
 	free(c->order);
 	free(c);
-}
-
-/* The live threads' copies (snap_threads), read and removed in batches
- * (one call per 256 threads, not three per thread). */
-static int read_snap_threads(struct tracer *tr, struct live_cache *c)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	int fd = bpf_map__fd(tr->skel->maps.snap_threads);
-	size_t cap = 0;
-	uint32_t token = 0;
-	bool first = true;
-
-	for (;;) {
-		uint32_t cnt = 256;
-		int e;
-
-		if (gs_grow(&c->threads, &cap, c->nthreads + cnt, sizeof(*c->threads), 256))
-			return -ENOMEM;
-		if (!(c->tids = realloc(c->tids, cap * sizeof(*c->tids))))
-			return -ENOMEM;
-		e = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token, c->tids + c->nthreads,
-						    c->threads + c->nthreads, &cnt, &bo);
-		first = false;
-		c->nthreads += cnt;
-		if (e) {
-			e = -errno;
-			return e == -ENOENT ? 0 : e;
-		}
-	}
 }
 
 int tracer__sample(struct tracer *tr)
@@ -890,8 +870,12 @@ int tracer__sample(struct tracer *tr)
 	if (!c)
 		return -ENOMEM;
 	tracer__harvest(tr);
+	s->bss->snap_n = 0;
 	if ((e = run_task_iter(s->progs.snap_live_threads)))
 		goto out;
+	__sync_synchronize();
+	c->threads = tr->snap_mm;
+	c->nthreads = s->bss->snap_n < GS_SNAP_THREADS ? s->bss->snap_n : GS_SNAP_THREADS;
 	c->t1 = gs_mono_ns();
 	c->counters = calloc(ns * GS_NR_COUNTERS * nc, sizeof(uint64_t));
 	c->hists = tr->hists_mm ? NULL : calloc(GS_HIST_ENTRIES(ns), sizeof(uint64_t));
@@ -901,22 +885,31 @@ int tracer__sample(struct tracer *tr)
 	e = -ENOMEM;
 	if (!c->counters || (!c->hists && !tr->hists_mm) || !c->cpu || !c->procs || !c->runs)
 		goto out;
-	/* the slots in use only: a slot's counters and histograms are
-	 * contiguous */
-	for (int i = 0; i < tr->nslots; i++) {
-		uint32_t k = (uint32_t)i;
+	/* the slots in use only, [lo, hi]: a slot's counters and
+	 * histograms are contiguous, and each map is read in one batch */
+	{
+		int lo = -1, hi = -1;
 
-		if (!tr->slots[i].used)
-			continue;
-		if ((e = read_array(bpf_map__fd(s->maps.counters), gs_counter_idx(k, 0), GS_NR_COUNTERS,
-				    nc * sizeof(uint64_t), c->counters + (size_t)gs_counter_idx(k, 0) * nc)) ||
-		    (!tr->hists_mm &&
-		     (e = read_array(bpf_map__fd(s->maps.hists), gs_hist_idx(k, 0), GS_NR_HISTS * GS_HIST_SLOTS,
-				     sizeof(uint64_t), c->hists + gs_hist_idx(k, 0)))) ||
-		    (e = read_array(bpf_map__fd(s->maps.cpu_time), k, 1, nc * sizeof(struct gs_cpu),
-				    c->cpu + (size_t)k * nc)) ||
-		    (e = read_array(bpf_map__fd(s->maps.procs), k, 1, sizeof(struct gs_proc), c->procs + k)))
-			goto out;
+		for (int i = 0; i < tr->nslots; i++)
+			if (tr->slots[i].used) {
+				if (lo < 0)
+					lo = i;
+				hi = i;
+			}
+		if (lo >= 0) {
+			uint32_t a = (uint32_t)lo, n = (uint32_t)(hi - lo + 1);
+
+			if ((e = read_array(bpf_map__fd(s->maps.counters), gs_counter_idx(a, 0), n * GS_NR_COUNTERS,
+					    nc * sizeof(uint64_t), c->counters + (size_t)gs_counter_idx(a, 0) * nc)) ||
+			    (!tr->hists_mm &&
+			     (e = read_array(bpf_map__fd(s->maps.hists), gs_hist_idx(a, 0),
+					     n * GS_NR_HISTS * GS_HIST_SLOTS, sizeof(uint64_t),
+					     c->hists + gs_hist_idx(a, 0)))) ||
+			    (e = read_array(bpf_map__fd(s->maps.cpu_time), a, n, nc * sizeof(struct gs_cpu),
+					    c->cpu + (size_t)a * nc)) ||
+			    (e = read_array(bpf_map__fd(s->maps.procs), a, n, sizeof(struct gs_proc), c->procs + a)))
+				goto out;
+		}
 	}
 	{
 		uint32_t zero = 0;
@@ -924,8 +917,6 @@ int tracer__sample(struct tracer *tr)
 		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.last_switch_in), &zero, c->runs))
 			memset(c->runs, 0, nc * sizeof(struct gs_run));
 	}
-	if ((e = read_snap_threads(tr, c)))
-		goto out;
 	/* by slot (a counting sort), so that each slot reads only its own */
 	e = -ENOMEM;
 	if (!(c->order = calloc(c->nthreads ? c->nthreads : 1, sizeof(*c->order))))
@@ -934,14 +925,14 @@ int tracer__sample(struct tracer *tr)
 		size_t pos[GS_MAX_PROCS + 1] = {};
 
 		for (size_t i = 0; i < c->nthreads; i++)
-			if (c->threads[i].slot < (uint32_t)ns)
-				c->first[c->threads[i].slot + 1]++;
+			if (c->threads[i].st.slot < (uint32_t)ns)
+				c->first[c->threads[i].st.slot + 1]++;
 		for (size_t k = 1; k <= ns; k++)
 			c->first[k] += c->first[k - 1];
 		memcpy(pos, c->first, sizeof(pos));
 		for (size_t i = 0; i < c->nthreads; i++)
-			if (c->threads[i].slot < (uint32_t)ns)
-				c->order[pos[c->threads[i].slot]++] = (uint32_t)i;
+			if (c->threads[i].st.slot < (uint32_t)ns)
+				c->order[pos[c->threads[i].st.slot]++] = (uint32_t)i;
 	}
 	e = 0;
 out:
@@ -992,18 +983,19 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 	res->merged_row = sl->acc.merged_row;
 	for (size_t j = c->first[slot]; j < c->first[slot + 1]; j++) {
 		size_t i = c->order[j];
-		struct gs_thread st = c->threads[i];
+		struct gs_thread st = c->threads[i].st;
+		uint32_t tid = c->threads[i].tid;
 		struct thread_rec *r;
 
 		if (!(r = threads__add(res)))
 			return -ENOMEM;
-		apply_run_note(tr, res, c->runs, c->tids[i], &st);
+		apply_run_note(tr, res, c->runs, tid, &st);
 		close_interval(tr, res, &st, res->t1);
 		if (st.gil == GS_GIL_HOLDING && !st.gil_addr && res->t1 > st.gil_since)
 			res->inflight_hold_ns += res->t1 - st.gil_since;
 		if (st.gil == GS_GIL_WAITING && st.contended && !st.gil_addr && res->t1 > st.gil_since)
 			res->inflight_cwait_ns += res->t1 - st.gil_since;
-		r->tid = c->tids[i];
+		r->tid = tid;
 		r->st = st;
 		memcpy(r->name, st.comm, sizeof(r->name));
 		r->name[sizeof(r->name) - 1] = 0;
@@ -1171,6 +1163,8 @@ void tracer__free(struct tracer *tr)
 	live_cache__free(tr->lc);
 	if (tr->hists_mm)
 		munmap((void *)tr->hists_mm, tr->hists_mm_len);
+	if (tr->snap_mm)
+		munmap((void *)tr->snap_mm, tr->snap_mm_len);
 	if (tr->stats_fd >= 0)
 		close(tr->stats_fd);
 	gil_bpf__destroy(tr->skel);

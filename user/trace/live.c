@@ -296,7 +296,9 @@ static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 	if (e)
 		return e;
 	name_threads(x->p.pid, &cur, x->snapped ? &x->p.cum_raw : NULL);
-	session__tick(&x->s);
+	/* the switch interval, read from the target: every 10th interval */
+	if (l->frame.seq % 10 == 0 || x->s.interval_us < 0)
+		session__tick(&x->s);
 	cur.interval_us = x->s.interval_us;
 	cur.lim_start = x->s.lim_start;
 	if ((e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
@@ -318,18 +320,26 @@ static int tick(struct live *l, char *err, size_t errlen)
 	double cpu;
 	int e;
 
+	uint64_t t[4] = { now, now, now, now };
+
 	if (l->cfg.all || l->cfg.children) {
 		skips_prune(l);
 		discover__scan(l->d, offer, l);
 	}
+	t[1] = t[2] = gs_mono_ns();
 	if (l->tr && l->nsess) {
 		if ((e = tracer__sample(l->tr)))
 			return gs_fail(err, errlen, e, "cannot read the BPF maps: %s", strerror(-e));
+		t[2] = gs_mono_ns();
 		for (size_t i = 0; i < l->nsess; i++)
 			if ((e = snap_sess(l, l->sess[i], l->last_tick)))
 				return gs_fail(err, errlen, e, "cannot read PID %d's figures: %s", l->sess[i]->p.pid,
 					       strerror(-e));
 	}
+	t[3] = gs_mono_ns();
+	gs_note("interval %llu: /proc scan %.2f ms, BPF maps read %.2f ms, figures %.2f ms (%zu processes)",
+		(unsigned long long)l->frame.seq + 1, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6,
+		l->nsess);
 	l->frame.seq++;
 	l->frame.start_s = l->last_tick / 1e9;
 	l->frame.end_s = now / 1e9;
