@@ -99,3 +99,31 @@ double hist_thread_quantile(const uint32_t *slots, double q, uint64_t max)
 	}
 	return 0;
 }
+
+uint64_t hist_bucket_le_ns(unsigned int i)
+{
+	/* 32 * 2^(k/4), rounded to a slot edge (in 32nds of the octave) */
+	static const unsigned int quarter[HIST_BUCKET_PER_OCT] = { 32, 38, 45, 54 };
+	unsigned int oct = HIST_BUCKET_OCT_FIRST + i / HIST_BUCKET_PER_OCT;
+
+	/* (32 + sub) << (row - 1) is slot (row, sub)'s edge: row = oct - 4 */
+	return (uint64_t)quarter[i % HIST_BUCKET_PER_OCT] << (oct - GS_HIST_SUB_BITS);
+}
+
+void hist_buckets(const uint64_t *slots, struct hist_buckets *out)
+{
+	uint64_t seen = 0;
+	unsigned int s = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < HIST_BUCKETS; i++) {
+		unsigned int end;
+
+		out->le_ns[i] = hist_bucket_le_ns(i);
+		end = gs_hist_slot(out->le_ns[i]);  /* the bound opens this slot */
+		for (; s < end; s++)
+			seen += slots[s];
+		out->below[i] = seen;
+	}
+	out->count = hist_count(slots);
+}

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: MIT
+/* A live frame as Prometheus text 0.0.4 or OpenMetrics 1.0.0 (the metrics:
+ * docs/metrics.md). Families come one after another, each with its HELP
+ * and TYPE, its samples for every process together; the figures are the
+ * model's since-attach ones (live_proc.cum, .cum_raw), so counters only
+ * grow while a process is traced. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/hist_stats.h"
+#include "render/openmetrics.h"
+
+enum om_type { OM_GAUGE, OM_COUNTER, OM_HISTOGRAM };
+
+static const char *const type_name[] = { "gauge", "counter", "histogram" };
+
+struct om {
+	FILE *m;
+	const struct live_frame *f;
+	const struct om_opts *o;
+};
+
+/* The series' labels: the process's, then up to three more. */
+#define OM_MAX_LABELS 3
+
+struct om_labels {
+	const struct live_proc *p;   /* NULL: no process labels */
+	const char *k[OM_MAX_LABELS];
+	const char *v[OM_MAX_LABELS];
+	int n;
+};
+
+/* ---------------------------------------------------------------- values */
+
+/* A value: every figure is a count or a sum of nanoseconds, so nine
+ * decimals carry it whole (3.924, not 3.9240000000000004). */
+static void put_double(FILE *m, double v)
+{
+	char buf[400];
+	size_t n;
+
+	if (v != v) {
+		fputs("NaN", m);
+		return;
+	}
+	if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308) {
+		fputs(v > 0 ? "+Inf" : "-Inf", m);
+		return;
+	}
+	n = (size_t)snprintf(buf, sizeof(buf), "%.9f", v);
+	while (n > 1 && buf[n - 1] == '0')
+		n--;
+	if (buf[n - 1] == '.')
+		n--;
+	buf[n] = 0;
+	fputs(strcmp(buf, "-0") ? buf : "0", m);
+}
+
+/* ns as exact decimal seconds: 1216 -> 0.000001216, 2^34 -> 17.179869184 */
+static void ns_as_s(char *buf, size_t len, uint64_t ns)
+{
+	char frac[16];
+	int end;
+
+	snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % 1000000000ull));
+	for (end = 9; end > 0 && frac[end - 1] == '0'; end--)
+		;
+	frac[end] = 0;
+	snprintf(buf, len, "%llu%s%s", (unsigned long long)(ns / 1000000000ull), end ? "." : "", frac);
+}
+
+/* The length of a well-formed UTF-8 sequence at s (at most n bytes), 0 if
+ * it is not one (a stray, overlong, surrogate or out-of-range sequence). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A label value, at most max bytes of s: backslash, double quote and
+ * newline escaped; bytes that are not UTF-8 (names come from the target)
+ * become U+FFFD. */
+static void put_label_value(FILE *m, const char *s, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strnlen(s, max);
+
+	fputc('"', m);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+
+		if (!k) {
+			fputs("\xef\xbf\xbd", m);
+			i++;
+		} else if (u[i] == '\\' || u[i] == '"') {
+			fputc('\\', m);
+			fputc(u[i++], m);
+		} else if (u[i] == '\n') {
+			fputs("\\n", m);
+			i++;
+		} else {
+			fwrite(u + i, 1, k, m);
+			i += k;
+		}
+	}
+	fputc('"', m);
+}
+
+/* ------------------------------------------------------------ the format */
+
+/* HELP, TYPE (and UNIT in OpenMetrics) of a family. name is the family's
+ * base name: a counter's samples add "_total". The help texts hold no
+ * backslash, quote or newline. */
+static void family(struct om *w, const char *name, enum om_type t, const char *unit, const char *help)
+{
+	const char *total = t == OM_COUNTER && w->o->fmt == OM_PROMETHEUS_TEXT ? "_total" : "";
+
+	fprintf(w->m, "# HELP %s%s %s\n", name, total, help);
+	fprintf(w->m, "# TYPE %s%s %s\n", name, total, type_name[t]);
+	if (w->o->fmt == OM_OPENMETRICS && unit)
+		fprintf(w->m, "# UNIT %s %s\n", name, unit);
+}
+
+static void put_labels(struct om *w, const struct om_labels *l, const char *le_key, const char *le)
+{
+	const struct live_proc *p = l->p;
+	bool any = false;
+
+	if (!p && !l->n && !le)
+		return;
+	fputc('{', w->m);
+	if (p) {
+		fprintf(w->m, "pid=\"%d\",comm=", (int)p->pid);
+		put_label_value(w->m, p->comm, sizeof(p->comm));
+		fputs(",python_version=", w->m);
+		put_label_value(w->m, p->python, sizeof(p->python));
+		fputs(",container=", w->m);
+		put_label_value(w->m, p->container, sizeof(p->container));
+		any = true;
+	}
+	for (int i = 0; i < l->n; i++) {
+		fprintf(w->m, "%s%s=", any ? "," : "", l->k[i]);
+		put_label_value(w->m, l->v[i], SIZE_MAX);
+		any = true;
+	}
+	if (le) {
+		fprintf(w->m, "%s%s=\"%s\"", any ? "," : "", le_key, le);
+	}
+	fputc('}', w->m);
+}
+
+/* name+suffix{labels} value */
+static void sample(struct om *w, const char *name, const char *suffix, const struct om_labels *l, double v)
+{
+	fprintf(w->m, "%s%s", name, suffix);
+	put_labels(w, l, NULL, NULL);
+	fputc(' ', w->m);
+	put_double(w->m, v);
+	fputc('\n', w->m);
+}
+
+/* A counter's sample, and in OpenMetrics its _created (since attach, when
+ * the process's counters started from zero; created <= 0: unknown). */
+static void counter(struct om *w, const char *name, const struct om_labels *l, double v, double created)
+{
+	sample(w, name, "_total", l, v < 0 ? 0 : v);
+	if (w->o->fmt == OM_OPENMETRICS && created > 0)
+		sample(w, name, "_created", l, created);
+}
+
+/* A classic histogram of slot counts (ns), its sum in seconds. */
+static void histogram(struct om *w, const char *name, const struct om_labels *l, const uint64_t *slots,
+		      double sum_s, double created)
+{
+	struct hist_buckets b;
+	char le[40];
+
+	hist_buckets(slots, &b);
+	for (unsigned int i = 0; i < HIST_BUCKETS; i++) {
+		ns_as_s(le, sizeof(le), b.le_ns[i]);
+		fprintf(w->m, "%s_bucket", name);
+		put_labels(w, l, "le", le);
+		fprintf(w->m, " %llu\n", (unsigned long long)b.below[i]);
+	}
+	fprintf(w->m, "%s_bucket", name);
+	put_labels(w, l, "le", "+Inf");
+	fprintf(w->m, " %llu\n", (unsigned long long)b.count);
+	fprintf(w->m, "%s_count", name);
+	put_labels(w, l, NULL, NULL);
+	fprintf(w->m, " %llu\n", (unsigned long long)b.count);
+	sample(w, name, "_sum", l, sum_s);
+	if (w->o->fmt == OM_OPENMETRICS && created > 0)
+		sample(w, name, "_created", l, created);
+}
+
+/* -------------------------------------------------------- gilscope itself */
+
+static void self_metrics(struct om *w)
+{
+	const struct live_frame *f = w->f;
+	const struct om_labels none = { 0 };
+
+	family(w, "gilscope_processes_traced", OM_GAUGE, NULL, "Processes gilscope traces now.");
+	sample(w, "gilscope_processes_traced", "", &none, (double)f->nprocs);
+	family(w, "gilscope_processes_skipped", OM_GAUGE, NULL,
+	       "Python processes found but not traced (why: the serve log).");
+	sample(w, "gilscope_processes_skipped", "", &none, (double)f->nskips);
+	family(w, "gilscope_processes_max", OM_GAUGE, NULL, "Processes gilscope traces at once at most.");
+	sample(w, "gilscope_processes_max", "", &none, (double)f->max_procs);
+	family(w, "gilscope_processes_attached", OM_COUNTER, NULL, "Processes gilscope started tracing.");
+	counter(w, "gilscope_processes_attached", &none, (double)f->attached_total, 0);
+	family(w, "gilscope_processes_exited", OM_COUNTER, NULL,
+	       "Traced processes that ended (their series leave the output).");
+	counter(w, "gilscope_processes_exited", &none, (double)f->exited_total, 0);
+	family(w, "gilscope_last_update_timestamp_seconds", OM_GAUGE, "seconds",
+	       "When the figures served were read, Unix time.");
+	sample(w, "gilscope_last_update_timestamp_seconds", "", &none, f->end_real_s);
+}
+
+/* ------------------------------------------------------- every process */
+
+/* The main GIL's held time: every thread's, on- and off-CPU, less what
+ * they held sub-interpreters' own GILs (as figures.c's held_pct). */
+static double gil_held_s(const struct gs_report *r)
+{
+	double s = r->held_s + r->held_offcpu_s - r->sub_held_s;
+
+	return s > 0 ? s : 0;
+}
+
+enum { ST_HELD, ST_HELD_OFFCPU, ST_NATIVE, ST_WAITING, ST_OFFCPU, ST_RUNNABLE, NR_ST };
+
+static const char *const state_name[NR_ST] = { "held", "held_offcpu", "native", "waiting", "offcpu", "runnable" };
+
+#define STATE_HELP(whose)                                                                                  \
+	"Seconds " whose " spent in each state: held (on-CPU holding the GIL), held_offcpu (holding it "      \
+	"off-CPU), native (on-CPU without it), waiting (for it), offcpu (off-CPU without it), runnable "      \
+	"(the part of offcpu spent runnable without a CPU: do not add it to the others)."
+
+static double report_state(const struct gs_report *r, int s)
+{
+	switch (s) {
+	case ST_HELD: return r->held_s;
+	case ST_HELD_OFFCPU: return r->held_offcpu_s;
+	case ST_NATIVE: return r->native_s;
+	case ST_WAITING: return r->wait_s;
+	case ST_OFFCPU: return r->offcpu_s;
+	default: return r->runq_s;
+	}
+}
+
+static double thread_state(const struct thread_figs *t, int s)
+{
+	switch (s) {
+	case ST_HELD: return t->held_s;
+	case ST_HELD_OFFCPU: return t->held_offcpu_s;
+	case ST_NATIVE: return t->native_s;
+	case ST_WAITING: return t->wait_s;
+	case ST_OFFCPU: return t->offcpu_s;
+	default: return t->runq_s;
+	}
+}
+
+/* One counter family with one series per process. */
+typedef double (*proc_value)(const struct live_proc *p);
+
+static void proc_counter(struct om *w, const char *name, const char *unit, const char *help, proc_value get)
+{
+	family(w, name, OM_COUNTER, unit, help);
+	for (size_t i = 0; i < w->f->nprocs; i++) {
+		const struct live_proc *p = w->f->procs[i];
+		struct om_labels l = { .p = p };
+
+		counter(w, name, &l, get(p), p->attached_real_s);
+	}
+}
+
+static double v_held(const struct live_proc *p) { return gil_held_s(&p->cum); }
+static double v_contended(const struct live_proc *p) { return p->cum_raw.counters[GS_C_CONTENDED_NS] / 1e9; }
+static double v_handoff_s(const struct live_proc *p) { return p->cum.handoff.total_s; }
+static double v_handoffs(const struct live_proc *p) { return (double)p->cum.handoff.count; }
+static double v_acquisitions(const struct live_proc *p) { return (double)p->cum.acquisitions; }
+static double v_lost(const struct live_proc *p) { return (double)p->cum.lost_events; }
+
+static void proc_metrics(struct om *w)
+{
+	const struct live_frame *f = w->f;
+
+	proc_counter(w, "gilscope_gil_held_seconds", "seconds",
+		     "Seconds the main GIL was held, on- or off-CPU, since gilscope attached.", v_held);
+	proc_counter(w, "gilscope_gil_contended_seconds", "seconds",
+		     "Seconds at least one thread waited for the GIL.", v_contended);
+	proc_counter(w, "gilscope_gil_handoff_seconds", "seconds",
+		     "Seconds the GIL was free while threads waited for it: from each release that left "
+		     "waiters to the next acquisition.", v_handoff_s);
+	proc_counter(w, "gilscope_gil_handoffs", NULL, "Releases of the GIL that left threads waiting for it.",
+		     v_handoffs);
+	proc_counter(w, "gilscope_gil_acquisitions", NULL, "GIL acquisitions, waited for or not.", v_acquisitions);
+
+	family(w, "gilscope_gil_releases", OM_COUNTER, NULL,
+	       "GIL releases by kind: forced (another thread asked for it) or voluntary (every other release).");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p, .k = { "kind" }, .n = 1 };
+
+		l.v[0] = "forced";
+		counter(w, "gilscope_gil_releases", &l, (double)p->cum.forced, p->attached_real_s);
+		l.v[0] = "voluntary";
+		counter(w, "gilscope_gil_releases", &l, (double)p->cum.voluntary, p->attached_real_s);
+	}
+
+	family(w, "gilscope_cpu_seconds", OM_COUNTER, "seconds",
+	       "CPU seconds of the process's threads, gil=with: holding the GIL, gil=without: not holding it "
+	       "(native code, or waiting for it on-CPU).");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p, .k = { "gil" }, .n = 1 };
+
+		l.v[0] = "with";
+		counter(w, "gilscope_cpu_seconds", &l, p->cum.with_gil_s, p->attached_real_s);
+		l.v[0] = "without";
+		counter(w, "gilscope_cpu_seconds", &l, p->cum.without_gil_s, p->attached_real_s);
+	}
+
+	family(w, "gilscope_state_seconds", OM_COUNTER, "seconds", STATE_HELP("the process's threads (summed)"));
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p, .k = { "state" }, .n = 1 };
+
+		for (int s = 0; s < NR_ST; s++) {
+			l.v[0] = state_name[s];
+			counter(w, "gilscope_state_seconds", &l, report_state(&p->cum, s), p->attached_real_s);
+		}
+	}
+
+	proc_counter(w, "gilscope_lost_events", NULL,
+		     "Events gilscope lost (full tables, skipped probe runs): its figures undercount by these.",
+		     v_lost);
+
+	family(w, "gilscope_threads", OM_GAUGE, NULL, "Live threads of the process.");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		struct om_labels l = { .p = f->procs[i] };
+
+		sample(w, "gilscope_threads", "", &l, f->procs[i]->cum.live_threads);
+	}
+
+	family(w, "gilscope_gil_switch_interval_seconds", OM_GAUGE, "seconds",
+	       "The interpreter's switch interval (sys.getswitchinterval()), when gilscope could read it.");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p };
+
+		if (p->cum.switch_interval_us >= 0)
+			sample(w, "gilscope_gil_switch_interval_seconds", "", &l, p->cum.switch_interval_us / 1e6);
+	}
+
+	family(w, "gilscope_gil_hold_duration_seconds", OM_HISTOGRAM, "seconds",
+	       "Durations of the main GIL's completed holds.");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p };
+
+		histogram(w, "gilscope_gil_hold_duration_seconds", &l, p->cum_raw.hist[GS_HIST_HOLD],
+			  p->cum.hold.total_s, p->attached_real_s);
+	}
+	family(w, "gilscope_gil_wait_duration_seconds", OM_HISTOGRAM, "seconds",
+	       "Durations of completed waits for the main GIL (contended acquisitions).");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+		struct om_labels l = { .p = p };
+
+		histogram(w, "gilscope_gil_wait_duration_seconds", &l, p->cum_raw.hist[GS_HIST_WAIT],
+			  p->cum.wait.total_s, p->attached_real_s);
+	}
+}
+
+/* ---------------------------------------------------------- every thread */
+
+/* Live threads only: an exited thread's series end with it (the merged
+ * row of many exited threads too). */
+static bool thread_shown(const struct thread_figs *t)
+{
+	return !t->t->exited && !t->t->merged;
+}
+
+/* tid and name: the caller's buffers (a thread's name fills its array
+ * with no NUL at 15 bytes) */
+struct thread_ids {
+	char tid[16];
+	char name[sizeof(((struct thread_rec *)0)->name) + 1];
+};
+
+static void thread_labels(struct om_labels *l, const struct live_proc *p, const struct thread_figs *t,
+			  struct thread_ids *ids)
+{
+	snprintf(ids->tid, sizeof(ids->tid), "%u", (unsigned int)t->t->tid);
+	memcpy(ids->name, t->t->name, sizeof(t->t->name));
+	ids->name[sizeof(t->t->name)] = 0;
+	*l = (struct om_labels){ .p = p, .k = { "tid", "thread" }, .v = { ids->tid, ids->name }, .n = 2 };
+}
+
+static void thread_metrics(struct om *w)
+{
+	const struct live_frame *f = w->f;
+	struct thread_ids ids;
+
+	family(w, "gilscope_thread_state_seconds", OM_COUNTER, "seconds", STATE_HELP("the thread"));
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+
+		for (size_t j = 0; j < p->cum.nthreads; j++) {
+			const struct thread_figs *t = &p->cum.threads[j];
+			struct om_labels l;
+
+			if (!thread_shown(t))
+				continue;
+			thread_labels(&l, p, t, &ids);
+			l.k[2] = "state";
+			l.n = 3;
+			for (int s = 0; s < NR_ST; s++) {
+				l.v[2] = state_name[s];
+				counter(w, "gilscope_thread_state_seconds", &l, thread_state(t, s), 0);
+			}
+		}
+	}
+	family(w, "gilscope_thread_gil_holds", OM_COUNTER, NULL, "The thread's completed holds of the main GIL.");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+
+		for (size_t j = 0; j < p->cum.nthreads; j++) {
+			const struct thread_figs *t = &p->cum.threads[j];
+			struct om_labels l;
+
+			if (!thread_shown(t))
+				continue;
+			thread_labels(&l, p, t, &ids);
+			counter(w, "gilscope_thread_gil_holds", &l, (double)t->t->st.holds, 0);
+		}
+	}
+	family(w, "gilscope_thread_gil_waits", OM_COUNTER, NULL, "The thread's completed waits for the main GIL.");
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+
+		for (size_t j = 0; j < p->cum.nthreads; j++) {
+			const struct thread_figs *t = &p->cum.threads[j];
+			struct om_labels l;
+
+			if (!thread_shown(t))
+				continue;
+			thread_labels(&l, p, t, &ids);
+			counter(w, "gilscope_thread_gil_waits", &l, (double)t->t->st.waits, 0);
+		}
+	}
+}
+
+/* ----------------------------------------------------------------- entry */
+
+char *openmetrics__render(const struct live_frame *f, const struct om_opts *o, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	struct om w = { .f = f, .o = o };
+	bool bad;
+
+	w.m = open_memstream(&buf, &n);
+	if (!w.m)
+		return NULL;
+	self_metrics(&w);
+	proc_metrics(&w);
+	if (o->threads)
+		thread_metrics(&w);
+	if (o->fmt == OM_OPENMETRICS)
+		fputs("# EOF\n", w.m);
+	bad = ferror(w.m);
+	if (fclose(w.m) || bad) {
+		free(buf);
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return buf;
+}
+
+const char *openmetrics__content_type(enum om_format fmt)
+{
+	return fmt == OM_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+				     : "text/plain; version=0.0.4; charset=utf-8";
+}
