@@ -203,8 +203,8 @@ static int run(struct live_opts *o)
 	code = EXIT_OK;
 	if (o->serve) {
 		metrics_http__publish(http, live__frame(l), &om);
-		fprintf(stderr, "gilscope: serving http://%s/metrics; Ctrl-C to stop\n",
-			o->listen ? o->listen : "127.0.0.1:9723");
+		fprintf(stderr, "gilscope: serving /metrics on port %d (%s); Ctrl-C to stop\n",
+			metrics_http__port(http), o->listen ? o->listen : "127.0.0.1:9723");
 	} else if ((e = top_ui__open(&ui, isatty(STDOUT_FILENO) && isatty(STDIN_FILENO), stdout, err, sizeof(err)))) {
 		live__close(l);
 		fprintf(stderr, "gilscope: %s\n", err);
