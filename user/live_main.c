@@ -223,6 +223,9 @@ static int run(struct live_opts *o)
 		}
 		if (o->serve && e != LIVE_NOTHING)
 			metrics_http__publish(http, live__frame(l), &om);
+		/* scrapes waiting for this frame's text: rendered here, where
+		 * the frame stays unchanged until the next live__poll */
+		metrics_http__render_pending(http);
 		if (!o->serve && e == LIVE_TICK)
 			top_ui__draw(ui, live__frame(l));
 		if (ui && top_ui__keys(ui))

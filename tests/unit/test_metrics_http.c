@@ -145,6 +145,45 @@ static void proc(struct live_proc *p, struct py_target *pt, uint64_t held_ms)
 
 /* ------------------------------------------------------------ concurrency */
 
+
+/* A request made from another thread while this one plays gilscope's
+ * main loop: it renders what scrapes wait for (metrics_http__render_pending)
+ * until the reply is in. */
+struct fetch_job {
+	int family, port;
+	const char *method, *path, *extra;
+	struct reply *r;
+	int rc;
+	volatile int done;
+};
+
+static void *fetch_thread(void *arg)
+{
+	struct fetch_job *j = arg;
+
+	j->rc = http(j->family, j->port, j->method, j->path, j->extra, j->r);
+	__sync_synchronize();
+	j->done = 1;
+	return NULL;
+}
+
+static struct metrics_http *served;   /* the server fetch renders for */
+
+static int fetch(int family, int port, const char *method, const char *path, const char *extra, struct reply *r)
+{
+	struct fetch_job j = { family, port, method, path, extra, r, -1, 0 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fetch_thread, &j))
+		return -1;
+	while (!j.done) {
+		metrics_http__render_pending(served);
+		usleep(2000);
+	}
+	pthread_join(t, NULL);
+	return j.rc;
+}
+
 struct race {
 	int port;
 	int bad, done;
@@ -221,9 +260,10 @@ int main(void)
 		return check_summary("metrics_http");
 	port = metrics_http__port(h);
 	CHECK(port > 0);
+	served = h;
 
 	/* nothing published yet */
-	CHECK(http(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
 	CHECK_MSG(r.status == 503, "status %d", r.status);
 	free(r.body);
 
@@ -232,7 +272,7 @@ int main(void)
 
 	/* no Accept: Prometheus text, exactly what the renderer writes */
 	want = openmetrics__render(&f, &o, &len);
-	CHECK(http(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
 	CHECK_MSG(r.status == 200, "status %d", r.status);
 	CHECK_STR(header(&r, "Content-Type", v, sizeof(v)), "text/plain; version=0.0.4; charset=utf-8");
 	CHECK(want && r.len == len && !memcmp(r.body, want, len));
@@ -245,7 +285,7 @@ int main(void)
 	/* Prometheus's own Accept header: OpenMetrics */
 	o.fmt = OM_OPENMETRICS;
 	want = openmetrics__render(&f, &o, &len);
-	CHECK(http(AF_INET, port, "GET", "/metrics",
+	CHECK(fetch(AF_INET, port, "GET", "/metrics",
 		   "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
 		   "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n", &r) == 0);
 	CHECK_MSG(r.status == 200, "status %d", r.status);
@@ -255,34 +295,34 @@ int main(void)
 	free(r.body);
 	free(want);
 	/* refused with q=0, or not asked for: text */
-	CHECK(http(AF_INET, port, "GET", "/metrics", "Accept: application/openmetrics-text; q=0, text/plain\r\n", &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics", "Accept: application/openmetrics-text; q=0, text/plain\r\n", &r) == 0);
 	CHECK_STR(header(&r, "Content-Type", v, sizeof(v)), "text/plain; version=0.0.4; charset=utf-8");
 	free(r.body);
-	CHECK(http(AF_INET, port, "GET", "/metrics", "Accept: text/plain, application/json\r\n", &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics", "Accept: text/plain, application/json\r\n", &r) == 0);
 	CHECK_STR(header(&r, "Content-Type", v, sizeof(v)), "text/plain; version=0.0.4; charset=utf-8");
 	free(r.body);
 
 	/* HEAD: the headers, no body */
 	o.fmt = OM_PROMETHEUS_TEXT;
 	want = openmetrics__render(&f, &o, &len);
-	CHECK(http(AF_INET, port, "HEAD", "/metrics", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "HEAD", "/metrics", NULL, &r) == 0);
 	CHECK_MSG(r.status == 200 && r.len == 0, "status %d, %zu bytes", r.status, r.len);
 	CHECK_U64(strtoull(header(&r, "Content-Length", v, sizeof(v)), NULL, 10), len);
 	free(r.body);
 	free(want);
 
 	/* elsewhere, and other methods */
-	CHECK(http(AF_INET, port, "GET", "/", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/", NULL, &r) == 0);
 	CHECK_MSG(r.status == 404, "status %d", r.status);
 	free(r.body);
-	CHECK(http(AF_INET, port, "GET", "/metrics/x", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics/x", NULL, &r) == 0);
 	CHECK_MSG(r.status == 404, "status %d", r.status);
 	free(r.body);
-	CHECK(http(AF_INET, port, "POST", "/metrics", "Content-Length: 5\r\n\r\nhello", &r) == 0);
+	CHECK(fetch(AF_INET, port, "POST", "/metrics", "Content-Length: 5\r\n\r\nhello", &r) == 0);
 	CHECK_MSG(r.status == 405, "status %d", r.status);
 	CHECK_STR(header(&r, "Allow", v, sizeof(v)), "GET, HEAD");
 	free(r.body);
-	CHECK(http(AF_INET, port, "DELETE", "/metrics", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "DELETE", "/metrics", NULL, &r) == 0);
 	CHECK_MSG(r.status == 405, "status %d", r.status);
 	free(r.body);
 
@@ -291,7 +331,7 @@ int main(void)
 	proc(&p, &pt, 900);
 	f.attached_total = 2;
 	metrics_http__publish(h, &f, &o);
-	CHECK(http(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
+	CHECK(fetch(AF_INET, port, "GET", "/metrics", NULL, &r) == 0);
 	CHECK(r.body && strstr(r.body, "container=\"\"} 0.9\n") && strstr(r.body, "gilscope_processes_attached_total 2\n"));
 	CHECK(r.body && !strstr(r.body, "container=\"\"} 0.4\n"));
 	free(r.body);
@@ -305,6 +345,7 @@ int main(void)
 		while (x.done < 150) {
 			f.seq++;
 			metrics_http__publish(h, &f, &o);
+			metrics_http__render_pending(h);
 		}
 		pthread_join(t, NULL);
 		CHECK_MSG(x.bad == 0, "%d of 150 scrapes bad", x.bad);
@@ -351,8 +392,9 @@ int main(void)
 
 	/* IPv6 loopback, where the machine has it */
 	if (metrics_http__start(&h, "[::1]:0", err, sizeof(err)) == 0) {
+		served = h;
 		metrics_http__publish(h, &f, &o);
-		CHECK(http(AF_INET6, metrics_http__port(h), "GET", "/metrics", NULL, &r) == 0 && r.status == 200);
+		CHECK(fetch(AF_INET6, metrics_http__port(h), "GET", "/metrics", NULL, &r) == 0 && r.status == 200);
 		free(r.body);
 		metrics_http__stop(h);
 	} else {

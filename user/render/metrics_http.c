@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* /metrics over libmicrohttpd. gilscope binds the listening socket itself
  * (clear errors, the port when 0 was asked) and hands it to MHD, which
- * polls it and every connection in one thread of its own. A publish
- * renders a snapshot of both formats and swaps it in under a mutex; a
- * scrape takes a reference to the current snapshot and sends its text
- * without copying; the last reference frees it. */
+ * polls it and every connection in one thread of its own. A publish only
+ * notes the frame; the text is rendered when a scrape asks for it, by
+ * the thread that owns the frame (metrics_http__render_pending), once per
+ * frame and format: a frame nobody scrapes costs nothing. The rendered
+ * snapshot is swapped in under a mutex; a scrape takes a reference to it
+ * and sends its text without copying; the last reference frees it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -15,22 +17,34 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "common.h"
 #include "render/metrics_http.h"
 
-/* One published frame, rendered in both formats. */
+/* One published frame, rendered in the formats scrapes asked for. */
 struct snapshot {
 	int refs;                    /* under metrics_http.lock */
-	char *text[2];               /* [enum om_format] */
+	uint64_t gen;                /* the frame's */
+	char *text[2];               /* [enum om_format], NULL: not rendered */
 	size_t len[2];
 };
+
+/* How long a scrape waits for its text to be rendered. */
+#define RENDER_WAIT_S 3
 
 struct metrics_http {
 	struct MHD_Daemon *d;
 	int port;
 	pthread_mutex_t lock;
-	struct snapshot *cur;        /* NULL: nothing to serve */
+	pthread_cond_t rendered;
+	struct snapshot *cur;        /* NULL: nothing rendered yet */
+	/* the published frame (borrowed until the next publish) */
+	const struct live_frame *frame;
+	struct om_opts opts;
+	uint64_t gen;                /* 0: nothing published */
+	bool want[2];                /* scrapes wait for these formats */
+	bool stopping;
 };
 
 /* A response's reference: the snapshot, and the server to unlock. */
@@ -126,7 +140,18 @@ static enum MHD_Result reply_metrics(struct metrics_http *h, struct MHD_Connecti
 		return MHD_NO;
 	pthread_mutex_lock(&h->lock);
 	ref->h = h;
-	ref->s = h->cur;
+	/* the current frame in this format: rendered on demand */
+	if (h->gen && !h->stopping && !(h->cur && h->cur->gen == h->gen && h->cur->text[fmt])) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += RENDER_WAIT_S;
+		h->want[fmt] = true;
+		while (!h->stopping && h->want[fmt] &&
+		       pthread_cond_timedwait(&h->rendered, &h->lock, &until) == 0)
+			;
+	}
+	ref->s = h->cur && h->cur->text[fmt] ? h->cur : NULL;
 	if (ref->s)
 		ref->s->refs++;
 	pthread_mutex_unlock(&h->lock);
@@ -268,6 +293,7 @@ int metrics_http__start(struct metrics_http **out, const char *spec, char *err, 
 		return fd;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->rendered, NULL);
 	h->d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_HTTP_MAX_CONNS,
@@ -276,6 +302,7 @@ int metrics_http__start(struct metrics_http **out, const char *spec, char *err, 
 	if (!h->d) {
 		close(fd);
 		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->rendered);
 		free(h);
 		return gs_fail(err, errlen, -EIO, "--listen %s: the HTTP server (libmicrohttpd) did not start", spec);
 	}
@@ -285,23 +312,53 @@ int metrics_http__start(struct metrics_http **out, const char *spec, char *err, 
 
 void metrics_http__publish(struct metrics_http *h, const struct live_frame *f, const struct om_opts *o)
 {
-	struct snapshot *s = calloc(1, sizeof(*s)), *old;
-	struct om_opts each = *o;
-
-	for (int fmt = OM_PROMETHEUS_TEXT; s && fmt <= OM_OPENMETRICS; fmt++) {
-		each.fmt = fmt;
-		s->text[fmt] = openmetrics__render(f, &each, &s->len[fmt]);
-		if (!s->text[fmt]) {
-			snapshot_free(s);
-			s = NULL;
-		}
-	}
-	if (s)
-		s->refs = 1;   /* the server's */
 	pthread_mutex_lock(&h->lock);
-	old = h->cur;
-	h->cur = s;
-	old = snapshot_unref_locked(old);
+	h->frame = f;
+	h->opts = *o;
+	h->gen++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void metrics_http__render_pending(struct metrics_http *h)
+{
+	struct snapshot *s, *old = NULL;
+	struct om_opts each;
+	bool want[2];
+	uint64_t gen;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	want[0] = h->want[0];
+	want[1] = h->want[1];
+	gen = h->gen;
+	each = h->opts;
+	pthread_mutex_unlock(&h->lock);
+	if (!(want[0] || want[1]) || !gen)
+		return;
+	/* the frame is this thread's: rendered without the lock */
+	s = calloc(1, sizeof(*s));
+	for (int fmt = OM_PROMETHEUS_TEXT; s && fmt <= OM_OPENMETRICS; fmt++) {
+		if (!want[fmt])
+			continue;
+		each.fmt = fmt;
+		s->text[fmt] = openmetrics__render(h->frame, &each, &s->len[fmt]);
+	}
+	pthread_mutex_lock(&h->lock);
+	if (s) {
+		s->refs = 1;   /* the server's */
+		s->gen = gen;
+		/* the other format of the same frame, rendered before, stays */
+		for (int fmt = OM_PROMETHEUS_TEXT; h->cur && h->cur->gen == gen && fmt <= OM_OPENMETRICS; fmt++)
+			if (!s->text[fmt] && h->cur->text[fmt] && (s->text[fmt] = malloc(h->cur->len[fmt] + 1))) {
+				memcpy(s->text[fmt], h->cur->text[fmt], h->cur->len[fmt] + 1);
+				s->len[fmt] = h->cur->len[fmt];
+			}
+		old = snapshot_unref_locked(h->cur);
+		h->cur = s;
+	}
+	h->want[0] = h->want[1] = false;   /* out of memory: 503, not a wait */
+	pthread_cond_broadcast(&h->rendered);
 	pthread_mutex_unlock(&h->lock);
 	snapshot_free(old);
 }
@@ -315,10 +372,16 @@ void metrics_http__stop(struct metrics_http *h)
 {
 	if (!h)
 		return;
+	/* a scrape waiting for its text gives up */
+	pthread_mutex_lock(&h->lock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->rendered);
+	pthread_mutex_unlock(&h->lock);
 	/* closes the listening socket and every connection; their responses
 	 * drop their references */
 	MHD_stop_daemon(h->d);
 	snapshot_free(snapshot_unref_locked(h->cur));
 	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->rendered);
 	free(h);
 }

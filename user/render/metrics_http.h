@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* gilscope serve's endpoint: GET/HEAD /metrics on libmicrohttpd, which
- * runs its own thread. Each publish renders the frame in both formats
- * (render/openmetrics.h) and swaps it in; a scrape sends the one its
+ * runs its own thread. A frame is rendered (render/openmetrics.h) when a
+ * scrape asks for it, once per frame and format; a scrape sends the one its
  * Accept header asks for (OpenMetrics if it accepts
  * application/openmetrics-text, else Prometheus text). Read-only: other
  * paths get 404, other methods 405; at most METRICS_HTTP_MAX_CONNS
@@ -23,9 +23,13 @@ struct metrics_http;
  * reason in err. Until the first publish, /metrics answers 503. */
 int metrics_http__start(struct metrics_http **out, const char *listen, char *err, size_t errlen);
 
-/* Serve f from now on (o->fmt is ignored: both formats are rendered; the
- * frame is not kept). On ENOMEM /metrics answers 503 until the next. */
+/* Serve f from now on (o->fmt is ignored: a scrape picks the format).
+ * f is borrowed until the next publish: the caller keeps it unchanged and
+ * calls metrics_http__render_pending often (every ~100 ms), which renders
+ * f in the formats scrapes are waiting for (they wait up to 3 s, then get
+ * 503), once per frame and format. On ENOMEM: 503. */
 void metrics_http__publish(struct metrics_http *h, const struct live_frame *f, const struct om_opts *o);
+void metrics_http__render_pending(struct metrics_http *h);
 
 /* The port it listens on. */
 int metrics_http__port(const struct metrics_http *h);

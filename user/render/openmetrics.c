@@ -6,6 +6,7 @@
  * grow while a process is traced. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/hist_stats.h"
@@ -488,6 +489,9 @@ char *openmetrics__render(const struct live_frame *f, const struct om_opts *o, s
 	w.m = open_memstream(&buf, &n);
 	if (!w.m)
 		return NULL;
+	/* one thread writes this stream: stdio's per-call locking is ~a
+	 * third of the time of a 1.7 MB text (64 processes) */
+	__fsetlocking(w.m, FSETLOCKING_BYCALLER);
 	self_metrics(&w);
 	proc_metrics(&w);
 	if (o->threads)
