@@ -45,33 +45,6 @@ static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const 
 	o->merged = c->merged > p->merged ? c->merged - p->merged : c->merged;
 }
 
-/* A thread's wait p99 over the interval, from its coarse histogram. */
-static void thread_p99(struct thread_rec *t)
-{
-	uint64_t n = 0, rank, seen = 0;
-
-	for (int i = 0; i < GS_THIST_SLOTS; i++)
-		n += t->st.whist[i];
-	t->wait_p99_ns = 0;
-	if (!n)
-		return;
-	rank = (n * 99 + 99) / 100;
-	for (int i = 0; i < GS_THIST_SLOTS; i++) {
-		seen += t->st.whist[i];
-		if (seen >= rank) {
-			/* the coarse slot's middle (bpf/hist.h) */
-			unsigned int f = (unsigned int)(i + GS_THIST_FIRST) << GS_THIST_SHIFT;
-			double lo = (double)gs_hist_slot_lo(f);
-			double hi = (double)gs_hist_slot_lo(f + (1u << GS_THIST_SHIFT));
-
-			t->wait_p99_ns = (lo + hi) / 2;
-			if (t->st.wait_max_ns && t->wait_p99_ns > t->st.wait_max_ns)
-				t->wait_p99_ns = (double)t->st.wait_max_ns;
-			return;
-		}
-	}
-}
-
 int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev)
 {
 	memset(out, 0, sizeof(*out));
@@ -117,7 +90,9 @@ int live_diff(struct gs_result *out, const struct gs_result *cur, const struct g
 			/* an exited thread already reported in an earlier interval */
 			if (cur->threads[i].exited && p->exited && !any && !o->st.holds && !o->st.waits)
 				continue;
-			thread_p99(o);
+			/* a thread's wait p99 over the interval: no live view
+			 * shows it, and it is a 120-slot walk per thread */
+			o->wait_p99_ns = 0;
 		}
 		out->nthreads++;
 	}

@@ -55,7 +55,8 @@ struct live_frame {
 /* out = cur - prev: the interval (prev->t1, cur->t1] of one process.
  * Counters, histograms, CPU times and each thread's state times are
  * subtracted (a thread absent from prev counts whole); waits and holds
- * count in the interval they end in; maxima are since attach. prev NULL:
+ * count in the interval they end in; maxima are since attach; a thread's
+ * wait p99 is not computed (no live view shows it). prev NULL:
  * a copy of cur. 0 or -ENOMEM; out is freed with gs_result__free. */
 int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev);
 
