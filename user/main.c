@@ -30,10 +30,11 @@
 #include "model/timeline.h"
 #include "trace/gil_tracer.h"
 #include "live_main.h"
+#include "trace/live.h"
 
 
 static const char usage[] =
-"Usage: gilscope record (-p PID | -- COMMAND [ARGS...]) [options]\n"
+"Usage: gilscope record (-p PID | -a | -- COMMAND [ARGS...]) [options]\n"
 "       gilscope top [-p PID ... | -a] [--children] [-i SECONDS]   (top --help)\n"
 "       gilscope serve [--listen [ADDR:]PORT] [-p PID ... | -a]   (serve --help)\n"
 "\n"
@@ -42,6 +43,10 @@ static const char usage[] =
 "which case the process is in (GIL-bound, I/O-bound, native-parallel, ...).\n"
 "\n"
 "  -p, --pid PID          attach to a running process\n"
+"  -a, --all              every CPython process on the host, those running at\n"
+"                         the start and those that start later (at most 64 at\n"
+"                         once), containers included: a report per process and\n"
+"                         for all of them (no stack outputs, no --trace)\n"
 "  -- COMMAND [ARGS...]   launch COMMAND (arguments passed unchanged) and trace\n"
 "                         it from its first Python instruction\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C,\n"
@@ -89,7 +94,7 @@ struct opts {
 	const char *json;
 	const char *folded, *flamegraph, *trace, *pprof;
 	int hz, max_depth;
-	bool verbose, bpf_stats, children;
+	bool verbose, bpf_stats, children, all;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -134,6 +139,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "max-depth", required_argument, NULL, 'D' },
 		{ "bpf-stats", no_argument, NULL, 'S' },
 		{ "children", no_argument, NULL, 'c' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -160,8 +166,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	/* '+': stop at the first non-option, so the launched command's own
 	 * options are never parsed as ours. */
-	while ((c = getopt_long(argc, argv, "+p:d:F:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:F:avhV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			o->all = true;
+			break;
 		case 'p':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
@@ -225,9 +234,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		o->cmd = &argv[optind];
+	if (o->all) {
+		if (o->pid || o->cmd)
+			return die(EXIT_TARGET, "-a traces every CPython process: give -a, -p PID or -- COMMAND, one of them");
+		if (o->children)
+			return die(EXIT_TARGET, "-a traces every process already: --children goes with -p or a command");
+		if (o->folded || o->flamegraph || o->pprof || o->trace)
+			return die(EXIT_TARGET, "-a does not take stack or trace outputs yet (--folded, --flamegraph, "
+				   "--pprof, --trace): use -p PID --children for a process tree");
+		return 0;
+	}
 	if (!o->pid == !o->cmd)
 		return die(EXIT_TARGET, o->pid ? "give either -p PID or a command after --, not both"
-					       : "nothing to trace: give -p PID or -- COMMAND (see --help)");
+					       : "nothing to trace: give -p PID, -a or -- COMMAND (see --help)");
 	return 0;
 }
 
@@ -466,6 +485,95 @@ static int record(struct run *r)
 	return e;
 }
 
+/* record -a: every CPython process on the host over the window, through
+ * the live driver (trace/live.h) without its figures; then one report per
+ * process and one for all, in the --children report's shape: the process
+ * traced longest (the lowest PID of those) heads it, every other one is a
+ * "child" with its real parent. */
+static int record_all(struct run *r)
+{
+	struct live_cfg cfg = { .all = true, .interval_s = 1, .views = 0, .keep_ended = true };
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t start = gs_mono_ns();
+	struct family_model fam = {};
+	struct proc_model *procs = NULL;
+	struct child_skip *skip = NULL;
+	struct session **ss;
+	struct live *l = NULL;
+	char err[512] = "";
+	size_t n = 0, head = 0;
+	int e, code = EXIT_OK;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((e = live__open(&l, &cfg, &code, err, sizeof(err))))
+		return die(code ? code : EXIT_SYSTEM, "%s", err);
+	fprintf(stderr, "gilscope: tracing every CPython process on this host%s\n",
+		r->o->duration > 0 ? "" : "; Ctrl-C to stop");
+	while (!stop_signal) {
+		e = live__poll(l, 200, err, sizeof(err));
+		if (e < 0 && !stop_signal) {
+			live__close(l);
+			return die(EXIT_SYSTEM, "%s", err);
+		}
+		if (r->o->duration > 0 && gs_mono_ns() - start >= (uint64_t)(r->o->duration * 1e9))
+			break;
+	}
+	n = live__end_all(l, &ss);
+	for (size_t i = 0; i < n; i++)
+		if (ss[i]->done && (!ss[head]->done || ss[i]->res.t0 < ss[head]->res.t0 ||
+				    (ss[i]->res.t0 == ss[head]->res.t0 && ss[i]->pt.pid < ss[head]->pt.pid)))
+			head = i;
+	if (!n || !ss[head]->done) {
+		live__close(l);
+		reaper__wait();
+		return die(EXIT_TARGET, "no CPython process was traced in the window");
+	}
+	procs = calloc(n, sizeof(*procs));
+	if (!procs) {
+		live__close(l);
+		return die(EXIT_SYSTEM, "out of memory");
+	}
+	{
+		size_t k = 0;
+		const struct live_frame *f = live__frame(l);
+
+		proc_model__build(&procs[k++], &ss[head]->pt, &ss[head]->res, NULL, false, true);
+		for (size_t i = 0; i < n; i++) {
+			if (i == head || !ss[i]->done)
+				continue;
+			proc_model__build(&procs[k], &ss[i]->pt, &ss[i]->res, NULL, false, true);
+			procs[k++].rep.parent = ss[i]->parent;
+		}
+		family_model__build(&fam, procs, k);
+		fam.rep.host_wide = true;
+		if (f->nskips && (skip = calloc(f->nskips, sizeof(*skip)))) {
+			for (size_t i = 0; i < f->nskips; i++) {
+				skip[i].pid = f->skips[i].pid;
+				memcpy(skip[i].comm, f->skips[i].comm, sizeof(skip[i].comm));
+				snprintf(skip[i].reason, sizeof(skip[i].reason), "%s", f->skips[i].reason);
+			}
+			fam.rep.skip = skip;
+			fam.rep.nskip = f->nskips;
+		}
+		e = output__write(&r->of, stdout, procs, k);
+		for (size_t i = 0; !e && i < k; i++)
+			if (!procs[i].rep.check.ok) {
+				fprintf(stderr, "gilscope: PID %d: the self-check failed: %s\n", procs[i].rep.pt->pid,
+					procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
+				e = EXIT_UNTRUSTED;
+			}
+		family_model__free(&fam, procs);
+		for (size_t i = 0; i < k; i++)
+			proc_model__free(&procs[i]);
+	}
+	free(procs);
+	free(skip);
+	live__close(l);
+	reaper__wait();
+	return e;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
@@ -497,7 +605,7 @@ int main(int argc, char **argv)
 				      .trace = o.trace, .pprof = o.pprof };
 	if ((e = output__open(&r.of)))
 		return e;
-	e = record(&r);
+	e = o.all ? record_all(&r) : record(&r);
 	output__abandon(&r.of);     /* removes what it created if nothing was written */
 	return e;
 }

@@ -23,6 +23,7 @@ struct family_report {
 	size_t nskip;
 	uint64_t lost;                  /* processes the tree could not follow */
 	uint64_t preexec_dropped;       /* empty images replaced by exec */
+	bool host_wide;                 /* record -a: every CPython process, not a tree */
 	int processes;                  /* traced: root + kids */
 	int busy_processes;             /* on-CPU >= GS_BUSY_CORES each */
 	double window_s;                /* the target's window */

@@ -450,6 +450,7 @@ static void family(struct json_writer *w, const struct family_report *f)
 	json_key(w, "total");
 	json_obj_begin(w);
 	kv_u(w, "processes", (uint64_t)f->processes);
+	json_key(w, "host_wide"); json_bool(w, f->host_wide);
 	kv_u(w, "busy_processes", (uint64_t)f->busy_processes);
 	kv_d(w, "window_s", f->window_s);
 	kv_d(w, "on_cpu_s", f->on_cpu_s);

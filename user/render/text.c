@@ -146,7 +146,8 @@ static void print_family(const struct gs_report *root, FILE *f)
 {
 	const struct family_report *fr = root->family;
 
-	fprintf(f, "\nPROCESSES (the target and its traced descendants; --json has each one's full report)\n");
+	fprintf(f, fr->host_wide ? "\nPROCESSES (every CPython process on the host, -a; --json has each one's full report)\n"
+				 : "\nPROCESSES (the target and its traced descendants; --json has each one's full report)\n");
 	fprintf(f, "  %-8s %-8s %-15s %7s %7s %7s %8s %9s %8s %9s %6s  %s\n", "pid", "parent", "name", "window",
 		"held", "contend", "holds", "hold p50", "waits", "wait p99", "cores", "verdict");
 	for (size_t i = 0; i <= fr->nkids; i++)

@@ -35,6 +35,9 @@ struct live {
 	size_t nskips, capskips;
 	struct live_frame frame;
 	struct live_proc *fprocs[GS_MAX_PROCS];
+	struct live_sess **ended;   /* keep_ended: sessions whose process ended */
+	size_t nended, capended;
+	struct session **all;       /* live__end_all's list */
 	uint64_t next_tick, last_tick;
 	double last_cpu_s;
 };
@@ -132,6 +135,22 @@ static double age_s(pid_t pid)
 	return up - (double)start / sysconf(_SC_CLK_TCK);
 }
 
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
 /* Begin tracing pid. 0, or -errno with the reason in err. */
 static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit_code)
 {
@@ -159,6 +178,7 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 		return e;
 	}
 	x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	x->s.parent = parent_of(pid);
 	x->p.pid = pid;
 	snprintf(x->p.comm, sizeof(x->p.comm), "%.15s", x->s.pt.comm);
 	snprintf(x->p.python, sizeof(x->p.python), "%s", x->s.pt.version);
@@ -217,8 +237,12 @@ static void end_sess(struct live *l, size_t i)
 	session__end(&x->s);
 	discover__forget(l->d, x->p.pid);
 	l->sess[i] = l->sess[--l->nsess];
-	sess_free(x);
 	l->frame.exited_total++;
+	if (l->cfg.keep_ended && !gs_grow(&l->ended, &l->capended, l->nended + 1, sizeof(*l->ended), 16)) {
+		l->ended[l->nended++] = x;
+		return;
+	}
+	sess_free(x);
 }
 
 static int cmp_proc(const void *a, const void *b)
@@ -327,7 +351,7 @@ static int tick(struct live *l, char *err, size_t errlen)
 		discover__scan(l->d, offer, l);
 	}
 	t[1] = t[2] = gs_mono_ns();
-	if (l->tr && l->nsess) {
+	if (l->tr && l->nsess && l->cfg.views) {
 		if ((e = tracer__sample(l->tr)))
 			return gs_fail(err, errlen, e, "cannot read the BPF maps: %s", strerror(-e));
 		t[2] = gs_mono_ns();
@@ -444,14 +468,42 @@ size_t live__ntraced(const struct live *l)
 	return l->nsess;
 }
 
+size_t live__end_all(struct live *l, struct session ***out)
+{
+	size_t n = 0;
+
+	/* the report's tracing cost: one trap's price on this machine */
+	if (l->tr && l->nsess)
+		tracer__time_trap(l->tr);
+	free(l->all);
+	if (!(l->all = calloc(l->nsess + l->nended + 1, sizeof(*l->all)))) {
+		*out = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < l->nsess; i++) {
+		if (l->sess[i]->s.live)
+			session__end(&l->sess[i]->s);
+		l->all[n++] = &l->sess[i]->s;
+	}
+	for (size_t i = 0; i < l->nended; i++)
+		l->all[n++] = &l->ended[i]->s;
+	*out = l->all;
+	return n;
+}
+
 void live__close(struct live *l)
 {
 	if (!l)
 		return;
 	for (size_t i = l->nsess; i-- > 0;) {
-		session__end(&l->sess[i]->s);
+		if (l->sess[i]->s.live)
+			session__end(&l->sess[i]->s);
 		sess_free(l->sess[i]);
 	}
+	for (size_t i = 0; i < l->nended; i++)
+		sess_free(l->ended[i]);
+	free(l->ended);
+	free(l->all);
 	tracer__free(l->tr);
 	discover__free(l->d);
 	free(l->pids);

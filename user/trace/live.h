@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "model/live.h"
+#include "trace/session.h"
 
 struct live_cfg {
 	bool all;               /* -a: every CPython process on the host */
@@ -18,7 +19,10 @@ struct live_cfg {
 	size_t npids;
 	bool children;          /* --children: and their descendants */
 	double interval_s;      /* between frames */
-	unsigned views;         /* LIVE_IV, LIVE_CUM (model/live.h): the figures built */
+	unsigned views;         /* LIVE_IV, LIVE_CUM (model/live.h): the figures built;
+				   0 (record -a): none, no snapshots */
+	bool keep_ended;        /* record -a: a process that ends keeps its
+				   session (and result) for live__sessions */
 };
 
 enum live_event {
@@ -39,6 +43,10 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen);
 const struct live_frame *live__frame(const struct live *l);
 /* Processes still traced (with -p and no --children: 0 means all ended). */
 size_t live__ntraced(const struct live *l);
+/* record -a: end every window still open; every session traced (with
+ * keep_ended, those that ended before too), each with its result, into
+ * *out (owned by l). Their count. */
+size_t live__end_all(struct live *l, struct session ***out);
 void live__close(struct live *l);
 
 #endif
