@@ -425,6 +425,7 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 			bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid);
 		for (int j = sl->nlinks - 1; j >= 0; j--)
 			bpf_link__destroy(sl->links[j]);
+		sl->nlinks = 0;   /* destroyed: tracer__free must not again */
 		sl->used = false;
 		return e;
 	}

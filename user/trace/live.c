@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "common.h"
 #include "inspect/container.h"
+#include "trace/detach.h"
 #include "trace/discover.h"
 #include "trace/live.h"
 #include "trace/session.h"
@@ -271,7 +272,8 @@ static void frame_lists(struct live *l)
 	qsort(l->fprocs, n, sizeof(l->fprocs[0]), cmp_proc);
 	l->frame.procs = l->fprocs;
 	l->frame.nprocs = n;
-	qsort(l->skips, l->nskips, sizeof(*l->skips), cmp_skip);
+	if (l->nskips)
+		qsort(l->skips, l->nskips, sizeof(*l->skips), cmp_skip);
 	l->frame.skips = l->skips;
 	l->frame.nskips = l->nskips;
 }
@@ -504,6 +506,9 @@ void live__close(struct live *l)
 		sess_free(l->ended[i]);
 	free(l->ended);
 	free(l->all);
+	/* the uprobes of ended windows detach in the background: done before
+	 * their object goes */
+	reaper__wait();
 	tracer__free(l->tr);
 	discover__free(l->d);
 	free(l->pids);

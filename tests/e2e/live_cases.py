@@ -1,0 +1,196 @@
+"""End-to-end cases for the host-wide driver behind `record -a`, `top -a`
+and `serve -a` (run once, on the newest pyenv interpreter):
+
+- record -a: every CPython process of the window in one report (the
+  --children shape, total.host_wide), each with its own figures and
+  self-check; a Python 2 process listed as not traced, with its reason;
+- top -a: a process in a container (its own mount and PID namespaces)
+  labelled with its container, one on the host not; Python 2 skipped with
+  the reason;
+- serve -a: 1,000 short-lived Python processes started and ended while it
+  serves: gilscope's RSS stays <= 64 MiB, each is attached and counted,
+  and none is left in /metrics after it exits.
+Other CPython processes of the machine may be traced too: every check is
+about the processes the case started.
+"""
+import glob
+import os
+import re
+import subprocess
+import time
+import urllib.request
+
+import gs
+from common import Case
+from gs import CaseError
+
+PY2 = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/2.7*/bin/python2.7")))
+
+
+def python2(ctx):
+    """A sleeping Python 2 process, or None when there is no 2.7 here."""
+    if not PY2:
+        return None
+    return ctx.spawn([PY2[0], "-c", "import time; time.sleep(60)"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
+def plain_lines(text):
+    """top's key=value lines as dicts (values may be quoted)."""
+    out = []
+    for line in text.splitlines():
+        d = {}
+        for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+            v = m.group(2)
+            d[m.group(1)] = v[1:-1] if v.startswith('"') else v
+        if "pid" in d:
+            out.append(d)
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def case_record_all(ctx):
+    cpu = ctx.workload("cpu_threads.py", 2, 0.005, 0)
+    idle = ctx.workload("sleepers.py", 3, 50, 0)
+    old = python2(ctx)
+    time.sleep(0.5)
+    jp = ctx.path("all.json")
+    run = ctx.run_gilscope(["record", "-a", "-d", 3, "--json", jp], timeout=60, json_path=jp, watch=cpu.pid)
+    ctx.check("rc", run.rc, run.rc == 0, "0 (every process's self-check agrees)")
+    doc = run.doc
+    if not isinstance(doc, dict):
+        raise CaseError("no JSON report: %s" % gs.tail(run.stderr))
+    procs = [doc] + list(doc.get("children", []))
+    by_pid = {gs.get(p, "target", "pid"): p for p in procs}
+    total = doc.get("total", {})
+    ctx.check("host_wide", total.get("host_wide"), total.get("host_wide") is True, "true")
+    ctx.check("processes", total.get("processes"), total.get("processes") == len(procs), "the reports in it")
+    ctx.check("both_traced", sorted(p for p in (cpu.pid, idle.pid) if p in by_pid),
+              cpu.pid in by_pid and idle.pid in by_pid, "[%d, %d]" % (cpu.pid, idle.pid))
+    if cpu.pid in by_pid:
+        held = gs.get(by_pid[cpu.pid], "gil", "held_pct")
+        ctx.check("cpu_held", held, held is not None and held >= 90, ">=90% (2 CPU-bound threads)", load=True)
+        sc = gs.get(by_pid[cpu.pid], "check", "ok")
+        ctx.check("cpu_self_check", sc, sc is True, "true")
+    if idle.pid in by_pid:
+        held = gs.get(by_pid[idle.pid], "gil", "held_pct")
+        ctx.check("idle_held", held, held is not None and held <= 5, "<=5% (threads that sleep)")
+    if old is not None:
+        skipped = {s.get("pid"): s for s in doc.get("children_skipped", [])}
+        why = skipped.get(old.pid, {}).get("reason", "")
+        ctx.check("python2_skipped", why or "not listed", "Python 2" in why, "listed: runs Python 2")
+    else:
+        ctx.detail("no pyenv 2.7 here: the Python 2 refusal not checked")
+
+
+def case_top_containers(ctx):
+    import container_cases
+    if not container_cases.can_contain(ctx):
+        return
+    host = ctx.workload("sleepers.py", 1, 100, 0)
+    old = python2(ctx)
+    c = container_cases.Container(ctx, hostile=False)
+    try:
+        c.start()
+        run = ctx.run_gilscope(["top", "-a", "-i", 0.5, "-d", 3], timeout=60)
+        ctx.check("rc", run.rc, run.rc == 0, "0")
+        lines = plain_lines(run.stdout)
+        mine = [l for l in lines if l.get("pid") == str(c.host_pid) and "held_pct" in l]
+        ctx.check("container_traced", len(mine), len(mine) >= 2, ">=2 intervals of the container's process")
+        labels = sorted({l.get("container", "") for l in mine})
+        ctx.check("container_label", labels, mine and all(labels), "a non-empty container label")
+        hl = [l for l in lines if l.get("pid") == str(host.pid) and "held_pct" in l]
+        ctx.check("host_label", sorted({l.get("container", "") for l in hl}),
+                  hl and all(l.get("container", "") == "" for l in hl), "'' (on the host)")
+        held = [float(l["held_pct"]) for l in mine[1:]]
+        ctx.check("container_held", held, held and min(held) >= 80, ">=80 (2 CPU-bound threads)", load=True)
+        if old is not None:
+            sk = [l for l in lines if l.get("pid") == str(old.pid) and "skipped" in l]
+            ctx.check("python2_skipped", sk[0]["skipped"] if sk else "no line",
+                      sk and "Python 2" in sk[0]["skipped"], "a skipped line: runs Python 2")
+    finally:
+        c.stop()
+
+
+def case_serve_churn(ctx):
+    n, at_once, life = 1000, 40, 1.5
+    port = container_free_port()
+    serve = ctx.start_gilscope(["serve", "-a", "--listen", "127.0.0.1:%d" % port])
+    url = "http://127.0.0.1:%d/metrics" % port
+
+    def scrape():
+        if serve.poll() is not None:
+            raise CaseError("gilscope serve exited (rc=%s): %s"
+                            % (serve.returncode, gs.tail(gs.read_file(serve.gs_files[1]))))
+        try:
+            return urllib.request.urlopen(url, timeout=10).read().decode()
+        except OSError:
+            return ""
+
+    def counter(body, name):
+        m = re.search(r"^%s (\S+)$" % name, body, re.M)
+        return float(m.group(1)) if m else None
+
+    deadline = time.monotonic() + 20
+    while not scrape() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    base = scrape()
+    a0 = counter(base, "gilscope_processes_attached_total") or 0
+    code = "import time; time.sleep(%g)" % life
+    started, running, pids, peak = 0, [], set(), 0
+    t0 = time.monotonic()
+    while started < n or running:
+        while started < n and len(running) < at_once:
+            p = subprocess.Popen([ctx.interp.path, "-c", code], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            running.append(p)
+            pids.add(p.pid)
+            started += 1
+        time.sleep(0.1)
+        running = [p for p in running if p.poll() is None]
+        peak = max(peak, rss_kb(serve.pid))
+        if time.monotonic() - t0 > 600:
+            raise CaseError("1,000 processes did not run within 600 s")
+    took = time.monotonic() - t0
+    time.sleep(2.5)   # a frame after the last exit
+    body = scrape()
+    left = sorted(pids & {int(x) for x in re.findall(r'pid="(\d+)"', body)})
+    a1 = counter(body, "gilscope_processes_attached_total") or 0
+    e1 = counter(body, "gilscope_processes_exited_total") or 0
+    peak = max(peak, rss_kb(serve.pid))
+    ctx.detail("%d processes (%d at once, %.1f s each) in %.0f s" % (n, at_once, life, took))
+    ctx.check("rss_peak", "%.1f MiB" % (peak / 1024), 0 < peak <= 64 * 1024, "<=64 MiB")
+    ctx.check("attached", int(a1 - a0), a1 - a0 >= 0.9 * n, ">=%d of %d (each lives %.1f s)" % (0.9 * n, n, life),
+              load=True)
+    ctx.check("attached_any", int(a1 - a0), a1 - a0 >= 0.5 * n, ">=%d of %d" % (0.5 * n, n))
+    ctx.check("exited_counted", int(e1), e1 >= a1 - a0, ">= attached (every one of them ended)")
+    ctx.check("none_left", left[:5], not left, "none of them in /metrics")
+    serve.send_signal(2)
+    ctx.finish_gilscope(serve, 30)
+    ctx.check("serve_rc", serve.returncode, serve.returncode == 0, "0 on SIGINT")
+
+
+def container_free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+CASES = [
+    Case("live: record -a", case_record_all, per_interp=False, retries=1),
+    Case("live: top -a, containers and refusals", case_top_containers, per_interp=False, retries=1),
+    Case("live: serve -a, 1,000 short-lived processes", case_serve_churn, per_interp=False, budget=400),
+]
