@@ -18,6 +18,7 @@ struct seen {
 	ino_t ino;
 	enum discover_verdict v;
 	bool decided;           /* v holds (else: not Python-looking) */
+	unsigned scans;         /* scans that saw it */
 };
 
 struct discover {
@@ -26,6 +27,7 @@ struct discover {
 	struct seen *s;         /* sorted by pid */
 	size_t n, cap;
 	pid_t self;
+	unsigned long nscan;
 };
 
 int discover__new(struct discover **out, const struct discover_cfg *cfg)
@@ -79,7 +81,7 @@ void discover__forget(struct discover *d, pid_t pid)
 	struct seen *e = find(d, pid);
 
 	if (e)
-		e->decided = false, e->dev = 0, e->ino = 0;
+		e->decided = false, e->dev = 0, e->ino = 0, e->scans = 0;
 }
 
 /* Read at most len-1 bytes of a /proc file. */
@@ -190,12 +192,21 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 		if (*end || v <= 0 || (pid_t)v == d->self)
 			continue;
 		e.pid = (pid_t)v;
+		old = find(d, e.pid);
+		/* A process seen often enough is looked at again (an exec
+		 * replaces its executable) every DISCOVER_RECHECK-th scan
+		 * only; a young one at every scan: a fork is often seen just
+		 * before its exec. */
+		if (old && old->scans >= DISCOVER_RECHECK && d->nscan % DISCOVER_RECHECK &&
+		    !(old->decided && old->v == DISCOVER_RETRY)) {
+			e = *old;
+			goto keep;
+		}
 		snprintf(path, sizeof(path), "/proc/%d/exe", (int)e.pid);
 		if (stat(path, &st))       /* a kernel thread, or gone */
 			continue;
 		e.dev = st.st_dev;
 		e.ino = st.st_ino;
-		old = find(d, e.pid);
 		if (old && old->dev == e.dev && old->ino == e.ino && !(old->decided && old->v == DISCOVER_RETRY)) {
 			e = *old;          /* nothing new about it */
 		} else if (wanted(d, e.pid) && looks_python(e.pid)) {
@@ -206,6 +217,8 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 			e.v = DISCOVER_REFUSED;   /* not ours, or not Python */
 			e.decided = false;
 		}
+keep:
+		e.scans = old ? old->scans + 1 : 1;
 		if (gs_grow(&next, &cap, n + 1, sizeof(*next), 256)) {
 			closedir(dir);
 			free(next);
@@ -214,6 +227,7 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 		next[n++] = e;
 	}
 	closedir(dir);
+	d->nscan++;
 	qsort(next, n, sizeof(*next), cmp_seen);
 	free(d->s);
 	d->s = next;

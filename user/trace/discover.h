@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* Which processes a live view traces: those named (-p, with --children
  * their descendants) or every CPython process on the host (-a), found by
- * scanning /proc once an interval. A process is looked at again only when
- * its executable changes (an exec) or it is forgotten (it ended). */
+ * scanning /proc (four times a second). A process is offered again only
+ * when its executable changes (an exec) or it is forgotten (it ended). */
 #ifndef GS_DISCOVER_H
 #define GS_DISCOVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* A process seen by this many scans is looked at again only every
+ * DISCOVER_RECHECK-th scan (exec detection); a younger one at each. */
+#define DISCOVER_RECHECK 4
 
 struct discover_cfg {
 	bool all;               /* -a */

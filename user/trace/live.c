@@ -16,6 +16,9 @@
 #include "trace/live.h"
 #include "trace/session.h"
 
+/* /proc is scanned this often for new processes (-a, --children). */
+#define LIVE_SCAN_NS 250000000ull
+
 /* One traced process. */
 struct live_sess {
 	struct session s;
@@ -40,6 +43,7 @@ struct live {
 	size_t nended, capended;
 	struct session **all;       /* live__end_all's list */
 	uint64_t next_tick, last_tick;
+	uint64_t next_scan;         /* -a, --children: /proc, between ticks too */
 	double last_cpu_s;
 };
 
@@ -202,9 +206,12 @@ static enum discover_verdict offer(pid_t pid, void *ctx)
 	for (size_t i = 0; i < l->nsess; i++)
 		if (l->sess[i]->p.pid == pid)
 			return DISCOVER_TRACED;
+	uint64_t t0 = gs_mono_ns();
+
 	e = attach(l, pid, err, sizeof(err), &code);
 	if (!e)
 		return DISCOVER_TRACED;
+	gs_note("PID %d: not traced (%s, after %.1f ms): %s", pid, strerror(-e), (gs_mono_ns() - t0) / 1e6, err);
 	if (e == -EMFILE) {
 		skip_add(l, pid, err);
 		return DISCOVER_RETRY;
@@ -351,6 +358,7 @@ static int tick(struct live *l, char *err, size_t errlen)
 	if (l->cfg.all || l->cfg.children) {
 		skips_prune(l);
 		discover__scan(l->d, offer, l);
+		l->next_scan = gs_mono_ns() + LIVE_SCAN_NS;
 	}
 	t[1] = t[2] = gs_mono_ns();
 	if (l->tr && l->nsess && l->cfg.views) {
@@ -424,7 +432,11 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 	uint64_t now = gs_mono_ns();
 	int wait_ms, n;
 
-	wait_ms = now >= l->next_tick ? 0 : (int)((l->next_tick - now) / 1000000);
+	uint64_t due = l->next_tick;
+
+	if ((l->cfg.all || l->cfg.children) && l->next_scan < due)
+		due = l->next_scan;
+	wait_ms = now >= due ? 0 : (int)((due - now) / 1000000);
 	if (wait_ms > timeout_ms)
 		wait_ms = timeout_ms;
 	for (size_t i = 0; i < l->nsess; i++)
@@ -453,8 +465,15 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 			return LIVE_CHANGED;
 		}
 	now = gs_mono_ns();
-	if (now < l->next_tick)
+	if (now < l->next_tick) {
+		/* between ticks: new processes are attached (they join the
+		 * frame at the next tick) */
+		if ((l->cfg.all || l->cfg.children) && now >= l->next_scan) {
+			discover__scan(l->d, offer, l);
+			l->next_scan = gs_mono_ns() + LIVE_SCAN_NS;
+		}
 		return LIVE_NOTHING;
+	}
 	while (l->next_tick <= now)
 		l->next_tick += (uint64_t)(l->cfg.interval_s * 1e9);
 	return tick(l, err, errlen);
