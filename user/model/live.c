@@ -40,8 +40,8 @@ static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const 
 	o->st.runq_ns = sub(c->st.runq_ns, p->st.runq_ns);
 	o->st.partial_holds = sub(c->st.partial_holds, p->st.partial_holds);
 	o->st.sub_held_ns = sub(c->st.sub_held_ns, p->st.sub_held_ns);
-	for (int i = 0; i < GS_THIST_SLOTS; i++)
-		o->st.whist[i] = c->st.whist[i] > p->st.whist[i] ? c->st.whist[i] - p->st.whist[i] : 0;
+	/* whist: live snapshots do not carry it (bpf/gil.bpf.c,
+	 * snap_live_threads): no live view shows a thread's wait quantiles */
 	o->merged = c->merged > p->merged ? c->merged - p->merged : c->merged;
 }
 

@@ -456,13 +456,18 @@ static void clear_map_u64(int fd)
 	}
 }
 
-/* One pass of a task iterator program over every task. */
-static int run_task_iter(struct bpf_program *prog)
+/* One pass of a task iterator program over every task, or (pid > 0)
+ * over one process's threads only. */
+static int run_task_iter_of(struct bpf_program *prog, pid_t pid)
 {
-	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	union bpf_iter_link_info linfo = {};
+	LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo, .link_info_len = sizeof(linfo));
+	struct bpf_link *link;
 	char buf[64];
 	int fd, e = 0;
 
+	linfo.task.pid = pid > 0 ? (__u32)pid : 0;
+	link = bpf_program__attach_iter(prog, pid > 0 ? &io : NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -475,6 +480,11 @@ static int run_task_iter(struct bpf_program *prog)
 	}
 	bpf_link__destroy(link);
 	return e;
+}
+
+static int run_task_iter(struct bpf_program *prog)
+{
+	return run_task_iter_of(prog, 0);
 }
 
 int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
@@ -871,6 +881,9 @@ int tracer__sample(struct tracer *tr)
 	if (!c)
 		return -ENOMEM;
 	tracer__harvest(tr);
+	/* one pass over every task (a pass per process, over its threads
+	 * only, measured no cheaper: the kernel translates each task's PID
+	 * either way) */
 	s->bss->snap_n = 0;
 	if ((e = run_task_iter(s->progs.snap_live_threads)))
 		goto out;

@@ -334,7 +334,9 @@ static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 		session__tick(&x->s);
 	cur.interval_us = x->s.interval_us;
 	cur.lim_start = x->s.lim_start;
-	if ((e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
+	/* the interval's figures only for a view that shows them (top) */
+	memset(&iv, 0, sizeof(iv));
+	if ((l->cfg.views & LIVE_IV) && (e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
 		gs_result__free(&cur);
 		return e;
 	}
