@@ -4,6 +4,7 @@
 #   make test       install deps, build, run unit and end-to-end tests (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make fuzz       build the libFuzzer harnesses (tests/fuzz/README.md)
+#   make bench-live what top -a and serve -a cost gilscope (BENCHMARKS.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SAN=1      build .output-san/gilscope with ASan and UBSan (below)
 #   V=1             show full commands
@@ -63,7 +64,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-floor san san-e2e fuzz fuzz-regress
+.PHONY: all clean deps demo test unit e2e vmlinux install bench bench-live bench-floor san san-e2e fuzz fuzz-regress
 
 all: $(GILSCOPE)
 
@@ -281,6 +282,11 @@ bench-floor: $(FLOOR)
 # written again from them (tools/bench/bench.py --report FILE).
 bench: gilscope $(FLOOR)
 	GILSCOPE_BENCH_FLOOR=$(abspath $(FLOOR)) ./tools/bench/run.sh --dump $(OUTPUT)/bench/last.pkl
+
+# What the live views (top -a, serve -a) cost gilscope itself: 63 processes
+# of 100 threads (BENCHMARKS.md, "Live views").
+bench-live: gilscope
+	python3 tools/bench/live_cost.py
 
 -include $(wildcard $(OUTPUT)/bench/*.d)
 
