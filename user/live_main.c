@@ -63,9 +63,10 @@ static const char serve_usage[] =
 "  -v, --verbose          explain probe placement on stderr\n"
 "  -h, --help             this help\n"
 "\n"
-"Processes that exit leave the output. Exit status: 0; 1 bad usage or a -p\n"
-"process that cannot be traced; 2 this system cannot trace, or the address\n"
-"cannot be listened on.\n";
+"Processes that exit leave the output. Exit status: 0; 1 bad usage (a\n"
+"--listen that does not parse included) or a -p process that cannot be\n"
+"traced; 2 this system cannot trace, or the address cannot be listened on\n"
+"(in use, not this host's).\n";
 
 struct live_opts {
 	bool serve;
@@ -193,8 +194,10 @@ static int run(struct live_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a --listen that does not parse is bad usage; one that cannot be
+	 * listened on (in use, not an address of this host) is the system's */
 	if (o->serve && (e = metrics_http__start(&http, o->listen ? o->listen : "127.0.0.1:9723", err, sizeof(err))))
-		return fprintf(stderr, "gilscope: %s\n", err), EXIT_SYSTEM;
+		return fprintf(stderr, "gilscope: %s\n", err), e == -EINVAL ? EXIT_TARGET : EXIT_SYSTEM;
 	if ((e = live__open(&l, &cfg, &code, err, sizeof(err)))) {
 		metrics_http__stop(http);
 		fprintf(stderr, "gilscope: %s\n", err);

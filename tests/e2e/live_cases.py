@@ -187,6 +187,42 @@ def case_serve_churn(ctx):
     ctx.check("serve_rc", serve.returncode, serve.returncode == 0, "0 on SIGINT")
 
 
+def case_live_cli(ctx):
+    """Bad input to top, serve and record -a: one line on stderr and the
+    documented exit status, before anything is traced."""
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    not_py = ctx.spawn(["sleep", "30"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cases = [
+        (["top"], 1, "nothing to trace"),
+        (["top", "-a", "-p", "1"], 1, "not both"),
+        (["top", "-a", "-i", "0.01"], 1, "invalid interval"),
+        (["top", "-a", "--listen", "9000"], 1, "option of gilscope serve"),
+        (["top", "-p", not_py.pid, "-d", 1], 1, "not a CPython process"),
+        (["serve", "-a", "--listen", "nonsense"], 1, "the port must be a number"),
+        (["serve", "-a", "--listen", ":9000"], 1, "no address"),
+        (["serve", "-a", "--listen", "127.0.0.1:%d" % busy.getsockname()[1]], 2, "Address already in use"),
+        (["record", "-a", "--folded", ctx.path("x.folded")], 1, "does not take stack or trace outputs"),
+        (["record", "-a", "-p", "1"], 1, "one of them"),
+        (["bogus"], 1, "the commands are record, top and serve"),
+    ]
+    try:
+        for args, rc, words in cases:
+            run = ctx.run_gilscope(args, timeout=30)
+            err = run.stderr.strip()
+            ctx.check(" ".join(str(a) for a in args), "rc=%d %r" % (run.rc, err[:90]),
+                      run.rc == rc and words in err and len(err.splitlines()) == 1,
+                      "rc=%d, one line: ...%s..." % (rc, words))
+        for cmd in ("top", "serve"):
+            run = ctx.run_gilscope([cmd, "--help"], timeout=10)
+            ctx.check("%s --help" % cmd, "rc=%d" % run.rc,
+                      run.rc == 0 and run.stdout.startswith("Usage: gilscope %s" % cmd), "rc=0, its usage")
+    finally:
+        busy.close()
+
+
 def container_free_port():
     import socket
     s = socket.socket()
@@ -197,6 +233,7 @@ def container_free_port():
 
 
 CASES = [
+    Case("live: command line", case_live_cli, per_interp=False),
     Case("live: record -a", case_record_all, per_interp=False, retries=1),
     Case("live: top -a, containers and refusals", case_top_containers, per_interp=False, retries=1),
     Case("live: serve -a, 1,000 short-lived processes", case_serve_churn, per_interp=False, budget=400),
