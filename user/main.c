@@ -372,6 +372,25 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 	}
 }
 
+/* Every output of the models, then their self-checks (written, but the
+ * interpreter's own count contradicts the figures: EXIT_UNTRUSTED); frees
+ * the models. An exit code. */
+static int write_all(struct run *r, struct proc_model *procs, size_t n, struct family_model *fam)
+{
+	int e = output__write(&r->of, stdout, procs, n);
+
+	for (size_t i = 0; !e && i < n; i++)
+		if (!procs[i].rep.check.ok) {
+			fprintf(stderr, "gilscope: PID %d: the self-check failed: %s\n", procs[i].rep.pt->pid,
+				procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
+			e = EXIT_UNTRUSTED;
+		}
+	family_model__free(fam, procs);
+	for (size_t i = 0; i < n; i++)
+		proc_model__free(&procs[i]);
+	return e;
+}
+
 /* Close every window (children first: theirs then lie inside the
  * target's), build each process's model, write every output. */
 static int finish(struct run *r, const struct launch_status *ls)
@@ -410,17 +429,7 @@ static int finish(struct run *r, const struct launch_status *ls)
 		fam.rep.lost = children__lost(&r->kids);
 		fam.rep.preexec_dropped = r->kids.preexec_dropped;
 	}
-	e = output__write(&r->of, stdout, procs, n);
-	/* written, but the interpreter's own count contradicts the figures */
-	for (size_t i = 0; !e && i < n; i++)
-		if (!procs[i].rep.check.ok) {
-			fprintf(stderr, "gilscope: PID %d: the self-check failed: %s\n", procs[i].rep.pt->pid,
-				procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
-			e = EXIT_UNTRUSTED;
-		}
-	family_model__free(&fam, procs);
-	for (size_t i = 0; i < n; i++)
-		proc_model__free(&procs[i]);
+	e = write_all(r, procs, n, &fam);
 	free(procs);
 	return e;
 }
@@ -556,16 +565,7 @@ static int record_all(struct run *r)
 			fam.rep.skip = skip;
 			fam.rep.nskip = f->nskips;
 		}
-		e = output__write(&r->of, stdout, procs, k);
-		for (size_t i = 0; !e && i < k; i++)
-			if (!procs[i].rep.check.ok) {
-				fprintf(stderr, "gilscope: PID %d: the self-check failed: %s\n", procs[i].rep.pt->pid,
-					procs[i].rep.check.nproblems ? procs[i].rep.check.problems[0] : "");
-				e = EXIT_UNTRUSTED;
-			}
-		family_model__free(&fam, procs);
-		for (size_t i = 0; i < k; i++)
-			proc_model__free(&procs[i]);
+		e = write_all(r, procs, k, &fam);
 	}
 	free(procs);
 	free(skip);

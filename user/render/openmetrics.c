@@ -423,6 +423,28 @@ static void thread_labels(struct om_labels *l, const struct live_proc *p, const 
 	*l = (struct om_labels){ .p = p, .k = { "tid", "thread" }, .v = { ids->tid, ids->name }, .n = 2 };
 }
 
+/* A per-thread counter family: each shown thread's holds (or waits). */
+static void thread_count(struct om *w, const char *name, const char *help, bool waits)
+{
+	const struct live_frame *f = w->f;
+	struct thread_ids ids;
+
+	family(w, name, OM_COUNTER, NULL, help);
+	for (size_t i = 0; i < f->nprocs; i++) {
+		const struct live_proc *p = f->procs[i];
+
+		for (size_t j = 0; j < p->cum.nthreads; j++) {
+			const struct thread_figs *t = &p->cum.threads[j];
+			struct om_labels l;
+
+			if (!thread_shown(t))
+				continue;
+			thread_labels(&l, p, t, &ids);
+			counter(w, name, &l, (double)(waits ? t->t->st.waits : t->t->st.holds), 0);
+		}
+	}
+}
+
 static void thread_metrics(struct om *w)
 {
 	const struct live_frame *f = w->f;
@@ -447,34 +469,8 @@ static void thread_metrics(struct om *w)
 			}
 		}
 	}
-	family(w, "gilscope_thread_gil_holds", OM_COUNTER, NULL, "The thread's completed holds of the main GIL.");
-	for (size_t i = 0; i < f->nprocs; i++) {
-		const struct live_proc *p = f->procs[i];
-
-		for (size_t j = 0; j < p->cum.nthreads; j++) {
-			const struct thread_figs *t = &p->cum.threads[j];
-			struct om_labels l;
-
-			if (!thread_shown(t))
-				continue;
-			thread_labels(&l, p, t, &ids);
-			counter(w, "gilscope_thread_gil_holds", &l, (double)t->t->st.holds, 0);
-		}
-	}
-	family(w, "gilscope_thread_gil_waits", OM_COUNTER, NULL, "The thread's completed waits for the main GIL.");
-	for (size_t i = 0; i < f->nprocs; i++) {
-		const struct live_proc *p = f->procs[i];
-
-		for (size_t j = 0; j < p->cum.nthreads; j++) {
-			const struct thread_figs *t = &p->cum.threads[j];
-			struct om_labels l;
-
-			if (!thread_shown(t))
-				continue;
-			thread_labels(&l, p, t, &ids);
-			counter(w, "gilscope_thread_gil_waits", &l, (double)t->t->st.waits, 0);
-		}
-	}
+	thread_count(w, "gilscope_thread_gil_holds", "The thread's completed holds of the main GIL.", false);
+	thread_count(w, "gilscope_thread_gil_waits", "The thread's completed waits for the main GIL.", true);
 }
 
 /* ----------------------------------------------------------------- entry */
