@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned int checks_run, checks_failed;
@@ -34,6 +35,27 @@ static unsigned int checks_run, checks_failed;
 	CHECK_MSG(a_ && b_ && !strcmp(a_, b_), "\"%s\" != \"%s\"",		\
 		  a_ ? a_ : "(null)", b_ ? b_ : "(null)");			\
 } while (0)
+
+/* A whole file, malloc'ed (not NUL-terminated), its length in *n; NULL
+ * when it cannot be opened. */
+static inline char *check_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, got;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 > cap && !(buf = realloc(buf, cap = 2 * cap + 4096)))
+			break;
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	fclose(f);
+	*n = len;
+	return buf;
+}
 
 /* Print the one-line summary; the exit status for main(). */
 static inline int check_summary(const char *name)

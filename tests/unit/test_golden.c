@@ -333,31 +333,13 @@ static void parent(struct gs_result *r)
 
 static bool update;
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, got;
-
-	if (!f)
-		return NULL;
-	do {
-		if (len + 4096 > cap && !(buf = realloc(buf, cap = 2 * cap + 4096)))
-			break;
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	fclose(f);
-	*n = len;
-	return buf;
-}
 
 /* The output written to tmp, against GOLDEN_DIR/name. */
 static void golden(const char *tmp, const char *name)
 {
 	char path[512];
 	size_t n1 = 0, n2 = 0, at = 0;
-	char *got = slurp(tmp, &n1), *want;
+	char *got = check_slurp(tmp, &n1), *want;
 
 	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
 	CHECK_MSG(got != NULL, "%s was not written", tmp);
@@ -371,7 +353,7 @@ static void golden(const char *tmp, const char *name)
 		free(got);
 		return;
 	}
-	want = slurp(path, &n2);
+	want = check_slurp(path, &n2);
 	CHECK_MSG(want != NULL, "%s missing (GOLDEN_UPDATE=1 writes it)", path);
 	if (want) {
 		while (at < n1 && at < n2 && got[at] == want[at])

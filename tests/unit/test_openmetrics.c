@@ -378,24 +378,6 @@ static void test_buckets(void)
 
 /* ------------------------------------------------------- golden, promtool */
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, got;
-
-	if (!f)
-		return NULL;
-	do {
-		if (len + 4096 > cap && !(buf = realloc(buf, cap = 2 * cap + 4096)))
-			break;
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	fclose(f);
-	*n = len;
-	return buf;
-}
 
 static void golden(const char *got, size_t n1, const char *name)
 {
@@ -411,7 +393,7 @@ static void golden(const char *got, size_t n1, const char *name)
 		printf("  wrote %s (%zu bytes)\n", path, n1);
 		return;
 	}
-	want = slurp(path, &n2);
+	want = check_slurp(path, &n2);
 	CHECK_MSG(want != NULL, "%s missing (GOLDEN_UPDATE=1 writes it)", path);
 	if (want) {
 		while (at < n1 && at < n2 && got[at] == want[at])
@@ -450,7 +432,7 @@ static void promtool(const char *text, size_t len, const char *what)
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s 2>&1", in, out);
 	rc = system(cmd);
-	said = slurp(out, &n);
+	said = check_slurp(out, &n);
 	CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && n == 0, "promtool on %s: status %d: %.*s", what, rc,
 		  (int)n, said ? said : "");
 	free(said);
