@@ -122,6 +122,22 @@ static void fewer_threads(void)
 	CHECK_NEAR(p.blocked_s, 0);
 	CHECK(p.workers == 0);
 
+	/* The CPUs not quite full (3.68 of 4 CPU-seconds): 4 threads of 0.02
+	 * s held, 0.9 s native, 0.08 s waiting for the GIL, 1 s runnable:
+	 * path 1, L = 3.68 / 2 = 1.84, m = ceil(4 / 2.024) = 2, time(2) =
+	 * max(2, 1.84) = 2: the model says 1.0, low 0.85; fewer threads that
+	 * fill the CPUs reach L: high 2 / 1.84 = 1.0869565 */
+	report(2, 2, "native-parallel");
+	thread(10, 0, 0, 0, 0, 2, 0);
+	for (uint32_t i = 0; i < 4; i++)
+		thread(11 + i, 0.02, 0, 0.9, 0.08, 1, 1);
+	predict(&r, &p);
+	CHECK(p.have);
+	CHECK_STR(p.advice, "fewer threads");
+	CHECK(p.threads_now == 4 && p.threads == 2);
+	CHECK_NEAR(p.high, 1.0869565);
+	CHECK_NEAR(p.low, 0.85);
+
 	/* 2 such threads on 2 CPUs, not queueing: path 2, limit 3.94 / 2 =
 	 * 1.97, ceil(2 * 2 / 2.167) = 2, no change; and Python holds the GIL
 	 * 2% of the window: no processes either */
