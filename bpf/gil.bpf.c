@@ -54,6 +54,9 @@ const volatile __u32 targ_tgid = 0;    /* the one traced process, slot 0; 0 = se
 					  (--children): look up proc_slots */
 const volatile __u32 targ_stacks = 0;  /* walk Python stacks (wait, blame views) */
 const volatile __u32 targ_trace = 0;   /* stream transitions to `trace` */
+const volatile __u32 targ_light = 0;   /* --light: futex calls and observations,
+					  no uprobe (light.bpf.h) */
+const volatile __u32 targ_walk_samples = 0; /* CPU samples walk the stack (gil/nogil views) */
 /* The stack walk (pystack.bpf.h): its offsets for the target's version
  * (minor 0: no walks), and the frames it keeps. */
 const volatile struct gs_pyoff targ_pyoff = {};
@@ -656,7 +659,7 @@ static __always_inline void on_acquired(struct gs_proc *p, __u32 slot, __u32 tid
 		/* last_holder is the acquiring thread's tstate: how the
 		 * address-keyed probes, which see no argument, learn the
 		 * thread state of threads started after attach */
-		__u64 ts = selfcheck_acquired(p);
+		__u64 ts = targ_light ? 0 : selfcheck_acquired(p);
 
 		if (targ_stacks && ts)
 			t->tstate = ts;
@@ -908,8 +911,11 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			hist_add(slot, GS_HIST_HOLD, d);
 		}
 		count(slot, forced ? GS_C_FORCED : GS_C_VOLUNTARY, 1);
-		if (p->nwaiters > 0)
+		if (p->nwaiters > 0) {
 			p->free_since = now;   /* a hand-off: until the next acquisition */
+			if (!forced)
+				count(slot, GS_C_VOLUNTARY_HANDOFF, 1);
+		}
 		if (forced)
 			emit(p, slot, tid, GS_TR_FORCED, 0, now);
 		if (targ_stacks) {
@@ -1084,6 +1090,8 @@ int BPF_KPROBE(gil_cond_call)
 	return 0;
 }
 
+#include "light.bpf.h"
+
 /* A switch-out of a thread we believed off-CPU (GS_C_SWITCH_OUT_OFF): its
  * switch-in was not seen. The kernel's count of its CPU time says how long it has run since
  * its last switch-out: that much of the time up to now becomes on-CPU (the
@@ -1147,6 +1155,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 			if (!t->oncpu)
 				repair_switch_out_off(t, slot, now, exec);
+			if (targ_light)     /* it leaves holding the GIL or not */
+				light_observe(p, slot, tid, t, now);
 			account(t, now);
 			t->oncpu = 0;
 			t->exec_ns = exec;
@@ -1204,6 +1214,11 @@ int BPF_PROG(sched_process_exit, struct task_struct *p_task)
 	t = thread_of(p_task);
 	if (!t || t->exited || t->slot != slot)
 		return 0;
+	if (targ_light && t->tstate) {     /* its thread state may be reused */
+		__u64 key = gs_slot_key(slot, t->tstate);
+
+		bpf_map_delete_elem(&light_tstates, &key);
+	}
 	sync_in(t, slot, tid);
 	now = bpf_ktime_get_ns();
 	account(t, now);
@@ -1248,10 +1263,17 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	if (!p)
 		return 0;
-	t = thread_of(bpf_get_current_task_btf());
+	if (targ_light)         /* the tick also reads the GIL (light.bpf.h) */
+		t = thread_get(p, slot, bpf_get_current_task_btf(), tid, bpf_ktime_get_ns(), 1);
+	else
+		t = thread_of(bpf_get_current_task_btf());
 	if (!t || t->exited || t->slot != slot)
 		return 0;
 	count(slot, GS_C_SAMPLES, 1);
+	if (targ_light)
+		light_tick(p, slot, tid, t);
+	if (!targ_walk_samples || !p->can_walk)
+		return 0;
 	if (!t->tstate) {
 		count(slot, GS_C_NO_TSTATE, 1);
 		return 0;
@@ -1330,8 +1352,12 @@ int seed_threads(struct bpf_iter__task *ctx)
 			old->implicit = seed_implicit;
 			p->gil_holder = tid;
 		}
-		if (ts && !old->tstate)
-			old->tstate = *ts;
+		if (ts && !old->tstate) {
+			if (targ_light)
+				light_own(slot, old, tid, *ts);
+			else
+				old->tstate = *ts;
+		}
 		p->seeded = 1;
 		return 0;
 	}
@@ -1351,7 +1377,9 @@ int seed_threads(struct bpf_iter__task *ctx)
 		t->implicit = seed_implicit;
 		p->gil_holder = tid;
 	}
-	if (ts)
+	if (ts && targ_light)
+		light_own(slot, t, tid, *ts);
+	else if (ts)
 		t->tstate = *ts;
 	barrier();
 	t->slot = slot;

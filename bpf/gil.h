@@ -53,7 +53,17 @@ struct gs_thread {
 	__u8 runnable_off;      /* off-CPU but runnable (preempted), not asleep */
 	__u8 forced_next;       /* its next release is forced (drop_gil_forced) */
 	__u32 slot;             /* its process's slot in "procs" */
-	__u32 pad1;
+	__u8 fx_cond;           /* --light: inside a futex wait on the GIL's cond */
+	__u8 light_seen;        /* --light: its current hold began at a seen
+				   hand-off (else found by an observation) */
+	__u8 light_pending;     /* --light: woken to take the GIL, not yet seen
+				   holding it (it may block on the GIL's mutex
+				   first) */
+	__u8 pad1;
+	__u32 light_ticks;      /* --light: CPU-sampling ticks that found it on-CPU
+				   outside a wait, its GIL state readable... */
+	__u32 light_ticks_held; /* ...and of them, holding the GIL: the on-CPU
+				   time user space splits by this ratio */
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
@@ -141,6 +151,19 @@ enum gs_counter {
 	GS_C_HANDOFF_NS,        /* hand-offs: time from a release that left threads
 				   waiting to the next acquisition, the GIL free
 				   while wanted (their count: GS_HIST_HANDOFF) */
+	GS_C_VOLUNTARY_HANDOFF, /* voluntary releases that left threads waiting
+				   (the forced ones always do) */
+	/* --light (bpf/light.bpf.h): how its figures were made */
+	GS_C_LIGHT_FUTEX,       /* futex calls on the GIL's words seen */
+	GS_C_LIGHT_OBS,         /* reads of the GIL's state (samples, switch-outs) */
+	GS_C_LIGHT_OBS_LOCKED,  /* ... that found it locked */
+	GS_C_LIGHT_OBS_BAD,     /* ... whose `locked` was neither 0 nor 1 */
+	GS_C_LIGHT_UNSEEN,      /* holds with an end or a start no futex call
+				   marked: found by an observation, timed to it */
+	GS_C_LIGHT_UNSEEN_NS,   /* their time */
+	GS_C_LIGHT_STOLEN,      /* a woken waiter found the GIL taken again */
+	GS_C_LIGHT_REWAIT,      /* a thread taken for the holder waited again:
+				   its acquisition was not one */
 	GS_NR_COUNTERS,
 };
 
@@ -204,7 +227,8 @@ struct gs_trace_rec {
 	X(take_gil_enter) X(take_gil_exit) X(take_gil_acquired) \
 	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
 	X(gil_cond_call) \
-	X(sched_switch) X(sched_process_exit) X(on_sample)
+	X(sched_switch) X(sched_process_exit) X(on_sample) \
+	X(light_futex_enter) X(light_futex_exit)
 #define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads)
 #define GS_PROG_ONE(name) + 1
 #define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))

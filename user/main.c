@@ -58,6 +58,12 @@ static const char usage[] =
 "                         and for all of them (CPUs, parallelism, verdict)\n"
 "      --json FILE        also write the report as JSON to FILE ('-': stdout;\n"
 "                         the text report then goes to stderr)\n"
+"      --light            no uprobe: a GIL taken and dropped with nobody\n"
+"                         waiting costs the target nothing. Waits, hand-offs,\n"
+"                         forced releases and contended holds stay exact\n"
+"                         (futex calls); held/native on-CPU time is estimated\n"
+"                         from CPU samples (-F, default 499 Hz). CPython 3.7+\n"
+"                         on glibc; otherwise exact mode (docs/light-mode.md)\n"
 "\n"
 "Where the GIL goes (Python stacks; any combination):\n"
 "      --folded FILE      folded stacks (flamegraph.pl, speedscope): views\n"
@@ -69,7 +75,8 @@ static const char usage[] =
 "      --trace FILE       Chrome trace JSON (Perfetto, chrome://tracing): a\n"
 "                         per-thread timeline of GIL ownership (--children:\n"
 "                         one file per process, FILE.PID for descendants)\n"
-"  -F, --freq HZ          CPU sampling rate for the gil/nogil views (default 199)\n"
+"  -F, --freq HZ          CPU sampling rate for the gil/nogil views (default\n"
+"                         199; --light: 499)\n"
 "      --max-depth N      frames per stack (default and maximum 64)\n"
 "      --bpf-stats        count runs and time of gilscope's BPF programs (JSON\n"
 "                         \"bpf\"; adds ~40 ns per probe run)\n"
@@ -94,7 +101,7 @@ struct opts {
 	const char *json;
 	const char *folded, *flamegraph, *trace, *pprof;
 	int hz, max_depth;
-	bool verbose, bpf_stats, children, all;
+	bool verbose, bpf_stats, children, all, light;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -140,6 +147,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "bpf-stats", no_argument, NULL, 'S' },
 		{ "children", no_argument, NULL, 'c' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "light", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -170,6 +178,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'a':
 			o->all = true;
+			break;
+		case 'L':
+			o->light = true;
 			break;
 		case 'p':
 			errno = 0;
@@ -444,7 +455,7 @@ static int record(struct run *r)
 
 	r->cfg = (struct session_cfg){ .stacks = o.folded || o.flamegraph || o.pprof, .trace = o.trace != NULL, .hz = o.hz,
 				      .max_depth = o.max_depth, .bpf_stats = o.bpf_stats, .children = o.children,
-				      .tr = &r->tr, .on_trace = on_trace, .trace_ctx = r };
+				      .light = o.light, .tr = &r->tr, .on_trace = on_trace, .trace_ctx = r };
 	r->root.cfg = &r->cfg;
 	r->follow = o.children;
 	sigaction(SIGINT, &sa, NULL);

@@ -35,6 +35,11 @@ int family_report__build(struct family_report *f, const struct gs_report *root,
 		f->without_gil_s += r->without_gil_s;
 		f->busy_processes += win > 0 && r->on_cpu_s / win >= GS_BUSY_CORES;
 		for (int c = 0; c < f->ncpus && c < r->res->ncpus && r->res->cpu && win > 0; c++) {
+			if (r->res->light && c < r->ncpus) {   /* the report's estimated split */
+				f->cpu[c].with_gil_pct += r->cpu[c].with_gil_pct * r->window_s / win;
+				f->cpu[c].without_gil_pct += r->cpu[c].without_gil_pct * r->window_s / win;
+				continue;
+			}
 			f->cpu[c].with_gil_pct += 100.0 * (r->res->cpu[c].with_gil_ns / NS) / win;
 			f->cpu[c].without_gil_pct += 100.0 * (r->res->cpu[c].without_gil_ns / NS) / win;
 		}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "model/hist_stats.h"
 #include "model/figures.h"
+#include "model/light.h"
 
 #define NS 1e9
 
@@ -58,21 +59,23 @@ static int gils(struct gs_report *r, const struct gs_result *res, double win)
 	return 0;
 }
 
-void thread_figs__build(struct thread_figs *f, const struct thread_rec *t)
+void thread_figs__build(struct thread_figs *f, const struct thread_rec *t, bool light)
 {
 	const struct gs_thread *st = &t->st;
 	const __u64 *ns = st->ns;
+	uint64_t held_on, nogil_on;
 
+	light__split(st, light, &held_on, &nogil_on);
 	f->t = t;
-	f->held_s = ns[GS_HELD_ON] / NS;
+	f->held_s = held_on / NS;
 	f->held_offcpu_s = ns[GS_HELD_OFF] / NS;
-	f->native_s = ns[GS_NOGIL_ON] / NS;
+	f->native_s = nogil_on / NS;
 	f->wait_s = (ns[GS_WAIT_ON] + ns[GS_WAIT_OFF]) / NS;
 	f->wait_oncpu_s = ns[GS_WAIT_ON] / NS;
 	f->offcpu_s = ns[GS_NOGIL_OFF] / NS;
 	f->runq_s = st->runq_ns / NS;
-	f->gil_s = (ns[GS_HELD_ON] + ns[GS_HELD_OFF]) / NS;
-	f->outside_s = (ns[GS_NOGIL_ON] + ns[GS_NOGIL_OFF]) / NS;
+	f->gil_s = (held_on + ns[GS_HELD_OFF]) / NS;
+	f->outside_s = (nogil_on + ns[GS_NOGIL_OFF]) / NS;
 	f->hold_mean_us = st->holds ? st->hold_ns / 1e3 / st->holds : 0;
 	f->hold_max_us = st->hold_max_ns / 1e3;
 	f->wait_p99_us = t->wait_p99_ns / 1e3;
@@ -147,16 +150,18 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	for (size_t i = 0; i < res->nthreads; i++) {
 		const struct gs_thread *t = &res->threads[i].st;
 		double on = (t->ns[GS_HELD_ON] + t->ns[GS_WAIT_ON] + t->ns[GS_NOGIL_ON]) / NS;
+		uint64_t held_on, nogil_on;
 
-		r->held_s += t->ns[GS_HELD_ON] / NS;
+		light__split(t, res->light, &held_on, &nogil_on);
+		r->held_s += held_on / NS;
 		r->held_offcpu_s += t->ns[GS_HELD_OFF] / NS;
 		r->sub_held_s += t->sub_held_ns / NS;
 		r->wait_s += (t->ns[GS_WAIT_ON] + t->ns[GS_WAIT_OFF]) / NS;
-		r->native_s += t->ns[GS_NOGIL_ON] / NS;
+		r->native_s += nogil_on / NS;
 		r->offcpu_s += t->ns[GS_NOGIL_OFF] / NS;
 		r->runq_s += t->runq_ns / NS;
 		r->on_cpu_s += on;
-		r->with_gil_s += t->ns[GS_HELD_ON] / NS;
+		r->with_gil_s += held_on / NS;
 		if (t->hold_max_ns > hold_max)
 			hold_max = t->hold_max_ns;
 		if (t->wait_max_ns > wait_max)
@@ -165,7 +170,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 			r->live_threads++;
 		if (win > 0 && on / win >= GS_BUSY_CORES)
 			r->busy_threads++;
-		thread_figs__build(&r->threads[i], &res->threads[i]);
+		thread_figs__build(&r->threads[i], &res->threads[i], res->light);
 	}
 	r->without_gil_s = r->on_cpu_s - r->with_gil_s;
 	if (win > 0) {
@@ -200,6 +205,26 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	r->cost_cpu_pct = gs_trap_cpu_pct(r->probe_hits, res->trap_ns, win);
 	r->progs = res->progs;
 	r->prog_stats = res->prog_stats;
+	r->light_refused = res->light_refused[0] ? res->light_refused : NULL;
+	if (res->light) {
+		struct light_figs *l = &r->light;
+
+		l->on = true;
+		l->hz = res->light_hz;
+		l->futex_calls = c[GS_C_LIGHT_FUTEX];
+		l->reads = c[GS_C_LIGHT_OBS];
+		l->reads_locked = c[GS_C_LIGHT_OBS_LOCKED];
+		l->reads_bad = c[GS_C_LIGHT_OBS_BAD];
+		l->unseen_holds = c[GS_C_LIGHT_UNSEEN];
+		l->unseen_hold_s = c[GS_C_LIGHT_UNSEEN_NS] / NS;
+		l->stolen = c[GS_C_LIGHT_STOLEN];
+		l->rewaits = c[GS_C_LIGHT_REWAIT];
+		l->contended_releases = c[GS_C_FORCED] + c[GS_C_VOLUNTARY_HANDOFF];
+		for (size_t i = 0; i < res->nthreads; i++) {
+			l->ticks += res->threads[i].st.light_ticks;
+			l->ticks_held += res->threads[i].st.light_ticks_held;
+		}
+	}
 	if (win > 0)
 		r->probe_hits_per_s = r->probe_hits / win;
 	if (c[GS_C_ACQUIRES])
@@ -215,6 +240,12 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->cpu[i].with_gil_pct = 100.0 * (res->cpu[i].with_gil_ns / NS) / win;
 		r->cpu[i].without_gil_pct = 100.0 * (res->cpu[i].without_gil_ns / NS) / win;
 		r->cpu[i].busy_pct = r->cpu[i].with_gil_pct + r->cpu[i].without_gil_pct;
+		if (res->light && r->on_cpu_s > 0) {
+			/* --light: each CPU's time split as the threads' ticks
+			 * split theirs (model/light.h) */
+			r->cpu[i].with_gil_pct = r->cpu[i].busy_pct * (r->with_gil_s / r->on_cpu_s);
+			r->cpu[i].without_gil_pct = r->cpu[i].busy_pct - r->cpu[i].with_gil_pct;
+		}
 	}
 
 	lost(r, "threads_untracked", "threads not tracked (no memory for their state, or thread map full)", c[GS_C_LOST_THREADS_FULL], true);

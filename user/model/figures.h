@@ -130,6 +130,19 @@ struct gs_report {
 	double probe_hits_per_s, hits_per_acquire;
 	double trap_ns;             /* < 0 not known */
 	double cost_cpu_pct;        /* % of one CPU, a floor; < 0 not known */
+	/* --light (model/light.h): how its figures were made */
+	struct light_figs {
+		bool on;
+		int hz;                 /* CPU-sampling rate of its observations */
+		uint64_t futex_calls;   /* futex calls on the GIL seen */
+		uint64_t reads, reads_locked, reads_bad; /* reads of the GIL's state */
+		uint64_t ticks, ticks_held; /* ticks that split on-CPU time */
+		uint64_t unseen_holds;  /* holds with an unmarked end, timed to a read */
+		double unseen_hold_s;
+		uint64_t stolen, rewaits;
+		uint64_t contended_releases; /* releases with a waiter, each seen */
+	} light;
+	const char *light_refused;  /* --light asked but not used: why (NULL) */
 	const struct prog_stat *progs; /* [GS_NR_PROGS]: unused ones have no name */
 	bool prog_stats;            /* run counts and times were collected */
 	struct limits_figs limits;
@@ -149,7 +162,7 @@ static inline double gs_trap_cpu_pct(uint64_t hits, double trap_ns, double win)
 }
 
 /* One thread's figures from its raw record. */
-void thread_figs__build(struct thread_figs *f, const struct thread_rec *t);
+void thread_figs__build(struct thread_figs *f, const struct thread_rec *t, bool light);
 
 int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		     const struct gs_result *res, const struct launch_status *ls);

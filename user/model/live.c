@@ -40,6 +40,9 @@ static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const 
 	o->st.runq_ns = sub(c->st.runq_ns, p->st.runq_ns);
 	o->st.partial_holds = sub(c->st.partial_holds, p->st.partial_holds);
 	o->st.sub_held_ns = sub(c->st.sub_held_ns, p->st.sub_held_ns);
+	o->st.light_ticks = c->st.light_ticks >= p->st.light_ticks ? c->st.light_ticks - p->st.light_ticks : 0;
+	o->st.light_ticks_held = c->st.light_ticks_held >= p->st.light_ticks_held
+				 ? c->st.light_ticks_held - p->st.light_ticks_held : 0;
 	/* whist: live snapshots do not carry it (bpf/gil.bpf.c,
 	 * snap_live_threads): no live view shows a thread's wait quantiles */
 	o->merged = c->merged > p->merged ? c->merged - p->merged : c->merged;

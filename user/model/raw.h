@@ -83,6 +83,9 @@ struct gs_result {
 	uint64_t t0, t1;              /* window, CLOCK_MONOTONIC ns */
 	bool live;                    /* a live view's snapshot (model/live.h):
 					 figures without the prediction */
+	bool light;                   /* --light (model/light.h): no uprobe */
+	int light_hz;                 /* its CPU-sampling rate */
+	char light_refused[200];      /* --light asked, exact mode used: why */
 	uint64_t counters[GS_NR_COUNTERS];
 	uint64_t hist[GS_NR_HISTS][GS_HIST_SLOTS];
 	uint64_t inflight_hold_ns;    /* holds still open at t1 */

@@ -33,6 +33,8 @@ static void merge(struct gs_thread *into, const struct gs_thread *st)
 	into->runq_ns += st->runq_ns;
 	into->partial_holds += st->partial_holds;
 	into->sub_held_ns += st->sub_held_ns;
+	into->light_ticks += st->light_ticks;
+	into->light_ticks_held += st->light_ticks_held;
 	into->wait_max_ns = max_u64(into->wait_max_ns, st->wait_max_ns);
 	into->hold_max_ns = max_u64(into->hold_max_ns, st->hold_max_ns);
 	for (int i = 0; i < GS_THIST_SLOTS; i++)

@@ -45,8 +45,34 @@ static void print_check(const struct selfcheck *c, FILE *f)
 		c->ok ? "they agree" : "NOT TRUSTWORTHY");
 }
 
+/* --light: what is exact, what is estimated, and from what. */
+static void print_light(const struct light_figs *l, FILE *f)
+{
+	fprintf(f, "\nLIGHT MODE (no uprobe: a GIL taken and released with nobody waiting costs nothing)\n"
+		   "  exact, from %llu futex calls on the GIL: waits, hand-offs, forced releases, and the\n"
+		   "    holds between two hand-offs (the hold table); %llu releases with a waiter\n",
+		(unsigned long long)l->futex_calls, (unsigned long long)l->contended_releases);
+	fprintf(f, "  estimated: on-CPU held vs native time, from %llu CPU-sampling ticks at %d Hz (%llu found\n"
+		   "    the thread holding the GIL); off-CPU time held or not, read at every switch-out\n",
+		(unsigned long long)l->ticks, l->hz, (unsigned long long)l->ticks_held);
+	fprintf(f, "  not seen: releases with nobody waiting (not in the counts above); %llu holds ended\n"
+		   "    unmarked, timed to the next read of the GIL (%.3f s, in held %%, not in the table)\n",
+		(unsigned long long)l->unseen_holds, l->unseen_hold_s);
+	fprintf(f, "  %llu reads of the GIL's state (%llu locked, %llu not a GIL); %llu woken waiters found it\n"
+		   "    taken again; %llu threads taken for the holder waited again\n",
+		(unsigned long long)l->reads, (unsigned long long)l->reads_locked, (unsigned long long)l->reads_bad,
+		(unsigned long long)l->stolen, (unsigned long long)l->rewaits);
+}
+
 static void print_cost(const struct gs_report *r, FILE *f)
 {
+	if (r->light.on) {
+		print_light(&r->light, f);
+		fprintf(f, "\nTRACING COST: %llu probe hits (no uprobe); the futex calls and reads above run in\n"
+			   "  the kernel on paths the target takes anyway\n",
+			(unsigned long long)r->probe_hits);
+		return;
+	}
 	fprintf(f, "\nTRACING COST: %llu probe hits (%.0f/s, %.2f per GIL acquisition)",
 		(unsigned long long)r->probe_hits, r->probe_hits_per_s, r->hits_per_acquire);
 	if (r->cost_cpu_pct >= 0)
@@ -196,11 +222,18 @@ void gs_report__print_text(const struct gs_report *r, FILE *f)
 	fprintf(f, "gilscope: PID %d (%s), CPython %s, window %.2f s\n", pt->pid, pt->comm, pt->version, win);
 	if (pt->ns_pid > 0 && pt->ns_pid != pt->pid)
 		fprintf(f, "  in its own PID namespace as PID %d (a container)\n", pt->ns_pid);
-	fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
-	for (int i = 0; i < pt->nprobes; i++)
-		if (py_target__probe_attached(pt, i))
-			fprintf(f, " %s", pt->probes[i].symbol);
-	fprintf(f, " (strategy: %s)\n", pt->strategy);
+	if (r->light.on) {
+		fprintf(f, "  runtime %s, mode: --light (no uprobe; the GIL at 0x%llx)\n", pt->runtime_obj,
+			(unsigned long long)pt->gil_addr);
+	} else {
+		fprintf(f, "  runtime %s, probes:", pt->runtime_obj);
+		for (int i = 0; i < pt->nprobes; i++)
+			if (py_target__probe_attached(pt, i))
+				fprintf(f, " %s", pt->probes[i].symbol);
+		fprintf(f, " (strategy: %s)\n", pt->strategy);
+	}
+	if (r->light_refused)
+		fprintf(f, "  --light was asked for, but cannot trace it (%s): traced with uprobes\n", r->light_refused);
 	if (r->exit_signal > 0)
 		fprintf(f, "  command killed by signal %d (%s)\n", r->exit_signal, strsignal(r->exit_signal));
 	else if (r->exit_code >= 0)

@@ -47,7 +47,7 @@ struct tracer {
 	int nslots;
 	int next_slot;          /* slots are handed out round-robin */
 	struct slot slots[GS_MAX_PROCS];
-	struct bpf_link *glinks[2 + MAX_CPUS];   /* tracepoints, sampling */
+	struct bpf_link *glinks[4 + MAX_CPUS];   /* tracepoints, sampling */
 	int nglinks;
 	int perf_fds[MAX_CPUS];
 	int nperf;
@@ -125,6 +125,8 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 					       ? opts->max_depth : GS_MAX_FRAMES;
 	}
 	s->rodata->targ_trace = opts->on_trace != NULL;
+	s->rodata->targ_light = opts->light;
+	s->rodata->targ_walk_samples = opts->stacks && pt->can_walk;
 	bpf_map__set_max_entries(s->maps.procs, tr->nslots);
 	bpf_map__set_max_entries(s->maps.proc_slots, tr->nslots);
 	bpf_map__set_max_entries(s->maps.counters, GS_COUNTER_ENTRIES(tr->nslots));
@@ -137,7 +139,16 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	/* Programs no probe of the target uses are not loaded: the verifier's
 	 * time is most of a load. Descendants (--children) may run another
 	 * build: every GIL program is loaded then. */
-	if (!opts->multi) {
+	if (opts->light) {
+		/* no uprobe at all */
+		bpf_program__set_autoload(s->progs.take_gil_enter, false);
+		bpf_program__set_autoload(s->progs.take_gil_exit, false);
+		bpf_program__set_autoload(s->progs.take_gil_acquired, false);
+		bpf_program__set_autoload(s->progs.take_gil_contended, false);
+		bpf_program__set_autoload(s->progs.drop_gil_enter, false);
+		bpf_program__set_autoload(s->progs.gil_cond_call, false);
+		bpf_program__set_autoload(s->progs.drop_gil_forced, false);
+	} else if (!opts->multi) {
 		bool used[PROBE_FORCED + 1] = {};
 
 		for (int i = 0; i < pt->nprobes; i++)
@@ -151,7 +162,11 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		bpf_program__set_autoload(s->progs.gil_cond_call, used[PROBE_COND_SIGNAL] || used[PROBE_COND_WAIT]);
 		bpf_program__set_autoload(s->progs.drop_gil_forced, used[PROBE_FORCED]);
 	}
-	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
+	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && (pt->can_walk || opts->light));
+	bpf_program__set_autoload(s->progs.light_futex_enter, opts->light);
+	bpf_program__set_autoload(s->progs.light_futex_exit, opts->light);
+	if (!opts->light)
+		bpf_map__set_max_entries(s->maps.light_tstates, 1);
 	bpf_program__set_autoload(s->progs.snap_live_threads, opts->live);
 	if (opts->live) {
 		bpf_map__set_max_entries(s->maps.snap_threads, GS_SNAP_THREADS);
@@ -265,6 +280,17 @@ static int attach_sched(struct tracer *tr, char *err, size_t errlen)
 	tr->glinks[tr->nglinks++] = l;
 	if (!(l = bpf_program__attach(tr->skel->progs.sched_process_exit)))
 		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	if (!tr->opts.light)
+		return 0;
+	/* --light: the futex calls (every process's: filtered in BPF) */
+	if (!(l = bpf_program__attach(tr->skel->progs.light_futex_enter)))
+		return gs_fail(err, errlen, -errno, "cannot attach to the futex syscall tracepoints: %s",
+			       strerror(errno));
+	tr->glinks[tr->nglinks++] = l;
+	if (!(l = bpf_program__attach(tr->skel->progs.light_futex_exit)))
+		return gs_fail(err, errlen, -errno, "cannot attach to the futex syscall tracepoints: %s",
+			       strerror(errno));
 	tr->glinks[tr->nglinks++] = l;
 	return 0;
 }
@@ -417,8 +443,9 @@ int tracer__add(struct tracer *tr, const struct py_target *pt, int *slot, char *
 	if ((e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.procs), &k, &cfg, BPF_ANY)) ||
 	    (tr->multi && (e = bpf_map_update_elem(bpf_map__fd(tr->skel->maps.proc_slots), &tgid, &k, BPF_ANY))) ||
 	    (e = attach_sched(tr, err, errlen)) ||
-	    (e = attach_uprobes(tr, sl, pt, err, errlen)) ||
-	    (tr->opts.sample_hz > 0 && pt->can_walk && !tr->nperf && (e = attach_sampling(tr, err, errlen)))) {
+	    (!tr->opts.light && (e = attach_uprobes(tr, sl, pt, err, errlen))) ||
+	    (tr->opts.sample_hz > 0 && (pt->can_walk || tr->opts.light) && !tr->nperf &&
+	     (e = attach_sampling(tr, err, errlen)))) {
 		if (!err[0])
 			gs_fail(err, errlen, e, "cannot set up the BPF maps: %s", strerror(-e));
 		if (tr->multi)
@@ -510,7 +537,7 @@ int tracer__seed(struct tracer *tr, int slot, const struct py_target *pt,
 	tr->slots[slot].acc.seed_locked = snap ? snap->locked : -1;
 	tr->slots[slot].acc.seed_holder = s->bss->seed_holder_tid;
 	clear_map_u64(bpf_map__fd(s->maps.seed_tstates));
-	if (pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz))
+	if ((pt->can_walk && (tr->opts.stacks || tr->opts.sample_hz)) || tr->opts.light)
 		py_target__threads(pt, seed_tstate, tr);
 	e = run_task_iter(s->progs.seed_threads);
 	if (e)
@@ -974,6 +1001,8 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 	res->ncpus = tr->ncpus;
 	res->interval_us = -1;
 	res->trap_ns = tr->trap_ns;
+	res->light = tr->opts.light;
+	res->light_hz = tr->opts.light ? tr->opts.sample_hz : 0;
 	res->seed_locked = sl->acc.seed_locked;
 	res->seed_holder = sl->acc.seed_holder;
 	for (uint32_t i = 0; i < GS_NR_COUNTERS; i++)
@@ -1139,6 +1168,8 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
 		res->prog_stats = tr->stats_fd >= 0;
 	}
 	res->trap_ns = tr->trap_ns;
+	res->light = tr->opts.light;
+	res->light_hz = tr->opts.light ? tr->opts.sample_hz : 0;
 	if (tr->multi)
 		reset_slot(tr, slot);
 	/* This process's uprobes go in the background. */
@@ -1158,6 +1189,11 @@ void tracer__time_trap(struct tracer *tr)
 {
 	if (tr)
 		tr->trap_ns = trapcost__measure(tr->skel->progs.trap_probe);
+}
+
+bool tracer__light(const struct tracer *tr)
+{
+	return tr->opts.light;
 }
 
 void tracer__free(struct tracer *tr)

@@ -17,7 +17,10 @@ struct tracer;
 
 struct tracer_opts {
 	bool stacks;            /* walk Python stacks (wait, blame views) */
-	int sample_hz;          /* CPU sampling (gil, nogil views); 0 = off */
+	int sample_hz;          /* CPU sampling (gil, nogil views; --light's
+				   observations); 0 = off */
+	bool light;             /* --light: futex calls and observations of the
+				   GIL, no uprobe (bpf/light.bpf.h) */
 	int max_depth;          /* frames per stack, <= GS_MAX_FRAMES */
 	bool bpf_stats;         /* enable kernel run counts/times for our programs */
 	bool multi;             /* several processes (--children, top, serve) */
@@ -60,5 +63,11 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res);
  * report's tracing cost; every later tracer__end passes it on. */
 void tracer__time_trap(struct tracer *tr);
 void tracer__free(struct tracer *tr);
+/* Loaded for --light. */
+bool tracer__light(const struct tracer *tr);
+
+/* --light's default CPU-sampling rate: its observations of the GIL (an
+ * odd rate, off the beat of 1/5/10 ms periodic work) */
+#define GS_LIGHT_HZ 499
 
 #endif

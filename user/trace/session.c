@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "inspect/libc.h"
 #include "inspect/rootfs.h"
 #include "trace/session.h"
 
@@ -94,10 +95,32 @@ int session__begin(struct session *s, pid_t pid)
 	if ((cfg->stacks || cfg->trace) && !s->pt.can_walk)
 		fprintf(stderr, "gilscope: PID %d: no Python stack layout for CPython %s: stacks are left out\n",
 			s->pt.pid, s->pt.version);
+	{
+		char why[200];
+		const char *no = cfg->light ? libc__light_refusal(&s->pt, libc__of(s->pt.pid), why, sizeof(why))
+					    : NULL;
+
+		if (no && !*cfg->tr) {
+			/* the recording's first process: it is traced exactly */
+			fprintf(stderr, "gilscope: PID %d: --light cannot trace it: %s; tracing it with uprobes instead\n",
+				s->pt.pid, no);
+			snprintf(s->light_refused, sizeof(s->light_refused), "%s", no);
+			s->light = false;
+		} else if (no && tracer__light(*cfg->tr)) {
+			s->exit_code = EXIT_TARGET;
+			snprintf(s->err, sizeof(s->err), "--light cannot trace PID %d (%s): %s", s->pt.pid, s->pt.comm, no);
+			py_target__release(&s->pt);
+			return -ENOTSUP;
+		} else {
+			s->light = *cfg->tr ? tracer__light(*cfg->tr) : cfg->light;
+		}
+	}
 	if (!*cfg->tr) {
 		struct tracer_opts topts = {
 			.stacks = cfg->stacks,
-			.sample_hz = cfg->stacks ? (cfg->hz ? cfg->hz : 199) : 0,
+			.light = s->light,
+			.sample_hz = s->light ? (cfg->hz ? cfg->hz : GS_LIGHT_HZ) :
+				     cfg->stacks ? (cfg->hz ? cfg->hz : 199) : 0,
 			.max_depth = cfg->max_depth,
 			.bpf_stats = cfg->bpf_stats,
 			.multi = cfg->children,
@@ -179,6 +202,7 @@ int session__end(struct session *s)
 	s->res.interval_us = s->interval_us;
 	if (e)
 		return e;
+	snprintf(s->res.light_refused, sizeof(s->res.light_refused), "%s", s->light_refused);
 	s->res.lim_start = s->lim_start;
 	if (rl)
 		s->res.lim_end = lim;

@@ -22,6 +22,7 @@ struct session_cfg {
 	bool bpf_stats;
 	bool children;         /* the tracer serves several processes */
 	bool live;             /* top, serve: snapshots while tracing */
+	bool light;            /* --light: no uprobe (bpf/light.bpf.h) */
 	struct tracer **tr;    /* the recording's tracer, loaded by the first session */
 	/* --trace: records of every process (gs_trace_rec.tgid tells which) */
 	void (*on_trace)(const struct gs_trace_rec *r, void *ctx);
@@ -41,6 +42,8 @@ struct session {
 	int exit_code;         /* EXIT_* when begin failed */
 	struct selfcheck_raw sc_start; /* the interpreter's GIL at attach */
 	struct cpu_limits lim_start;   /* its CPU limits at attach */
+	bool light;                    /* traced by --light */
+	char light_refused[200];       /* --light asked, but it cannot trace this one: why */
 	char err[512];
 };
 

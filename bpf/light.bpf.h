@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/* --light: the GIL traced with no uprobe, included by gil.bpf.c.
+ *
+ * An uncontended GIL cycle never enters the kernel, and it is not what
+ * makes a GIL a bottleneck. Everything that does goes through futex calls
+ * on words inside the GIL's own struct (glibc keeps a condition variable's
+ * futex word inside it; see docs/light-mode.md):
+ *   a waiter blocks        futex wait on gil->cond      -> on_contended
+ *   it is woken            its futex wait returns       -> on_acquired,
+ *                          unless the GIL is taken again (read `locked`)
+ *   a release with waiters futex wake on gil->cond      -> on_released,
+ *                          forced if the drop request is set (as in exact
+ *                          mode); last_holder is the releaser's tstate
+ *   a forced releaser      futex wait on switch_cond: nothing new
+ *   the new holder         futex wake on switch_cond    -> it holds
+ * So waits, hand-offs, forced releases and the holds between two hand-offs
+ * are timed as exactly as by the uprobes (within the microsecond between
+ * the futex call and the line of take_gil/drop_gil the uprobes mark).
+ *
+ * What no futex call marks, a thread taking or releasing a GIL nobody
+ * waits for, is found by reading the GIL's `locked` and `last_holder` from
+ * the target's memory at the thread's switch-outs and at the CPU-sampling
+ * ticks (light_observe): the hold is then timed to that observation
+ * (GS_C_LIGHT_UNSEEN), and its time counts, but it stays out of the hold
+ * histogram.
+ *
+ * A thread's PyThreadState is learned at its contended releases (drop_gil
+ * stores it in last_holder first), from the seed at attach, or, for a
+ * thread on-CPU while the GIL is held by a thread state no known thread
+ * has, at a tick (the holder is running: when it is the only candidate
+ * seen on a CPU, it is this one). */
+
+#define GS_FUTEX_WAIT 0
+#define GS_FUTEX_WAKE 1
+#define GS_FUTEX_WAKE_OP 5
+#define GS_FUTEX_WAIT_BITSET 9
+#define GS_FUTEX_WAKE_BITSET 10
+#define GS_FUTEX_CMD_MASK 0x7f      /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
+#define GS_ETIMEDOUT 110
+
+/* Where in the GIL's struct (bpf/pyoffsets.h) a futex word lies. */
+enum gs_gil_word { GS_W_NONE = 0, GS_W_COND, GS_W_MUTEX, GS_W_SWITCH_COND, GS_W_SWITCH_MUTEX };
+#define GS_GIL_MUTEX_OFF 80
+#define GS_GIL_SWITCH_MUTEX_OFF 168
+#define GS_GIL_SIZE 208
+
+/* Thread states known by their PyThreadState, per process: which thread
+ * a tick may take for the holder (gs_slot_key(slot, tstate) -> TID). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} light_tstates SEC(".maps");
+
+static __always_inline int gil_word(const struct gs_proc *p, __u64 a)
+{
+	__u64 g = p->gil_addr, off;
+
+	if (!g || a < g + GS_GIL_COND_OFF || a >= g + GS_GIL_SIZE)
+		return GS_W_NONE;
+	off = a - g;
+	return off < GS_GIL_MUTEX_OFF ? GS_W_COND :
+	       off < GS_GIL_SWITCH_COND_OFF ? GS_W_MUTEX :
+	       off < GS_GIL_SWITCH_MUTEX_OFF ? GS_W_SWITCH_COND : GS_W_SWITCH_MUTEX;
+}
+
+static __always_inline void light_own(__u32 slot, struct gs_thread *t, __u32 tid, __u64 tstate)
+{
+	__u64 key;
+
+	if (!tstate || t->tstate == tstate)
+		return;
+	t->tstate = tstate;
+	key = gs_slot_key(slot, tstate);
+	bpf_map_update_elem(&light_tstates, &key, &tid, BPF_ANY);
+}
+
+/* The GIL's state now: 1 it is locked (*holder: last_holder), 0 free, -1
+ * unreadable or not a GIL (counted). */
+static __always_inline int light_read(const struct gs_proc *p, __u32 slot, __u64 *holder)
+{
+	struct { __u64 holder; __s32 locked; } g = {};
+
+	if (bpf_probe_read_user(&g, sizeof(g), (void *)(p->gil_addr + GS_GIL_LAST_HOLDER_OFF)))
+		return -1;
+	count(slot, GS_C_LIGHT_OBS, 1);
+	if (g.locked != 0 && g.locked != 1) {
+		count(slot, GS_C_LIGHT_OBS_BAD, 1);
+		return -1;
+	}
+	if (g.locked)
+		count(slot, GS_C_LIGHT_OBS_LOCKED, 1);
+	*holder = g.holder;
+	return g.locked;
+}
+
+/* A hold no futex call ended (it began at a hand-off, at attach, or at an
+ * observation): it ends at now, out of the hold histogram. No thread
+ * waited for it at its end (a release with a waiter wakes one), so it was
+ * voluntary. */
+static __noinline void light_unseen_release(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+					    __u64 now)
+{
+	__u64 d = now - t->gil_since;
+
+	account(t, now);
+	if (t->hold_partial) {
+		count(slot, GS_C_PARTIAL_HOLDS, 1);
+		count(slot, GS_C_PARTIAL_HOLD_NS, d);
+	} else {
+		count(slot, GS_C_LIGHT_UNSEEN, 1);
+		count(slot, GS_C_LIGHT_UNSEEN_NS, d);
+	}
+	count(slot, GS_C_VOLUNTARY, 1);
+	t->gil = GS_GIL_NONE;
+	t->hold_partial = 0;
+	t->light_seen = 0;
+	t->light_pending = 0;
+	if (p->gil_holder == tid)
+		p->gil_holder = 0;
+	emit_state(p, slot, tid, t, now);
+}
+
+/* Read the GIL at an instant the thread runs here (a tick, its
+ * switch-out) and correct what no futex call said: it took a free GIL, or
+ * released one nobody waited for. 1: it holds the GIL, 0: it does not, -1:
+ * unknown (waiting, unreadable, or its thread state unknown). */
+static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+					 __u64 now)
+{
+	__u64 holder = 0, key;
+	__u32 *owner;
+	int locked, holds;
+
+	if (t->gil == GS_GIL_WAITING || t->gil_addr)
+		return -1;      /* its futex wait says when it ends */
+	locked = light_read(p, slot, &holder);
+	if (locked < 0)
+		return -1;
+	if (locked && holder && !t->tstate) {
+		/* a thread state no known thread has, held while this
+		 * thread runs: it is this thread's */
+		key = gs_slot_key(slot, holder);
+		owner = bpf_map_lookup_elem(&light_tstates, &key);
+		if (!owner || *owner == tid)
+			light_own(slot, t, tid, holder);
+	}
+	if (!t->tstate) {
+		if (!locked && t->gil == GS_GIL_HOLDING)
+			light_unseen_release(p, slot, tid, t, now);
+		return locked ? -1 : 0;
+	}
+	holds = locked && holder == t->tstate;
+	if (t->light_pending && t->gil == GS_GIL_HOLDING) {
+		/* woken to take it: until it is seen holding, a free GIL
+		 * (or one whose last_holder is not written yet) is its way
+		 * there, and it counts as holding */
+		if (holds || !locked) {
+			t->light_pending = !holds;
+			return 1;
+		}
+		t->light_pending = 0;   /* another took it: it waits again */
+	}
+	if (holds && t->gil != GS_GIL_HOLDING) {
+		account(t, now);
+		t->gil = GS_GIL_HOLDING;
+		t->gil_since = now;
+		t->hold_partial = 1;     /* its start is this observation */
+		t->light_seen = 0;
+		t->implicit = 0;
+		p->gil_holder = tid;
+		emit_state(p, slot, tid, t, now);
+	} else if (!holds && t->gil == GS_GIL_HOLDING) {
+		light_unseen_release(p, slot, tid, t, now);
+	}
+	return holds;
+}
+
+/* A CPU-sampling tick on a traced thread: correct its state, and count
+ * the tick for the on-CPU split (the time between two observations of a
+ * thread that takes and drops a free GIL many times is not one state). */
+static __always_inline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
+{
+	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns());
+
+	if (h < 0)
+		return;
+	t->light_ticks++;
+	t->light_ticks_held += h;
+}
+
+SEC("tracepoint/syscalls/sys_enter_futex")
+int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 slot, tid, op = (__u32)ctx->args[1] & GS_FUTEX_CMD_MASK;
+	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_thread *t;
+	__u64 now, holder = 0;
+	int w, wait, wake;
+
+	if (!p)
+		return 0;
+	w = gil_word(p, ctx->args[0]);
+	if (w == GS_W_NONE || w == GS_W_MUTEX || w == GS_W_SWITCH_MUTEX)
+		return 0;
+	wait = op == GS_FUTEX_WAIT || op == GS_FUTEX_WAIT_BITSET;
+	wake = op == GS_FUTEX_WAKE || op == GS_FUTEX_WAKE_BITSET || op == GS_FUTEX_WAKE_OP;
+	if (!wait && !wake)
+		return 0;
+	count(slot, GS_C_LIGHT_FUTEX, 1);
+	now = bpf_ktime_get_ns();
+	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
+		return 0;
+	if (w == GS_W_COND && wait) {
+		t->fx_cond = 1;
+		if (t->gil == GS_GIL_HOLDING) {
+			/* taken for the holder, it asks again: it never got
+			 * the GIL after its last wait (or released it
+			 * unseen) */
+			if (t->light_seen)
+				count(slot, GS_C_LIGHT_REWAIT, 1);
+			light_unseen_release(p, slot, tid, t, now);
+		}
+		on_contended(p, slot, tid);
+	} else if (w == GS_W_COND) {
+		/* drop_gil: locked = 0, then the signal to a waiter; its
+		 * last_holder is this thread's tstate */
+		if (light_read(p, slot, &holder) >= 0 && holder)
+			light_own(slot, t, tid, holder);
+		if (t->gil != GS_GIL_HOLDING) {
+			/* it took a free GIL unseen: its hold began at most at
+			 * its last observation; from now it is empty (partial) */
+			account(t, now);
+			t->gil = GS_GIL_HOLDING;
+			t->gil_since = now;
+			t->hold_partial = 1;
+		}
+		on_released(p, slot, tid, t, drop_requested(p, 0), 0);
+		t->light_seen = 0;
+		t->light_pending = 0;
+	} else if (wake && t->gil != GS_GIL_HOLDING) {
+		/* take_gil's signal to the forced releaser: this thread has
+		 * just taken the GIL, and no wait of it was seen */
+		account(t, now);
+		if (t->gil == GS_GIL_WAITING)
+			on_acquired(p, slot, tid);
+		else {
+			t->gil = GS_GIL_HOLDING;
+			t->gil_since = now;
+			t->hold_partial = 1;
+			t->light_seen = 0;
+			p->gil_holder = tid;
+			handoff_end(p, slot, now);
+		}
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_futex")
+int light_futex_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 slot, tid;
+	struct gs_proc *p = current_proc(&slot, &tid);
+	struct gs_thread *t;
+	__u64 holder = 0;
+	int locked;
+
+	if (!p)
+		return 0;
+	t = thread_of(bpf_get_current_task_btf());
+	if (!t || t->slot != slot || t->exited || !t->fx_cond)
+		return 0;
+	t->fx_cond = 0;
+	if (ctx->ret == -GS_ETIMEDOUT || t->gil != GS_GIL_WAITING)
+		return 0;       /* it waits on (and has asked for a drop) */
+	/* Woken. It takes the GIL next, unless someone took it meanwhile
+	 * (then it waits again). */
+	locked = light_read(p, slot, &holder);
+	if (locked == 1) {
+		count(slot, GS_C_LIGHT_STOLEN, 1);
+		handoff_end(p, slot, bpf_ktime_get_ns());   /* taken by then */
+		return 0;
+	}
+	on_acquired(p, slot, tid);
+	t->light_seen = 1;
+	t->light_pending = 1;
+	return 0;
+}
