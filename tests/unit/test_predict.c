@@ -53,7 +53,7 @@ static struct thread_rec *thread(uint32_t tid, double held, double held_off, dou
 	t->st.ns[GS_WAIT_OFF] = wait * S;
 	t->st.ns[GS_NOGIL_OFF] = offcpu * S;
 	t->st.runq_ns = runq * S;
-	thread_figs__build(&tf[res.nthreads], t);
+	thread_figs__build(&tf[res.nthreads], t, false);
 	res.nthreads++;
 	r.nthreads = res.nthreads;
 	r.held_s += held;
@@ -165,7 +165,7 @@ static void fewer_threads(void)
 static void holds(struct thread_rec *t, uint64_t n)
 {
 	t->st.holds = n;
-	thread_figs__build(&tf[t - th], t);
+	thread_figs__build(&tf[t - th], t, false);
 }
 
 /* 8 I/O threads, each 3.13 s: 0.1 s Python, 0.01 s native, 0.02 s waiting
@@ -253,10 +253,10 @@ static void convoy(int interval_us)
 	thread(10, 0, 0, 0, 0, 3, 0);
 	t = thread(11, 2.9, 0, 0, 0.06, 0, 0);              /* the hog */
 	t->st.holds = 480; t->st.hold_ns = 2900000000ull; t->st.hold_max_ns = 11900000ull;
-	thread_figs__build(&tf[1], t);
+	thread_figs__build(&tf[1], t, false);
 	t = thread(12, 0.06, 0, 0.36, 2.58, 0, 0);          /* zlib */
 	t->st.holds = 550; t->st.hold_ns = 58000000ull; t->st.waits = 482;
-	thread_figs__build(&tf[2], t);
+	thread_figs__build(&tf[2], t, false);
 	predict(&r, &p);
 }
 

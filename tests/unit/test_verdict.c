@@ -28,7 +28,7 @@ static const char *kind(struct gs_report r)
 		r.handoff_share = r.handoff.count / rel;
 	}
 	for (size_t i = 0; r.res && i < r.res->nthreads && i < 8; i++)
-		thread_figs__build(&tf[i], &r.res->threads[i]);
+		thread_figs__build(&tf[i], &r.res->threads[i], false);
 	if (r.res) {
 		r.threads = tf;
 		r.nthreads = r.res->nthreads;

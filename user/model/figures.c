@@ -283,8 +283,12 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	gs_verdict(r, &r->verdict);
 	if (!res->live)
 		predict(r, &r->prediction);
-	selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
-			r->forced + r->voluntary, r->probe_hits, &r->check);
+	if (res->light)
+		selfcheck__eval_light(&res->sc, pt->switchnum_addr && !pt->free_threaded, r->wait.count,
+				      r->light.reads, r->light.reads_locked, r->light.reads_bad, &r->check);
+	else
+		selfcheck__eval(&res->sc, pt->switchnum_addr && !pt->free_threaded, c[GS_C_ACQUIRES],
+				r->forced + r->voluntary, r->probe_hits, &r->check);
 	return 0;
 }
 

@@ -25,6 +25,8 @@ struct selfcheck {
 	uint64_t tolerance;           /* selfcheck__tolerance(interp) */
 	const char *interp_at;        /* "window edges", "the last acquisition
 					 seen" (the target ended first) */
+	bool light;                   /* --light: gilscope counts the hand-offs
+					 it timed, at most the interpreter's */
 	bool ok;                      /* every figure can be trusted */
 	int nproblems;
 	char problems[GS_SELFCHECK_MAX_PROBLEMS][256];
@@ -42,5 +44,14 @@ uint64_t selfcheck__tolerance(uint64_t interp);
  * counts. */
 void selfcheck__eval(const struct selfcheck_raw *raw, bool applies, uint64_t acquisitions,
 		     uint64_t releases, uint64_t probe_hits, struct selfcheck *out);
+
+/* --light sees the switches that hand the GIL to a waiter, not the ones
+ * to a thread that found it free: its hand-offs must not outnumber the
+ * interpreter's switches, and its reads of the GIL's state must look
+ * like a GIL (locked 0 or 1, and locked some of the time when it
+ * switches). */
+#define GS_SELFCHECK_LIGHT_MIN 20
+void selfcheck__eval_light(const struct selfcheck_raw *raw, bool applies, uint64_t handoffs, uint64_t reads,
+			   uint64_t reads_locked, uint64_t reads_bad, struct selfcheck *out);
 
 #endif

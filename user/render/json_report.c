@@ -258,6 +258,41 @@ static void limits(struct json_writer *w, const struct limits_figs *l)
 }
 
 /* One shape for every advice: what does not apply to it is null. */
+/* exact (uprobes) or --light, and how --light's figures were made */
+static void mode(struct json_writer *w, const struct gs_report *r)
+{
+	const struct light_figs *l = &r->light;
+
+	json_key(w, "mode");
+	json_obj_begin(w);
+	json_key(w, "name"); json_str(w, l->on ? "light" : "exact");
+	json_key(w, "light_refused");
+	if (r->light_refused)
+		json_str(w, r->light_refused);
+	else
+		json_null(w);
+	json_key(w, "light");
+	if (l->on) {
+		json_obj_begin(w);
+		kv_u(w, "sample_hz", (uint64_t)l->hz);
+		kv_u(w, "futex_calls", l->futex_calls);
+		kv_u(w, "contended_releases", l->contended_releases);
+		kv_u(w, "ticks", l->ticks);
+		kv_u(w, "ticks_held", l->ticks_held);
+		kv_u(w, "reads", l->reads);
+		kv_u(w, "reads_locked", l->reads_locked);
+		kv_u(w, "reads_bad", l->reads_bad);
+		kv_u(w, "unseen_holds", l->unseen_holds);
+		json_key(w, "unseen_hold_s"); json_double(w, l->unseen_hold_s);
+		kv_u(w, "stolen_wakeups", l->stolen);
+		kv_u(w, "rewaits", l->rewaits);
+		json_obj_end(w);
+	} else {
+		json_null(w);
+	}
+	json_obj_end(w);
+}
+
 static void prediction(struct json_writer *w, const struct prediction *p)
 {
 	bool procs = !strcmp(p->advice, "processes"), conv = !strcmp(p->advice, "switch interval");
@@ -379,6 +414,8 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_d_known(w, "trap_ns", r->trap_ns, r->trap_ns > 0);
 	kv_d_known(w, "min_cpu_pct", r->cost_cpu_pct, r->cost_cpu_pct >= 0);
 	json_obj_end(w);
+
+	mode(w, r);
 
 	json_key(w, "bpf");
 	json_obj_begin(w);

@@ -41,8 +41,12 @@ static void print_check(const struct selfcheck *c, FILE *f)
 		fprintf(f, "%llu (at %s)", (unsigned long long)c->interp, c->interp_at);
 	else
 		fprintf(f, "unknown");
-	fprintf(f, ", by gilscope %llu: %s\n", (unsigned long long)c->gilscope,
-		c->ok ? "they agree" : "NOT TRUSTWORTHY");
+	if (c->light)
+		fprintf(f, ", hand-offs to a waiter timed by gilscope %llu (--light: at most as many): %s\n",
+			(unsigned long long)c->gilscope, c->ok ? "consistent" : "NOT TRUSTWORTHY");
+	else
+		fprintf(f, ", by gilscope %llu: %s\n", (unsigned long long)c->gilscope,
+			c->ok ? "they agree" : "NOT TRUSTWORTHY");
 }
 
 /* --light: what is exact, what is estimated, and from what. */
