@@ -194,6 +194,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	r->acquisitions = c[GS_C_ACQUIRES];
 	r->forced = c[GS_C_FORCED];
 	r->voluntary = c[GS_C_VOLUNTARY];
+	r->voluntary_handoffs = c[GS_C_VOLUNTARY_HANDOFF];
 	if (r->forced + r->voluntary) {
 		double rel = (double)(r->forced + r->voluntary);
 

@@ -110,6 +110,7 @@ struct gs_report {
 	uint64_t partial_holds;
 	double partial_hold_s;
 	uint64_t acquisitions, forced, voluntary;
+	uint64_t voluntary_handoffs; /* of voluntary: releases that left a waiter */
 	double forced_share;        /* of releases */
 	double handoff_share;       /* of releases: those that left a waiter */
 	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;

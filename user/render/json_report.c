@@ -375,6 +375,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	json_obj_end(w);
 	kv_u(w, "acquisitions", r->acquisitions);
 	releases(w, r->forced, r->voluntary);
+	kv_u(w, "voluntary_handoffs", r->voluntary_handoffs);
 	json_obj_end(w);
 
 	json_key(w, "cpu");
