@@ -180,17 +180,23 @@ static __always_inline void count(__u32 slot, __u32 idx, __u64 v)
 		*c += v;
 }
 
-static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
+static __always_inline void hist_add_n(__u32 slot, __u32 kind, __u64 ns, __s64 n)
 {
 	__u32 idx = gs_hist_idx(slot, kind) + gs_hist_slot(ns);
 	__u64 *c = bpf_map_lookup_elem(&hists, &idx);
 
 	if (!c)
 		return;
-	if (targ_tgid)        /* per-CPU: this CPU's own slot */
-		*c += 1;
+	if (targ_tgid)        /* per-CPU: this CPU's own slot (sums may go
+				 below 0 per CPU, never across CPUs) */
+		*c += n;
 	else                    /* shared by every CPU (--children) */
-		__sync_fetch_and_add(c, 1);
+		__sync_fetch_and_add(c, n);
+}
+
+static __always_inline void hist_add(__u32 slot, __u32 kind, __u64 ns)
+{
+	hist_add_n(slot, kind, ns, 1);
 }
 
 #include "pystack.bpf.h"
@@ -1156,7 +1162,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			if (!t->oncpu)
 				repair_switch_out_off(t, slot, now, exec);
 			if (targ_light)     /* it leaves holding the GIL or not */
-				light_observe(p, slot, tid, t, now);
+				light_observe(p, slot, tid, t, now,
+					      t->fx_mutex || prev->__state == 0 ? GS_OBS_ON_WAY : GS_OBS_BLOCKED);
 			account(t, now);
 			t->oncpu = 0;
 			t->exec_ns = exec;

@@ -59,11 +59,16 @@ struct gs_thread {
 	__u8 light_pending;     /* --light: woken to take the GIL, not yet seen
 				   holding it (it may block on the GIL's mutex
 				   first) */
-	__u8 pad1;
+	__u8 fx_mutex;          /* --light: inside a futex wait on the GIL's mutex */
+	__u8 fx_shift;          /* --light: a woken waiter's futex call on the
+				   GIL before it takes it: its wait ends after */
+	__u8 pad2[3];
 	__u32 light_ticks;      /* --light: CPU-sampling ticks that found it on-CPU
 				   outside a wait, its GIL state readable... */
 	__u32 light_ticks_held; /* ...and of them, holding the GIL: the on-CPU
 				   time user space splits by this ratio */
+	__u64 light_wait_start; /* --light: start of the wait its last wake-up
+				   ended (a later end moves it: light_shift) */
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
@@ -164,6 +169,12 @@ enum gs_counter {
 	GS_C_LIGHT_STOLEN,      /* a woken waiter found the GIL taken again */
 	GS_C_LIGHT_REWAIT,      /* a thread taken for the holder waited again:
 				   its acquisition was not one */
+	GS_C_LIGHT_LATE,        /* acquisitions found by a read, not at a futex
+				   return (timed to the read) */
+	GS_C_LIGHT_SHIFTED,     /* acquisitions moved from a wake-up to the end
+				   of a block on the GIL's mutex */
+	GS_C_LIGHT_PASSON,      /* signals on the GIL's cond by a waiter passing
+				   one on (glibc, after a time-out): no release */
 	GS_NR_COUNTERS,
 };
 

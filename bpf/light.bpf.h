@@ -53,6 +53,34 @@ struct {
 	__type(value, __u32);
 } light_tstates SEC(".maps");
 
+/* The calling thread's TID as its own PID namespace numbers it: what
+ * glibc records as a mutex's owner. */
+static __always_inline __s32 ns_tid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	if (level > 31)
+		return -1;
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level]);
+	return up.nr;
+}
+
+/* glibc's mutex owner (struct __pthread_mutex_s: __lock, __count, __owner):
+ * drop_gil signals the cond holding the GIL's mutex; a waiter inside
+ * pthread_cond_timedwait that passes on a signal it should not have taken
+ * (after a time-out) makes the same call without it. */
+#define GS_MUTEX_OWNER_OFF 8
+static __always_inline int holds_gil_mutex(const struct gs_proc *p, struct task_struct *task)
+{
+	__s32 owner = 0;
+
+	if (bpf_probe_read_user(&owner, sizeof(owner), (void *)(p->gil_addr + GS_GIL_MUTEX_OFF + GS_MUTEX_OWNER_OFF)))
+		return 1;       /* unknown: take it for drop_gil's */
+	return owner == ns_tid(task);
+}
+
 static __always_inline int gil_word(const struct gs_proc *p, __u64 a)
 {
 	__u64 g = p->gil_addr, off;
@@ -122,22 +150,56 @@ static __noinline void light_unseen_release(struct gs_proc *p, __u32 slot, __u32
 	emit_state(p, slot, tid, t, now);
 }
 
+/* Where an observation of a thread is made: */
+enum gs_obs {
+	GS_OBS_TICK = 0,        /* a CPU-sampling tick: it runs */
+	GS_OBS_ON_WAY,          /* its switch-out, blocked on the GIL's mutex or
+				   preempted: it may be between a wake-up and
+				   setting `locked` */
+	GS_OBS_BLOCKED,         /* its switch-out, blocked elsewhere */
+};
+
+/* A wait no futex return ended: it took the GIL (a signal that came with
+ * a time-out, or a free GIL found after a "stolen" wake-up). Out of
+ * line: rare. */
+static __noinline void light_late_acquire(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
+{
+	count(slot, GS_C_LIGHT_LATE, 1);
+	on_acquired(p, slot, tid);
+	t->hold_partial = 1;     /* its start was not seen */
+}
+
 /* Read the GIL at an instant the thread runs here (a tick, its
  * switch-out) and correct what no futex call said: it took a free GIL, or
  * released one nobody waited for. 1: it holds the GIL, 0: it does not, -1:
  * unknown (waiting, unreadable, or its thread state unknown). */
 static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
-					 __u64 now)
+					 __u64 now, int obs)
 {
 	__u64 holder = 0, key;
 	__u32 *owner;
 	int locked, holds;
 
-	if (t->gil == GS_GIL_WAITING || t->gil_addr)
-		return -1;      /* its futex wait says when it ends */
+	if (t->gil_addr)
+		return -1;
+	if (t->gil == GS_GIL_WAITING && (!t->contended || t->fx_cond))
+		return -1;      /* asleep in its wait: its futex return ends it */
 	locked = light_read(p, slot, &holder);
 	if (locked < 0)
 		return -1;
+	if (t->gil == GS_GIL_WAITING) {
+		/* out of its futex wait, not back in it */
+		if (locked && t->tstate && holder == t->tstate) {
+			light_late_acquire(p, slot, tid, t);
+			return 1;
+		}
+		if (obs != GS_OBS_BLOCKED)
+			return -1;      /* it may wait again or take it next */
+		/* blocked elsewhere: it took the GIL and let it go, unseen */
+		light_late_acquire(p, slot, tid, t);
+		light_unseen_release(p, slot, tid, t, now);
+		return 0;
+	}
 	if (locked && holder && !t->tstate) {
 		/* a thread state no known thread has, held while this
 		 * thread runs: it is this thread's */
@@ -154,13 +216,12 @@ static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 ti
 	holds = locked && holder == t->tstate;
 	if (t->light_pending && t->gil == GS_GIL_HOLDING) {
 		/* woken to take it: until it is seen holding, a free GIL
-		 * (or one whose last_holder is not written yet) is its way
-		 * there, and it counts as holding */
-		if (holds || !locked) {
+		 * while it is on its way there counts as its */
+		if (holds || (!locked && obs == GS_OBS_ON_WAY)) {
 			t->light_pending = !holds;
 			return 1;
 		}
-		t->light_pending = 0;   /* another took it: it waits again */
+		t->light_pending = 0;   /* it took it and let it go, or another took it */
 	}
 	if (holds && t->gil != GS_GIL_HOLDING) {
 		account(t, now);
@@ -182,12 +243,97 @@ static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 ti
  * thread that takes and drops a free GIL many times is not one state). */
 static __always_inline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
 {
-	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns());
+	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns(), GS_OBS_TICK);
 
 	if (h < 0)
 		return;
 	t->light_ticks++;
 	t->light_ticks_held += h;
+}
+
+/* d ns of a thread's time move from state `from` to `to`. */
+static __always_inline __u64 light_move(struct gs_thread *t, int from, int to, __u64 d)
+{
+	if (from < 0 || from >= GS_NR_TSTATES || to < 0 || to >= GS_NR_TSTATES)
+		return 0;
+	if (d > t->ns[from])
+		d = t->ns[from];
+	t->ns[from] -= d;
+	t->ns[to] += d;
+	return d;
+}
+
+/* A woken waiter blocked on the GIL's mutex before it could set `locked`:
+ * its wait ends now, when that block ends, not at its wake-up. The time
+ * since the wake-up moves from holding to waiting, and the wait's
+ * histogram bucket with it. Out of line: a contended mutex only. */
+static __noinline void light_shift(struct gs_proc *p, __u32 slot, struct gs_thread *t, __u64 now)
+{
+	__u64 d, w0, w1, rest;
+	__u32 b;
+
+	account(t, now);
+	if (now <= t->gil_since || t->light_wait_start >= t->gil_since)
+		return;
+	d = now - t->gil_since;
+	w0 = t->gil_since - t->light_wait_start;
+	w1 = w0 + d;
+	rest = d - light_move(t, GS_HELD_OFF, GS_WAIT_OFF, d);
+	light_move(t, GS_HELD_ON, GS_WAIT_ON, rest);
+	count(slot, GS_C_WAIT_NS, d);
+	if (gs_hist_slot(w0) != gs_hist_slot(w1)) {
+		hist_add_n(slot, GS_HIST_WAIT, w0, -1);
+		hist_add(slot, GS_HIST_WAIT, w1);
+		b = gs_thist_slot(w0);
+		if (b < GS_THIST_SLOTS && t->whist[b])
+			t->whist[b]--;
+		b = gs_thist_slot(w1);
+		if (b < GS_THIST_SLOTS)
+			t->whist[b]++;
+	}
+	if (w1 > t->wait_max_ns)
+		t->wait_max_ns = w1;
+	t->gil_since = now;
+	count(slot, GS_C_LIGHT_SHIFTED, 1);
+}
+
+/* A woken waiter taken for the new holder asks for the GIL again before
+ * it was seen holding it: another thread took it first. Its acquisition
+ * is undone, and its wait goes on from where it began. Out of line: rare. */
+static __noinline void light_unacquire(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+				       __u64 now)
+{
+	__u64 w0, d, rest;
+	__u32 b;
+
+	account(t, now);
+	if (t->light_wait_start >= t->gil_since || now < t->gil_since)
+		return;
+	w0 = t->gil_since - t->light_wait_start;
+	d = now - t->gil_since;
+	rest = d - light_move(t, GS_HELD_OFF, GS_WAIT_OFF, d);
+	light_move(t, GS_HELD_ON, GS_WAIT_ON, rest);
+	/* the wait counted at the wake-up is not over */
+	if (t->waits)
+		t->waits--;
+	count(slot, GS_C_WAIT_NS, -w0);
+	count(slot, GS_C_ACQUIRES, -1);
+	hist_add_n(slot, GS_HIST_WAIT, w0, -1);
+	b = gs_thist_slot(w0);
+	if (b < GS_THIST_SLOTS && t->whist[b])
+		t->whist[b]--;
+	t->gil = GS_GIL_WAITING;
+	t->contended = 1;
+	t->gil_since = t->light_wait_start;
+	t->hold_partial = 0;
+	t->light_pending = 0;
+	t->light_seen = 0;
+	if (p->gil_holder == tid)
+		p->gil_holder = 0;
+	if (__sync_fetch_and_add(&p->nwaiters, 1) == 0)
+		p->contend_start = now;
+	count(slot, GS_C_LIGHT_REWAIT, 1);
+	emit_state(p, slot, tid, t, now);
 }
 
 SEC("tracepoint/syscalls/sys_enter_futex")
@@ -202,32 +348,57 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!p)
 		return 0;
 	w = gil_word(p, ctx->args[0]);
-	if (w == GS_W_NONE || w == GS_W_MUTEX || w == GS_W_SWITCH_MUTEX)
+	if (w == GS_W_NONE)
 		return 0;
-	wait = op == GS_FUTEX_WAIT || op == GS_FUTEX_WAIT_BITSET;
-	wake = op == GS_FUTEX_WAKE || op == GS_FUTEX_WAKE_BITSET || op == GS_FUTEX_WAKE_OP;
+	/* A woken waiter's calls between its wake-up and setting `locked`
+	 * (a block on the mutex, glibc's own calls on the cond, the signal
+	 * to a forced releaser that waits for it): its wait ends after
+	 * them, where take_gil marks the GIL taken. */
+	t = thread_of(bpf_get_current_task_btf());
+	if (t && t->slot == slot && !t->exited && t->light_pending && t->light_seen &&
+	    t->gil == GS_GIL_HOLDING && !(w == GS_W_COND && op == GS_FUTEX_WAIT_BITSET))
+		t->fx_shift = 1;
+	if (w == GS_W_SWITCH_MUTEX)
+		return 0;
+	/* take_gil's wait is timed (an absolute deadline: WAIT_BITSET), and
+	 * a signal wakes one waiter (1); glibc's condition variable also
+	 * makes calls of its own on the same words: an untimed wait of a
+	 * signaler for old waiters to leave, their wake of it (INT_MAX) */
+	wait = op == GS_FUTEX_WAIT_BITSET || (w == GS_W_MUTEX && op == GS_FUTEX_WAIT);
+	wake = (op == GS_FUTEX_WAKE || op == GS_FUTEX_WAKE_BITSET) && (__u32)ctx->args[2] == 1;
+	if (w == GS_W_MUTEX)
+		wake = 0;
 	if (!wait && !wake)
 		return 0;
+	if (w == GS_W_MUTEX) {
+		/* a woken waiter blocks here before it can set `locked` */
+		if (wait && t && t->slot == slot && !t->exited)
+			t->fx_mutex = 1;
+		return 0;
+	}
 	count(slot, GS_C_LIGHT_FUTEX, 1);
 	now = bpf_ktime_get_ns();
 	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return 0;
 	if (w == GS_W_COND && wait) {
 		t->fx_cond = 1;
-		if (t->gil == GS_GIL_HOLDING) {
-			/* taken for the holder, it asks again: it never got
-			 * the GIL after its last wait (or released it
-			 * unseen) */
-			if (t->light_seen)
-				count(slot, GS_C_LIGHT_REWAIT, 1);
+		if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen)
+			/* woken, never seen holding, it waits again: another
+			 * took the GIL first; its wait goes on */
+			light_unacquire(p, slot, tid, t, now);
+		else if (t->gil == GS_GIL_HOLDING)
+			/* it released unseen (nobody waited) */
 			light_unseen_release(p, slot, tid, t, now);
-		}
 		on_contended(p, slot, tid);
+	} else if (w == GS_W_COND && !holds_gil_mutex(p, bpf_get_current_task_btf())) {
+		count(slot, GS_C_LIGHT_PASSON, 1);   /* glibc passing a signal on */
 	} else if (w == GS_W_COND) {
 		/* drop_gil: locked = 0, then the signal to a waiter; its
 		 * last_holder is this thread's tstate */
 		if (light_read(p, slot, &holder) >= 0 && holder)
 			light_own(slot, t, tid, holder);
+		if (t->gil == GS_GIL_WAITING && t->contended)
+			light_late_acquire(p, slot, tid, t);   /* its wait ended unseen */
 		if (t->gil != GS_GIL_HOLDING) {
 			/* it took a free GIL unseen: its hold began at most at
 			 * its last observation; from now it is empty (partial) */
@@ -269,17 +440,29 @@ int light_futex_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!p)
 		return 0;
 	t = thread_of(bpf_get_current_task_btf());
-	if (!t || t->slot != slot || t->exited || !t->fx_cond)
+	if (!t || t->slot != slot || t->exited || !(t->fx_cond | t->fx_mutex | t->fx_shift))
+		return 0;
+	t->fx_mutex = 0;
+	if (t->fx_shift) {
+		t->fx_shift = 0;
+		if (t->light_pending && t->light_seen && t->gil == GS_GIL_HOLDING)
+			light_shift(p, slot, t, bpf_ktime_get_ns());
+	}
+	if (!t->fx_cond)
 		return 0;
 	t->fx_cond = 0;
-	if (ctx->ret == -GS_ETIMEDOUT || t->gil != GS_GIL_WAITING)
-		return 0;       /* it waits on (and has asked for a drop) */
-	/* Woken. It takes the GIL next, unless someone took it meanwhile
-	 * (then it waits again). */
+	if (t->gil != GS_GIL_WAITING)
+		return 0;
+	t->light_wait_start = t->gil_since;
+	/* Woken, or timed out: take_gil looks at `locked` next, and takes
+	 * a free GIL (a time-out that found it taken asks for a drop and
+	 * waits again). */
 	locked = light_read(p, slot, &holder);
 	if (locked == 1) {
-		count(slot, GS_C_LIGHT_STOLEN, 1);
-		handoff_end(p, slot, bpf_ktime_get_ns());   /* taken by then */
+		if (ctx->ret != -GS_ETIMEDOUT) {
+			count(slot, GS_C_LIGHT_STOLEN, 1);
+			handoff_end(p, slot, bpf_ktime_get_ns());   /* taken by then */
+		}
 		return 0;
 	}
 	on_acquired(p, slot, tid);

@@ -740,6 +740,12 @@ def self_check(doc):
                    "the interpreter's own switch count was not read" % (ng,))
     elif not _int(ni):
         bad.append("check.switches.interpreter=%r is not an int" % (ni,))
+    elif get(doc, "mode", "name") == "light":
+        # --light counts the hand-offs to a waiter it timed: every one is
+        # a switch, not every switch is one (a thread may find it free)
+        if _int(ng) and ng > ni + max(2, 0.01 * ni):
+            bad.append("check.switches: --light timed %d hand-offs, more than the "
+                       "interpreter's %d switches" % (ng, ni))
     elif _int(ng) and abs(ni - ng) > max(1, 0.01 * max(ni, ng)):
         bad.append("check.switches: interpreter=%d gilscope=%d differ by %d "
                    "(more than 1%% and more than 1)" % (ni, ng, abs(ni - ng)))
@@ -960,7 +966,13 @@ def validate_report(doc, pid=None, interp=None, launched=None,
     cost = cost if isinstance(cost, dict) else {}
     hits = cost.get("probe_hits") if _int(cost.get("probe_hits")) else None
     holds = get(doc, "gil", "hold", "count")
-    if hits is not None and _int(holds) and hits < holds:
+    if get(doc, "mode", "name") == "light":
+        # no uprobe at all: what it saw is in mode.light
+        if hits:
+            bad.append("cost.probe_hits=%d in --light (no uprobe)" % hits)
+        if not isinstance(get(doc, "mode", "light"), dict):
+            bad.append("mode.light missing in a --light report")
+    elif hits is not None and _int(holds) and hits < holds:
         bad.append("cost.probe_hits=%d < gil.hold.count=%d" % (hits, holds))
     trap, share = cost.get("trap_ns"), cost.get("min_cpu_pct")
     if cost and (trap is None) != (share is None):

@@ -38,7 +38,7 @@ from gs import CaseError, CaseTimeout
 CASE_MODULES = ("timing_cases", "cli_cases", "stacks_cases", "guard_cases",
                 "container_cases", "distro_cases", "children_cases",
                 "selfcheck_cases", "refusal_cases", "fault_cases", "limits_cases",
-                "top_cases", "serve_cases", "live_cases")
+                "top_cases", "serve_cases", "live_cases", "light_cases")
 # Case files run only when asked for by -k (not by make test): the
 # predictions time real work, meaningful only on a quiet machine.
 OPT_IN_MODULES = ("predict_cases",)
