@@ -104,8 +104,9 @@ static __always_inline void light_own(__u32 slot, struct gs_thread *t, __u32 tid
 	bpf_map_update_elem(&light_tstates, &key, &tid, BPF_ANY);
 }
 
-/* The GIL's state now: 1 it is locked (*holder: last_holder), 0 free, -1
- * unreadable or not a GIL (counted). */
+/* The GIL's state now: 1 it is locked (*holder: last_holder), 0 free (or
+ * not created yet: CPython keeps locked = -1 then), -1 unreadable or not a
+ * GIL (counted). */
 static __always_inline int light_read(const struct gs_proc *p, __u32 slot, __u64 *holder)
 {
 	struct { __u64 holder; __s32 locked; } g = {};
@@ -113,6 +114,8 @@ static __always_inline int light_read(const struct gs_proc *p, __u32 slot, __u64
 	if (bpf_probe_read_user(&g, sizeof(g), (void *)(p->gil_addr + GS_GIL_LAST_HOLDER_OFF)))
 		return -1;
 	count(slot, GS_C_LIGHT_OBS, 1);
+	if (g.locked == -1)     /* not created yet, or destroyed (_gil_initialize) */
+		return 0;
 	if (g.locked != 0 && g.locked != 1) {
 		count(slot, GS_C_LIGHT_OBS_BAD, 1);
 		return -1;

@@ -85,7 +85,14 @@ def compare(ctx, de, dl, contended):
         ctx.check(label, "light %.4f vs exact %.4f" % (l, e), ok,
                   "within %d%% (+%.4f)" % (rel * 100, slack))
     fe, fl = _forced_share(de), _forced_share(dl)
-    if fe is None or fl is None:
+    ne = (get(de, "gil", "releases", "forced") or 0) + (get(de, "gil", "voluntary_handoffs") or 0)
+    if fe is not None and fl is not None and ne < 20:
+        # a handful of hand-offs (zlib threads): a share of 1 in 4 is
+        # noise; their forced counts within 2
+        f1, f2 = get(dl, "gil", "releases", "forced") or 0, get(de, "gil", "releases", "forced") or 0
+        ctx.check("forced", "light %d vs exact %d of %d hand-offs" % (f1, f2, ne), abs(f1 - f2) <= 2,
+                  "within 2 (under 20 hand-offs)")
+    elif fe is None or fl is None:
         ctx.check("forced_share", "light %s vs exact %s" % (fl, fe), fe is None and fl is None,
                   "both without hand-offs")
     else:
@@ -121,7 +128,74 @@ WORKLOADS = (
     ("sleepers n=8", "sleepers.py", (8, 20, 0), False),
 )
 
+# pyenv: the oldest build --light reads (3.7), one in between, the
+# newest; Debian's 3.13-3.15 through debian.LIGHT_CASES
+VERSIONS = ("3.7", "3.10", "3.13")
+
 CASES = [Case("light vs exact: " + name,
               lambda c, s=script, a=args, k=cont: case_workload(c, s, a, k),
-              budget=60, retries=1)
+              budget=60, retries=1, versions=VERSIONS)
          for name, script, args, cont in WORKLOADS]
+
+
+N_CYCLES = 100000
+UPROBE_PROGS = ("take_gil_enter", "take_gil_exit", "take_gil_acquired", "take_gil_contended",
+                "drop_gil_enter", "drop_gil_forced", "gil_cond_call")
+
+
+def case_light_guard(ctx):
+    """The guard of issue 16, from counts that cannot flake: a single
+    thread's 100,000 uncontended GIL cycles (os.read) under --light cost
+    no uprobe hit (the report's count, and no uprobe program is even
+    loaded: the kernel's own program list, --bpf-stats) and no futex call
+    on the GIL."""
+    out = ctx.path("report.json")
+    run = ctx.run_gilscope(["record", "--light", "--bpf-stats", "--json", out, "--",
+                            ctx.interp.path, gs.WORKLOADS + "/gil_cycles.py", N_CYCLES],
+                           timeout=120, json_path=out)
+    doc = report_ok(ctx, run, launched=True)
+    if doc is None:
+        return
+    ctx.check("mode", get(doc, "mode", "name"), get(doc, "mode", "name") == "light", "light")
+    hits = get(doc, "cost", "probe_hits")
+    ctx.check("probe_hits", hits, hits == 0, "0")
+    progs = dict((p["name"], p) for p in get(doc, "bpf", "programs") or [])
+    loaded = [n for n in UPROBE_PROGS if n in progs]
+    ctx.check("uprobe_programs_loaded", ",".join(loaded) or "none", not loaded, "none")
+    futex = get(doc, "mode", "light", "futex_calls")
+    ctx.check("futex_calls_on_gil", futex, futex is not None and futex <= 2,
+              "<=2 (nobody waits: no futex call)")
+    # the GIL is held while Python runs: the ticks say so
+    held = get(doc, "gil", "held_pct") or 0
+    ctx.check("held_pct", "%.1f%%" % held, held > 0, ">0")
+    # what --light does run is the futex tracepoints (every futex call on
+    # the host: filtered by process first) and the scheduler's and the
+    # ticks' programs: none of them per cycle of this target, but their
+    # run counts follow the whole machine's load, so they are shown only
+    for name in ("light_futex_enter", "light_futex_exit", "sched_switch", "on_sample"):
+        ctx.checks.append(("%s_runs=%s (info, host-wide)" % (name, get(progs, name, "runs")), True))
+
+
+def case_light_refused(ctx):
+    """--light on CPython 3.6 (its GIL is not the 3.7+ struct): one line
+    says why, and the recording goes on with uprobes (exact mode, exit 0,
+    the report names the refusal)."""
+    w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
+    jp = ctx.path("report.json")
+    run = ctx.run_gilscope(["record", "--light", "-p", w.pid, "-d", 2, "--json", jp],
+                           timeout=2 + GS_SLACK, json_path=jp)
+    doc = report_ok(ctx, run, pid=w.pid, launched=False)
+    said = [l for l in run.stderr.splitlines() if "--light cannot trace it" in l]
+    ctx.check("stderr_line", said[0] if said else None, len(said) == 1, "one line")
+    if doc is not None:
+        ctx.check("mode", get(doc, "mode", "name"), get(doc, "mode", "name") == "exact", "exact")
+        why = get(doc, "mode", "light_refused") or ""
+        ctx.check("light_refused", why, "3.7+" in why, "names 3.7+")
+        hits = get(doc, "cost", "probe_hits") or 0
+        ctx.check("probe_hits", hits, hits > 0, ">0 (uprobes)")
+
+
+CASES += [
+    Case("light guard: no uprobe per uncontended cycle", case_light_guard, versions=("3.12",)),
+    Case("light refused: CPython 3.6 falls back to exact", case_light_refused, versions=("3.6",)),
+]
