@@ -32,6 +32,10 @@ static const char top_usage[] =
 "      --children         also the named processes' descendants\n"
 "  -i, --interval SECS    seconds between refreshes (default 1, 0.2 to 60)\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until q or Ctrl-C)\n"
+"      --exact            uprobes on the GIL's take and drop (every cycle pays a\n"
+"                         trap) instead of the default, --light: no uprobe,\n"
+"                         figures of waits and hand-offs exact, held time\n"
+"                         estimated from CPU samples (gilscope record --help)\n"
 "  -v, --verbose          explain probe placement on stderr\n"
 "  -h, --help             this help\n"
 "\n"
@@ -59,6 +63,7 @@ static const char serve_usage[] =
 "      --threads          per-thread series too (one per thread: mind the\n"
 "                         cardinality)\n"
 "  -i, --interval SECS    seconds between refreshes of the figures (default 1)\n"
+"      --exact            uprobes instead of the default --light (see top --help)\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n"
 "  -v, --verbose          explain probe placement on stderr\n"
 "  -h, --help             this help\n"
@@ -72,7 +77,7 @@ struct live_opts {
 	bool serve;
 	pid_t pids[GS_MAX_LIVE_PIDS];
 	size_t npids;
-	bool all, children, threads, verbose;
+	bool all, children, threads, verbose, exact;
 	double interval, duration;
 	const char *listen;
 };
@@ -102,6 +107,7 @@ static int parse(int argc, char **argv, struct live_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "threads", no_argument, NULL, 'T' },
+		{ "exact", no_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -129,6 +135,9 @@ static int parse(int argc, char **argv, struct live_opts *o)
 			break;
 		case 'c':
 			o->children = true;
+			break;
+		case 'E':
+			o->exact = true;
 			break;
 		case 'T':
 			if (!o->serve)
@@ -181,7 +190,8 @@ static int parse(int argc, char **argv, struct live_opts *o)
 static int run(struct live_opts *o)
 {
 	struct live_cfg cfg = { .all = o->all, .pids = o->pids, .npids = o->npids, .children = o->children,
-				.interval_s = o->interval, .views = o->serve ? LIVE_CUM : LIVE_IV };
+				.interval_s = o->interval, .views = o->serve ? LIVE_CUM : LIVE_IV,
+				.light = !o->exact };
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct om_opts om = { .threads = o->threads };
 	struct metrics_http *http = NULL;
@@ -194,6 +204,9 @@ static int run(struct live_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, o->exact ? "gilscope: --exact: uprobes on the GIL's take and drop (a trap every cycle)\n"
+				 : "gilscope: --light: no uprobe; waits and hand-offs from futex calls, held time from "
+				   "CPU samples (--exact for uprobes)\n");
 	/* a --listen that does not parse is bad usage; one that cannot be
 	 * listened on (in use, not an address of this host) is the system's */
 	if (o->serve && (e = metrics_http__start(&http, o->listen ? o->listen : "127.0.0.1:9723", err, sizeof(err))))

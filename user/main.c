@@ -512,7 +512,8 @@ static int record(struct run *r)
  * "child" with its real parent. */
 static int record_all(struct run *r)
 {
-	struct live_cfg cfg = { .all = true, .interval_s = 1, .views = 0, .keep_ended = true };
+	struct live_cfg cfg = { .all = true, .interval_s = 1, .views = 0, .keep_ended = true,
+				.light = r->o->light };
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start = gs_mono_ns();
 	struct family_model fam = {};

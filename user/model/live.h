@@ -41,6 +41,7 @@ struct live_frame {
 	double start_s, end_s;       /* the interval, CLOCK_MONOTONIC */
 	double end_real_s;           /* its end, CLOCK_REALTIME */
 	bool host_wide;              /* -a */
+	bool light;                  /* traced by --light (no uprobe) */
 	struct live_proc **procs;    /* by PID */
 	size_t nprocs;
 	struct live_skip *skips;     /* by PID */

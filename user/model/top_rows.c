@@ -112,6 +112,7 @@ int top_view__build(struct top_view *v, const struct live_frame *f)
 	v->interval_s = f->end_s > f->start_s ? f->end_s - f->start_s : 0;
 	v->end_real_s = f->end_real_s;
 	v->host_wide = f->host_wide;
+	v->light = f->light;
 	v->self_cpu_pct = f->self_cpu_pct;
 	v->max_procs = f->max_procs;
 	v->attached_total = f->attached_total;

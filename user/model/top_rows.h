@@ -49,6 +49,7 @@ struct top_view {
 	double interval_s;           /* the frame's interval */
 	double end_real_s;           /* its end, CLOCK_REALTIME */
 	bool host_wide;
+	bool light;              /* traced by --light (no uprobe) */
 	double self_cpu_pct;         /* < 0 unknown */
 	unsigned max_procs;
 	uint64_t attached_total, exited_total;

@@ -303,8 +303,8 @@ static void draw_title(const struct top_ui *u, size_t first, size_t shown, size_
 		snprintf(cpu, sizeof(cpu), "?");
 	if (shown < total)
 		snprintf(rows, sizeof(rows), "  lines %zu-%zu of %zu", first + 1, first + shown, total);
-	put_line(0, A_BOLD, false, "gilscope top%s  interval %.2f s (#%llu)  traced %zu  skipped %zu  own CPU %s%s",
-		 v->host_wide ? " -a" : "", v->interval_s, (unsigned long long)v->seq, v->nprocs, v->nskips, cpu,
+	put_line(0, A_BOLD, false, "gilscope top%s %s  interval %.2f s (#%llu)  traced %zu  skipped %zu  own CPU %s%s",
+		 v->host_wide ? " -a" : "", v->light ? "light" : "exact", v->interval_s, (unsigned long long)v->seq, v->nprocs, v->nskips, cpu,
 		 rows);
 	put_line(1, A_NORMAL, false, "sort: %s, %s  |  q quit  j/k move  t threads  sort: h c w p u n",
 		 top_sort__name(u->sort), top_sort__descending(u->sort) != u->reverse ? "high first" : "low first");

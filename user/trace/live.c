@@ -401,8 +401,9 @@ int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, ch
 		return -ENOMEM;
 	l->cfg = *cfg;
 	l->cfg.pids = NULL;
-	l->scfg = (struct session_cfg){ .children = true, .live = true, .tr = &l->tr };
+	l->scfg = (struct session_cfg){ .children = true, .live = true, .light = cfg->light, .tr = &l->tr };
 	l->frame.host_wide = cfg->all;
+	l->frame.light = cfg->light;
 	l->frame.max_procs = GS_MAX_PROCS;
 	if ((e = discover__new(&l->d, &dc))) {
 		free(l);

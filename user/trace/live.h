@@ -21,6 +21,7 @@ struct live_cfg {
 	double interval_s;      /* between frames */
 	unsigned views;         /* LIVE_IV, LIVE_CUM (model/live.h): the figures built;
 				   0 (record -a): none, no snapshots */
+	bool light;             /* --light sessions (the default of top, serve) */
 	bool keep_ended;        /* record -a: a process that ends keeps its
 				   session (and result) for live__sessions */
 };
