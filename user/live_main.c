@@ -204,9 +204,6 @@ static int run(struct live_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, o->exact ? "gilscope: --exact: uprobes on the GIL's take and drop (a trap every cycle)\n"
-				 : "gilscope: --light: no uprobe; waits and hand-offs from futex calls, held time from "
-				   "CPU samples (--exact for uprobes)\n");
 	/* a --listen that does not parse is bad usage; one that cannot be
 	 * listened on (in use, not an address of this host) is the system's */
 	if (o->serve && (e = metrics_http__start(&http, o->listen ? o->listen : "127.0.0.1:9723", err, sizeof(err))))
@@ -216,6 +213,9 @@ static int run(struct live_opts *o)
 		fprintf(stderr, "gilscope: %s\n", err);
 		return code ? code : EXIT_SYSTEM;
 	}
+	fprintf(stderr, o->exact ? "gilscope: --exact: uprobes on the GIL's take and drop (a trap every cycle)\n"
+				 : "gilscope: --light: no uprobe; waits and hand-offs from futex calls, held time from "
+				   "CPU samples (--exact for uprobes)\n");
 	code = EXIT_OK;
 	if (o->serve) {
 		metrics_http__publish(http, live__frame(l), &om);
