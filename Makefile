@@ -224,7 +224,7 @@ SAN_E2E_DEBIAN ?= debian-3.13-container-exe-dbg
 SAN_E2E_CASES  := -k 'single_cpu attach' -k 'exit_soon' -k 'launch args+exit_code' \
                   -k 'stacks hog/waiter' -k 'stacks launch+exit' \
                   -k 'children pool fork launch' -k 'container hostile symlink' \
-                  -k 'top: plain lines' -k 'live: record -a'
+                  -k 'top: plain lines' -k 'live: record -a' -k 'light guard'
 
 # The san step of make test: the SAN=1 build, the unit tests and the e2e
 # subset under the sanitizers.

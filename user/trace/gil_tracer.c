@@ -117,7 +117,8 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		return gs_fail(err, errlen, e, "cannot open the BPF object: %s", strerror(-e));
 	}
 	s->rodata->targ_tgid = opts->multi ? 0 : (__u32)pt->pid;
-	if ((opts->stacks || opts->sample_hz) && pt->can_walk) {
+	/* --light samples to read the GIL, not to walk stacks */
+	if ((opts->stacks || (opts->sample_hz && !opts->light)) && pt->can_walk) {
 		s->rodata->targ_stacks = opts->stacks;
 		memcpy((void *)&s->rodata->targ_pyoff, &pt->pyoff, sizeof(pt->pyoff));
 		s->rodata->targ_pyoff.code_type = 0;      /* per process: gs_proc.code_type */
@@ -178,7 +179,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	/* Maps only the enabled outputs use stay minimal. */
 	if (!opts->on_trace)
 		bpf_map__set_max_entries(s->maps.trace, 4096);
-	if (!opts->stacks && !opts->sample_hz) {
+	if (!opts->stacks && (!opts->sample_hz || opts->light)) {
 		bpf_map__set_max_entries(s->maps.stacks, 1);
 		bpf_map__set_max_entries(s->maps.codes, 1);
 		bpf_map__set_max_entries(s->maps.stack_counts, 1);
@@ -634,7 +635,8 @@ static void *dump_u64_map(int fd, size_t esize, size_t *n)
 		if (bpf_map_lookup_elem(fd, &key, v + *n * esize + 8) == 0)
 			(*n)++;
 	}
-	qsort(v, *n, esize, cmp_u64_first);
+	if (*n)
+		qsort(v, *n, esize, cmp_u64_first);
 	return v;
 }
 
