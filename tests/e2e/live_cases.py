@@ -146,6 +146,7 @@ def case_serve_churn(ctx):
         time.sleep(0.2)
     base = scrape()
     a0 = counter(base, "gilscope_processes_attached_total") or 0
+    x0 = counter(base, "gilscope_processes_exited_total") or 0
     code = "import time; time.sleep(%g)" % life
     started, running, pids, peak = 0, [], set(), 0
     t0 = time.monotonic()
@@ -167,6 +168,7 @@ def case_serve_churn(ctx):
     left = sorted(pids & {int(x) for x in re.findall(r'pid="(\d+)"', body)})
     a1 = counter(body, "gilscope_processes_attached_total") or 0
     e1 = counter(body, "gilscope_processes_exited_total") or 0
+    traced = counter(body, "gilscope_processes_traced") or 0
     peak = max(peak, rss_kb(serve.pid))
     ctx.detail("%d processes (%d at once, %.1f s each) in %.0f s" % (n, at_once, life, took))
     if gs.SAN:
@@ -174,13 +176,15 @@ def case_serve_churn(ctx):
                    "quarantine)" % (peak / 1024))
     else:
         ctx.check("rss_peak", "%.1f MiB" % (peak / 1024), 0 < peak <= 64 * 1024, "<=64 MiB")
-    # Attaching waits for the kernel to unregister the uprobes of the
-    # processes that just ended (~0.1 s a probe, serialized per probe
-    # site: every process maps the same libpython): at ~25 new processes a
-    # second, each living 1.5 s, not every one is caught (README, "Not
-    # yet"). The point here is bounded memory and nothing left behind.
-    ctx.check("attached", int(a1 - a0), a1 - a0 >= 0.1 * n, ">=%d of %d (each lives %.1f s)" % (0.1 * n, n, life))
-    ctx.check("exited_counted", int(e1), e1 >= a1 - a0, ">= attached (every one of them ended)")
+    # serve traces with --light by default: no uprobe, so nothing waits
+    # for the kernel to unregister one (with --exact, ~0.1 s a probe,
+    # serialized per probe site: at ~25 new processes a second, each living
+    # 1.5 s, about a quarter are caught). Every one is attached.
+    ctx.check("attached", int(a1 - a0), a1 - a0 >= 0.9 * n, ">=%d of %d (each lives %.1f s)" % (0.9 * n, n, life))
+    # each attached one has ended, or is another Python process of the
+    # host still traced (the count also holds processes not the test's)
+    ctx.check("exited_counted", "%d exited + %d traced" % (e1 - x0, traced), e1 - x0 + traced >= a1 - a0,
+              ">= %d attached (every one of them ended)" % (a1 - a0))
     ctx.check("none_left", left[:5], not left, "none of them in /metrics")
     serve.send_signal(2)
     ctx.finish_gilscope(serve, 30)
