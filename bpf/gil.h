@@ -62,7 +62,9 @@ struct gs_thread {
 	__u8 fx_mutex;          /* --light: inside a futex wait on the GIL's mutex */
 	__u8 fx_shift;          /* --light: a woken waiter's futex call on the
 				   GIL before it takes it: its wait ends after */
-	__u8 pad2[3];
+	__u8 light_preempted;   /* --light: woken to take the GIL, it left the CPU
+				   before taking it: its wait ends at its next run */
+	__u8 pad2[2];
 	__u32 light_ticks;      /* --light: CPU-sampling ticks that found it on-CPU
 				   outside a wait, its GIL state readable... */
 	__u32 light_ticks_held; /* ...and of them, holding the GIL: the on-CPU

@@ -153,107 +153,6 @@ static __noinline void light_unseen_release(struct gs_proc *p, __u32 slot, __u32
 	emit_state(p, slot, tid, t, now);
 }
 
-/* Where an observation of a thread is made: */
-enum gs_obs {
-	GS_OBS_TICK = 0,        /* a CPU-sampling tick: it runs */
-	GS_OBS_ON_WAY,          /* its switch-out, blocked on the GIL's mutex or
-				   preempted: it may be between a wake-up and
-				   setting `locked` */
-	GS_OBS_BLOCKED,         /* its switch-out, blocked elsewhere */
-};
-
-/* A wait no futex return ended: it took the GIL (a signal that came with
- * a time-out, or a free GIL found after a "stolen" wake-up). Out of
- * line: rare. */
-static __noinline void light_late_acquire(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
-{
-	count(slot, GS_C_LIGHT_LATE, 1);
-	on_acquired(p, slot, tid);
-	t->hold_partial = 1;     /* its start was not seen */
-}
-
-/* Read the GIL at an instant the thread runs here (a tick, its
- * switch-out) and correct what no futex call said: it took a free GIL, or
- * released one nobody waited for. 1: it holds the GIL, 0: it does not, -1:
- * unknown (waiting, unreadable, or its thread state unknown). */
-static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
-					 __u64 now, int obs)
-{
-	__u64 holder = 0, key;
-	__u32 *owner;
-	int locked, holds;
-
-	if (t->gil_addr)
-		return -1;
-	if (t->gil == GS_GIL_WAITING && (!t->contended || t->fx_cond))
-		return -1;      /* asleep in its wait: its futex return ends it */
-	locked = light_read(p, slot, &holder);
-	if (locked < 0)
-		return -1;
-	if (t->gil == GS_GIL_WAITING) {
-		/* out of its futex wait, not back in it */
-		if (locked && t->tstate && holder == t->tstate) {
-			light_late_acquire(p, slot, tid, t);
-			return 1;
-		}
-		if (obs != GS_OBS_BLOCKED)
-			return -1;      /* it may wait again or take it next */
-		/* blocked elsewhere: it took the GIL and let it go, unseen */
-		light_late_acquire(p, slot, tid, t);
-		light_unseen_release(p, slot, tid, t, now);
-		return 0;
-	}
-	if (locked && holder && !t->tstate) {
-		/* a thread state no known thread has, held while this
-		 * thread runs: it is this thread's */
-		key = gs_slot_key(slot, holder);
-		owner = bpf_map_lookup_elem(&light_tstates, &key);
-		if (!owner || *owner == tid)
-			light_own(slot, t, tid, holder);
-	}
-	if (!t->tstate) {
-		if (!locked && t->gil == GS_GIL_HOLDING)
-			light_unseen_release(p, slot, tid, t, now);
-		return locked ? -1 : 0;
-	}
-	holds = locked && holder == t->tstate;
-	if (t->light_pending && t->gil == GS_GIL_HOLDING) {
-		/* woken to take it: until it is seen holding, a free GIL
-		 * while it is on its way there counts as its */
-		if (holds || (!locked && obs == GS_OBS_ON_WAY)) {
-			t->light_pending = !holds;
-			return 1;
-		}
-		t->light_pending = 0;   /* it took it and let it go, or another took it */
-	}
-	if (holds && t->gil != GS_GIL_HOLDING) {
-		account(t, now);
-		t->gil = GS_GIL_HOLDING;
-		t->gil_since = now;
-		t->hold_partial = 1;     /* its start is this observation */
-		t->light_seen = 0;
-		t->implicit = 0;
-		p->gil_holder = tid;
-		emit_state(p, slot, tid, t, now);
-	} else if (!holds && t->gil == GS_GIL_HOLDING) {
-		light_unseen_release(p, slot, tid, t, now);
-	}
-	return holds;
-}
-
-/* A CPU-sampling tick on a traced thread: correct its state, and count
- * the tick for the on-CPU split (the time between two observations of a
- * thread that takes and drops a free GIL many times is not one state). */
-static __always_inline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
-{
-	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns(), GS_OBS_TICK);
-
-	if (h < 0)
-		return;
-	t->light_ticks++;
-	t->light_ticks_held += h;
-}
-
 /* d ns of a thread's time move from state `from` to `to`. */
 static __always_inline __u64 light_move(struct gs_thread *t, int from, int to, __u64 d)
 {
@@ -339,6 +238,130 @@ static __noinline void light_unacquire(struct gs_proc *p, __u32 slot, __u32 tid,
 	emit_state(p, slot, tid, t, now);
 }
 
+/* A woken waiter that left the CPU before it could take the GIL takes it
+ * when it runs again: its wait ends at that run's start (on_since, from
+ * its switch-in), not at its wake-up. */
+static __noinline void light_resume(struct gs_proc *p, __u32 slot, struct gs_thread *t, __u64 now)
+{
+	t->light_preempted = 0;
+	if (!t->light_pending || !t->light_seen || t->gil != GS_GIL_HOLDING)
+		return;
+	light_shift(p, slot, t, t->oncpu && t->on_since > t->gil_since && t->on_since < now ? t->on_since : now);
+}
+
+/* Where an observation of a thread is made: */
+enum gs_obs {
+	GS_OBS_TICK = 0,        /* a CPU-sampling tick: it runs */
+	GS_OBS_ON_WAY,          /* its switch-out, blocked on the GIL's mutex or
+				   preempted: it may be between a wake-up and
+				   setting `locked` */
+	GS_OBS_BLOCKED,         /* its switch-out, blocked elsewhere */
+};
+
+/* A wait no futex return ended: it took the GIL (a signal that came with
+ * a time-out, or a free GIL found after a "stolen" wake-up). Out of
+ * line: rare. */
+static __noinline void light_late_acquire(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
+{
+	count(slot, GS_C_LIGHT_LATE, 1);
+	on_acquired(p, slot, tid);
+	t->hold_partial = 1;     /* its start was not seen */
+}
+
+/* Read the GIL at an instant the thread runs here (a tick, its
+ * switch-out) and correct what no futex call said: it took a free GIL, or
+ * released one nobody waited for. 1: it holds the GIL, 0: it does not, -1:
+ * unknown (waiting, unreadable, or its thread state unknown). */
+static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
+					 __u64 now, int obs)
+{
+	__u64 holder = 0, key;
+	__u32 *owner;
+	int locked, holds;
+
+	if (t->gil_addr)
+		return -1;
+	if (t->light_preempted)
+		light_resume(p, slot, t, now);
+	if (t->gil == GS_GIL_WAITING && (!t->contended || t->fx_cond))
+		return -1;      /* asleep in its wait: its futex return ends it */
+	locked = light_read(p, slot, &holder);
+	if (locked < 0)
+		return -1;
+	if (t->gil == GS_GIL_WAITING) {
+		/* out of its futex wait, not back in it */
+		if (locked && t->tstate && holder == t->tstate) {
+			light_late_acquire(p, slot, tid, t);
+			return 1;
+		}
+		if (obs != GS_OBS_BLOCKED)
+			return -1;      /* it may wait again or take it next */
+		/* blocked elsewhere: it took the GIL and let it go, unseen */
+		light_late_acquire(p, slot, tid, t);
+		light_unseen_release(p, slot, tid, t, now);
+		return 0;
+	}
+	if (locked && holder && !t->tstate) {
+		/* a thread state no known thread has, held while this
+		 * thread runs: it is this thread's */
+		key = gs_slot_key(slot, holder);
+		owner = bpf_map_lookup_elem(&light_tstates, &key);
+		if (!owner || *owner == tid)
+			light_own(slot, t, tid, holder);
+	}
+	if (!t->tstate) {
+		if (!locked && t->gil == GS_GIL_HOLDING)
+			light_unseen_release(p, slot, tid, t, now);
+		return locked ? -1 : 0;
+	}
+	holds = locked && holder == t->tstate;
+	if (t->light_pending && t->gil == GS_GIL_HOLDING) {
+		/* Woken to take it, not seen holding it yet. A free GIL whose
+		 * last holder is another thread is not taken yet: it is on its
+		 * way there (a taker writes last_holder; a waiter is never the
+		 * last holder, someone else took the GIL while it waited). */
+		if (holds) {
+			t->light_pending = 0;
+			return 1;
+		}
+		if (!locked && holder != t->tstate) {
+			/* it left the CPU before taking it (preempted, or
+			 * blocked other than on the mutex, whose return moves
+			 * the acquisition): it takes it when it runs again */
+			if (obs != GS_OBS_TICK && !t->fx_mutex)
+				t->light_preempted = 1;
+			return 1;
+		}
+		t->light_pending = 0;   /* it took it and let it go, or another took it */
+	}
+	if (holds && t->gil != GS_GIL_HOLDING) {
+		account(t, now);
+		t->gil = GS_GIL_HOLDING;
+		t->gil_since = now;
+		t->hold_partial = 1;     /* its start is this observation */
+		t->light_seen = 0;
+		t->implicit = 0;
+		p->gil_holder = tid;
+		emit_state(p, slot, tid, t, now);
+	} else if (!holds && t->gil == GS_GIL_HOLDING) {
+		light_unseen_release(p, slot, tid, t, now);
+	}
+	return holds;
+}
+
+/* A CPU-sampling tick on a traced thread: correct its state, and count
+ * the tick for the on-CPU split (the time between two observations of a
+ * thread that takes and drops a free GIL many times is not one state). */
+static __always_inline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
+{
+	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns(), GS_OBS_TICK);
+
+	if (h < 0)
+		return;
+	t->light_ticks++;
+	t->light_ticks_held += h;
+}
+
 SEC("tracepoint/syscalls/sys_enter_futex")
 int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -383,6 +406,8 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 	now = bpf_ktime_get_ns();
 	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
 		return 0;
+	if (t->light_preempted)
+		light_resume(p, slot, t, now);
 	if (w == GS_W_COND && wait) {
 		t->fx_cond = 1;
 		if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen)
