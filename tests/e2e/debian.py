@@ -70,7 +70,7 @@ TIMING_CASES = (
 # build: Debian 13's glibc 2.41 rewrote the condition variable
 LIGHT_CASES = TIMING_CASES + (
     "light vs exact: cpu_threads n=4 si=5ms", "light vs exact: io_threads n=4",
-    "light vs exact: zlib_threads n=2", "light vs exact: convoy si=5ms",
+    "light vs exact: zlib_threads n=2",
 )
 # a chroot is entered by exec (chroot(8) execs python): launch works too
 CHROOT_CASES = ("cpu_threads n=2 si=5ms", "launch args+exit_code")

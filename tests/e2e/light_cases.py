@@ -18,7 +18,12 @@ the target for both alike, so the two reports must agree (issue 16):
     points (a release nobody waited for makes no futex call: --light
     does not count those, and exact mode's voluntary_handoffs are the
     comparable count);
-  - held % within 3 points;
+  - held % within 3 points, plus what exact mode's own traps add to the
+    GIL's real held time, which --light reads from memory: its drop_gil
+    probe traps while the GIL is still locked, its acquisition probe
+    after it is (two trap prices a hold, from the exact report's own hold
+    count and timed trap_ns; ~1.5 points for I/O threads' ~1,400 holds a
+    second, nothing for CPU-bound threads);
   - hold p50 within 15% when the GIL is contended most of the window;
   - the same verdict.
 
@@ -99,8 +104,9 @@ def compare(ctx, de, dl, contended):
         ctx.check("forced_share", "light %.1f%% vs exact %.1f%%" % (fl, fe),
                   abs(fl - fe) <= FORCED_PTS, "within %g points" % FORCED_PTS)
     he, hl = get(de, "gil", "held_pct") or 0, get(dl, "gil", "held_pct") or 0
-    ctx.check("held_pct", "light %.1f%% vs exact %.1f%%" % (hl, he), abs(hl - he) <= HELD_PTS,
-              "within %g points" % HELD_PTS)
+    traps = 100.0 * 2 * trap_s * _rate(de, "gil", "hold", "count")
+    ctx.check("held_pct", "light %.1f%% vs exact %.1f%%" % (hl, he), abs(hl - he) <= HELD_PTS + traps,
+              "within %g points (+%.2f of exact's traps)" % (HELD_PTS, traps))
     if contended:
         pe, pl = get(de, "gil", "hold", "p50_us") or 0, get(dl, "gil", "hold", "p50_us") or 0
         ctx.check("hold_p50", "light %.0fus vs exact %.0fus" % (pl, pe),
