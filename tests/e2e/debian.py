@@ -69,6 +69,7 @@ TIMING_CASES = (
 # --light against exact mode (light_cases.py) on a stripped and an embedded
 # build: Debian 13's glibc 2.41 rewrote the condition variable
 LIGHT_CASES = TIMING_CASES + (
+    "light: cpu_threads n=4 si=5ms", "light: duty 30/20ms (60%)",
     "light vs exact: cpu_threads n=4 si=5ms", "light vs exact: io_threads n=4",
     "light vs exact: zlib_threads n=2",
 )

@@ -515,15 +515,16 @@ class Ctx(object):
             self.detail(run.describe())
         return run
 
-    def start_gilscope(self, args, env=None):
-        """Start gilscope in the background; returns (Popen, outfile,
-        errfile). Finish with finish_gilscope()."""
+    def start_gilscope(self, args, env=None, prefix=None):
+        """Start gilscope in the background (after `prefix`, a command
+        that runs it: nice); returns (Popen, outfile, errfile). Finish with
+        finish_gilscope()."""
         outf = self.path("gilscope.stdout")
         errf = self.path("gilscope.stderr")
         full_env = dict(os.environ)
         full_env.update(env or {})
         with open(outf, "w") as o, open(errf, "w") as e:
-            p = self.spawn(self.gilscope_argv(args), stdout=o, stderr=e,
+            p = self.spawn((prefix or []) + self.gilscope_argv(args), stdout=o, stderr=e,
                            stdin=subprocess.DEVNULL, env=full_env)
         p.gs_t0 = time.monotonic()
         p.gs_files = (outf, errf)

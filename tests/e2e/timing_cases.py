@@ -18,9 +18,9 @@ from common import (Case, GS_SLACK, attach, check_held_busy, check_hold_p50, che
 from gs import CaseError, get
 
 
-def case_cpu_threads(ctx, n, si):
+def case_cpu_threads(ctx, n, si, extra=()):
     w = ctx.workload("cpu_threads.py", n, si, 0)
-    doc = attach(ctx, w)
+    doc = attach(ctx, w, extra=extra)
     if doc is None:
         return
     si_us = si * 1e6
@@ -57,12 +57,12 @@ def case_cpu_threads(ctx, n, si):
               "%gms" % (si * 1000))
 
 
-def case_duty(ctx, busy_ms, sleep_ms):
+def case_duty(ctx, busy_ms, sleep_ms, extra=()):
     stats = ctx.path("duty.json")
     w = ctx.workload("duty.py", busy_ms, sleep_ms, 0, stats)
     time.sleep(0.3)
     duty_mark(w, stats, 1)          # start the measured interval
-    doc = attach(ctx, w)
+    doc = attach(ctx, w, extra=extra)
     truth = duty_mark(w, stats, 2)  # end it
     if doc is None:
         return
