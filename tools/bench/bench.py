@@ -2,7 +2,8 @@
 """gilscope overhead benchmark driver (stdlib only; run as root).
 
 Measures, on one machine and within one run, gilscope against its peers
-(untraced; gilscope; gilscope with Python stacks; the trap floor: empty
+(untraced; gilscope; gilscope --light, no uprobe; gilscope with Python
+stacks; the trap floor: empty
 uprobes at gilscope's own probe sites; a naive bpftrace script with
 hold/wait histograms; `perf record` of the same uprobes):
   1. GIL-cycle microbenchmark (os.read on /dev/zero), 1, 2 and 4 threads:
@@ -12,6 +13,8 @@ hold/wait histograms; `perf record` of the same uprobes):
   4. scale: 1..1000 mostly idle threads plus 4 busy ones: gilscope's own
      CPU and memory; and a long GIL-cycle run showing that its memory
      does not grow with the number of events;
+  5. a gunicorn gthread Flask app (Debian's python3, 2 workers x 8
+     threads) under wrk: untraced, exact and light mode with --children;
   plus one diagnostic run per tracer mode with BPF run-time statistics.
 
 Speed is only ever compared as ratios between conditions of the same run.
@@ -1346,8 +1349,9 @@ def report_head(b, cfg, elapsed):
              "below; rerun to measure yours: `sudo make bench` (about 10 minutes) or "
              "`sudo tools/bench/run.sh --quick` (about 3 minutes); `--python 3.12.1` picks "
              "another pyenv interpreter, `--rounds N`, `--out FILE` ('' = stdout only). "
-             "run.sh installs the peers it needs (bpftrace, linux-perf, wrk) with apt-get "
-             "when they are missing."
+             "run.sh installs the peers it needs (bpftrace, linux-perf, wrk, and Debian's "
+             "python3-gunicorn and python3-flask for workload 5) with apt-get when they are "
+             "missing."
              % "".join(" " + x for x in public_args()))
     L.append("")
     L.append("| | |")
