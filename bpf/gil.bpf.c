@@ -1162,7 +1162,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			if (!t->oncpu)
 				repair_switch_out_off(t, slot, now, exec);
 			if (targ_light)     /* it leaves holding the GIL or not */
-				light_observe(p, slot, tid, t, now,
+				light_observe(p, tid, t, now,
 					      t->fx_mutex || prev->__state == 0 ? GS_OBS_ON_WAY : GS_OBS_BLOCKED);
 			account(t, now);
 			t->oncpu = 0;

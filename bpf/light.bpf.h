@@ -272,9 +272,9 @@ static __noinline void light_late_acquire(struct gs_proc *p, __u32 slot, __u32 t
  * switch-out) and correct what no futex call said: it took a free GIL, or
  * released one nobody waited for. 1: it holds the GIL, 0: it does not, -1:
  * unknown (waiting, unreadable, or its thread state unknown). */
-static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t,
-					 __u64 now, int obs)
+static __noinline int light_observe(struct gs_proc *p, __u32 tid, struct gs_thread *t, __u64 now, int obs)
 {
+	__u32 slot = t->slot;
 	__u64 holder = 0, key;
 	__u32 *owner;
 	int locked, holds;
@@ -352,14 +352,76 @@ static __always_inline int light_observe(struct gs_proc *p, __u32 slot, __u32 ti
 /* A CPU-sampling tick on a traced thread: correct its state, and count
  * the tick for the on-CPU split (the time between two observations of a
  * thread that takes and drops a free GIL many times is not one state). */
-static __always_inline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
+static __noinline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, struct gs_thread *t)
 {
-	int h = light_observe(p, slot, tid, t, bpf_ktime_get_ns(), GS_OBS_TICK);
+	int h = light_observe(p, tid, t, bpf_ktime_get_ns(), GS_OBS_TICK);
 
 	if (h < 0)
 		return;
 	t->light_ticks++;
 	t->light_ticks_held += h;
+}
+
+/* The futex calls' handlers, out of line (BPF subprograms: the verifier
+ * walks each once, not once per path of the program). */
+
+/* take_gil waits on the cond (a round of its wait loop). */
+static __noinline void light_cond_wait(struct gs_proc *p, __u32 tid, struct gs_thread *t, __u64 now)
+{
+	__u32 slot = t->slot;
+
+	t->fx_cond = 1;
+	if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen)
+		/* woken, never seen holding, it waits again: another
+		 * took the GIL first; its wait goes on */
+		light_unacquire(p, slot, tid, t, now);
+	else if (t->gil == GS_GIL_HOLDING)
+		/* it released unseen (nobody waited) */
+		light_unseen_release(p, slot, tid, t, now);
+	on_contended(p, slot, tid);
+}
+
+/* drop_gil: locked = 0, then the signal to a waiter; its last_holder is
+ * this thread's tstate. */
+static __noinline void light_release(struct gs_proc *p, __u32 tid, struct gs_thread *t, __u64 now)
+{
+	__u32 slot = t->slot;
+	__u64 holder = 0;
+
+	if (light_read(p, slot, &holder) >= 0 && holder)
+		light_own(slot, t, tid, holder);
+	if (t->gil == GS_GIL_WAITING && t->contended)
+		light_late_acquire(p, slot, tid, t);   /* its wait ended unseen */
+	if (t->gil != GS_GIL_HOLDING) {
+		/* it took a free GIL unseen: its hold began at most at its
+		 * last observation; from now it is empty (partial) */
+		account(t, now);
+		t->gil = GS_GIL_HOLDING;
+		t->gil_since = now;
+		t->hold_partial = 1;
+	}
+	on_released(p, slot, tid, t, drop_requested(p, 0), 0);
+	t->light_seen = 0;
+	t->light_pending = 0;
+}
+
+/* take_gil's signal to the forced releaser: this thread has just taken
+ * the GIL, and no wait of it was seen. */
+static __noinline void light_switch_wake(struct gs_proc *p, __u32 tid, struct gs_thread *t, __u64 now)
+{
+	__u32 slot = t->slot;
+
+	account(t, now);
+	if (t->gil == GS_GIL_WAITING) {
+		on_acquired(p, slot, tid);
+		return;
+	}
+	t->gil = GS_GIL_HOLDING;
+	t->gil_since = now;
+	t->hold_partial = 1;
+	t->light_seen = 0;
+	p->gil_holder = tid;
+	handoff_end(p, slot, now);
 }
 
 SEC("tracepoint/syscalls/sys_enter_futex")
@@ -408,52 +470,23 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (t->light_preempted)
 		light_resume(p, slot, t, now);
-	if (w == GS_W_COND && wait) {
-		t->fx_cond = 1;
-		if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen)
-			/* woken, never seen holding, it waits again: another
-			 * took the GIL first; its wait goes on */
-			light_unacquire(p, slot, tid, t, now);
-		else if (t->gil == GS_GIL_HOLDING)
-			/* it released unseen (nobody waited) */
-			light_unseen_release(p, slot, tid, t, now);
-		on_contended(p, slot, tid);
-	} else if (w == GS_W_COND && !holds_gil_mutex(p, bpf_get_current_task_btf())) {
+	if (w == GS_W_COND && wait)
+		light_cond_wait(p, tid, t, now);
+	else if (w == GS_W_COND && !holds_gil_mutex(p, bpf_get_current_task_btf()))
 		count(slot, GS_C_LIGHT_PASSON, 1);   /* glibc passing a signal on */
-	} else if (w == GS_W_COND) {
-		/* drop_gil: locked = 0, then the signal to a waiter; its
-		 * last_holder is this thread's tstate */
-		if (light_read(p, slot, &holder) >= 0 && holder)
-			light_own(slot, t, tid, holder);
-		if (t->gil == GS_GIL_WAITING && t->contended)
-			light_late_acquire(p, slot, tid, t);   /* its wait ended unseen */
-		if (t->gil != GS_GIL_HOLDING) {
-			/* it took a free GIL unseen: its hold began at most at
-			 * its last observation; from now it is empty (partial) */
-			account(t, now);
-			t->gil = GS_GIL_HOLDING;
-			t->gil_since = now;
-			t->hold_partial = 1;
-		}
-		on_released(p, slot, tid, t, drop_requested(p, 0), 0);
-		t->light_seen = 0;
-		t->light_pending = 0;
-	} else if (wake && t->gil != GS_GIL_HOLDING) {
-		/* take_gil's signal to the forced releaser: this thread has
-		 * just taken the GIL, and no wait of it was seen */
-		account(t, now);
-		if (t->gil == GS_GIL_WAITING)
-			on_acquired(p, slot, tid);
-		else {
-			t->gil = GS_GIL_HOLDING;
-			t->gil_since = now;
-			t->hold_partial = 1;
-			t->light_seen = 0;
-			p->gil_holder = tid;
-			handoff_end(p, slot, now);
-		}
-	}
+	else if (w == GS_W_COND)
+		light_release(p, tid, t, now);
+	else if (wake && t->gil != GS_GIL_HOLDING)
+		light_switch_wake(p, tid, t, now);
 	return 0;
+}
+
+/* A woken waiter found the GIL free: it takes it (on its way until seen). */
+static __noinline void light_woken(struct gs_proc *p, __u32 tid, struct gs_thread *t)
+{
+	on_acquired(p, t->slot, tid);
+	t->light_seen = 1;
+	t->light_pending = 1;
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex")
@@ -493,8 +526,6 @@ int light_futex_exit(struct trace_event_raw_sys_exit *ctx)
 		}
 		return 0;
 	}
-	on_acquired(p, slot, tid);
-	t->light_seen = 1;
-	t->light_pending = 1;
+	light_woken(p, tid, t);
 	return 0;
 }
