@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -42,6 +43,9 @@ struct live {
 	struct live_sess **ended;   /* keep_ended: sessions whose process ended */
 	size_t nended, capended;
 	struct session **all;       /* live__end_all's list */
+	int epfd;                   /* every traced process's pidfd: a wake-up
+				       costs the ended ones only, not a poll
+				       of 64 pidfds ten times a second */
 	uint64_t next_tick, last_tick;
 	uint64_t next_scan;         /* -a, --children: /proc, between ticks too */
 	double last_cpu_s;
@@ -183,6 +187,14 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 		return e;
 	}
 	x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (x->pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)pid };
+
+		if (l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, x->pidfd, &ev)) {
+			close(x->pidfd);   /* watched by signal 0 instead */
+			x->pidfd = -1;
+		}
+	}
 	x->s.parent = parent_of(pid);
 	x->p.pid = pid;
 	snprintf(x->p.comm, sizeof(x->p.comm), "%.15s", x->s.pt.comm);
@@ -242,6 +254,8 @@ static void end_sess(struct live *l, size_t i)
 {
 	struct live_sess *x = l->sess[i];
 
+	if (x->pidfd >= 0 && l->epfd >= 0)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, x->pidfd, NULL);
 	session__end(&x->s);
 	discover__forget(l->d, x->p.pid);
 	l->sess[i] = l->sess[--l->nsess];
@@ -401,10 +415,13 @@ int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, ch
 		return -ENOMEM;
 	l->cfg = *cfg;
 	l->cfg.pids = NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->scfg = (struct session_cfg){ .children = true, .live = true, .tr = &l->tr };
 	l->frame.host_wide = cfg->all;
 	l->frame.max_procs = GS_MAX_PROCS;
 	if ((e = discover__new(&l->d, &dc))) {
+		if (l->epfd >= 0)
+			close(l->epfd);
 		free(l);
 		return e;
 	}
@@ -430,7 +447,7 @@ int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, ch
 
 int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 {
-	struct pollfd pfd[GS_MAX_PROCS];
+	struct epoll_event ev[GS_MAX_PROCS];
 	uint64_t now = gs_mono_ns();
 	int wait_ms, n;
 
@@ -441,19 +458,19 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 	wait_ms = now >= due ? 0 : (int)((due - now) / 1000000);
 	if (wait_ms > timeout_ms)
 		wait_ms = timeout_ms;
-	for (size_t i = 0; i < l->nsess; i++)
-		pfd[i] = (struct pollfd){ .fd = l->sess[i]->pidfd, .events = POLLIN };
-	n = poll(pfd, l->nsess, wait_ms);
+	n = l->epfd >= 0 ? epoll_wait(l->epfd, ev, GS_MAX_PROCS, wait_ms) : poll(NULL, 0, wait_ms);
 	if (n < 0 && errno != EINTR)
 		return gs_fail(err, errlen, -errno, "poll: %s", strerror(errno));
-	if (n > 0) {
+	if (n > 0 && l->epfd >= 0) {
 		bool ended = false;
 
-		for (size_t i = l->nsess; i-- > 0;)
-			if (pfd[i].revents & (POLLIN | POLLHUP)) {
-				end_sess(l, i);
-				ended = true;
-			}
+		for (int k = 0; k < n; k++)
+			for (size_t i = l->nsess; i-- > 0;)
+				if (l->sess[i]->p.pid == (pid_t)ev[k].data.u32) {
+					end_sess(l, i);
+					ended = true;
+					break;
+				}
 		if (ended) {
 			frame_lists(l);
 			return LIVE_CHANGED;
@@ -534,5 +551,7 @@ void live__close(struct live *l)
 	discover__free(l->d);
 	free(l->pids);
 	free(l->skips);
+	if (l->epfd >= 0)
+		close(l->epfd);
 	free(l);
 }
