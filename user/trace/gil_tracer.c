@@ -881,12 +881,20 @@ int tracer__sample(struct tracer *tr)
 	if (!c)
 		return -ENOMEM;
 	tracer__harvest(tr);
-	/* one pass over every task (a pass per process, over its threads
-	 * only, measured no cheaper: the kernel translates each task's PID
-	 * either way) */
+	/* one run over the threads of every traced process */
 	s->bss->snap_n = 0;
-	if ((e = run_task_iter(s->progs.snap_live_threads)))
-		goto out;
+	s->bss->snap_slots = 0;
+	for (int i = 0; i < tr->nslots && i < 64; i++)
+		if (tr->slots[i].used)
+			s->bss->snap_slots |= 1ull << i;
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, ro);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.snap_live_threads), &ro)) {
+			e = -errno;
+			goto out;
+		}
+	}
 	__sync_synchronize();
 	c->threads = tr->snap_mm;
 	c->nthreads = s->bss->snap_n < GS_SNAP_THREADS ? s->bss->snap_n : GS_SNAP_THREADS;
