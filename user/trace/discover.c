@@ -180,21 +180,6 @@ static long last_pid(void)
 	return *p == '\n' || !*p ? v : -1;
 }
 
-/* Would a scan now find nothing to do? Reading /proc visits every task of
- * the host, threads included (~1 ms for 6,400 threads): between the scans
- * that look again at every known process (each DISCOVER_RECHECK-th), only
- * a new PID or a process still young or waiting to be offered again needs
- * one. */
-static bool quiet(struct discover *d, long pid_now)
-{
-	if (d->nscan % DISCOVER_RECHECK == 0 || pid_now < 0 || pid_now != d->last_pid)
-		return false;
-	for (size_t i = 0; i < d->n; i++)
-		if (d->s[i].scans < DISCOVER_RECHECK || (d->s[i].decided && d->s[i].v == DISCOVER_RETRY))
-			return false;
-	return true;
-}
-
 static int cmp_seen(const void *a, const void *b)
 {
 	pid_t x = ((const struct seen *)a)->pid, y = ((const struct seen *)b)->pid;
@@ -202,32 +187,50 @@ static int cmp_seen(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid, void *ctx), void *ctx)
+/* The next PID to look at: from /proc, or (dir NULL) from the last scan's
+ * list. 0: no more. */
+static pid_t next_pid(const struct discover *d, DIR *dir, size_t *i)
 {
-	struct seen *next = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
-	int offered = 0;
-	long pid_now = last_pid();
-	DIR *dir;
 
-	if (quiet(d, pid_now)) {
-		d->nscan++;
-		return 0;
-	}
-	d->last_pid = pid_now;
-	if (!(dir = opendir("/proc")))
-		return -errno;
+	if (!dir)
+		return *i < d->n ? d->s[(*i)++].pid : 0;
 	while ((de = readdir(dir))) {
-		char path[64];
-		struct stat st;
-		struct seen *old, e = {};
 		char *end;
 		long v = strtol(de->d_name, &end, 10);
 
-		if (*end || v <= 0 || (pid_t)v == d->self)
-			continue;
-		e.pid = (pid_t)v;
+		if (!*end && v > 0 && (pid_t)v != d->self)
+			return (pid_t)v;
+	}
+	return 0;
+}
+
+int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid, void *ctx), void *ctx)
+{
+	struct seen *next = NULL;
+	size_t n = 0, cap = 0, i = 0;
+	int offered = 0;
+	long pid_now = last_pid();
+	DIR *dir = NULL;
+	pid_t pid;
+
+	/* Reading /proc visits every task of the host, threads included
+	 * (~1 ms for 6,400 threads). Every new process takes a PID: while
+	 * the last one handed out stays the same, the processes are those
+	 * of the last scan less the ones that ended, and a scan between two
+	 * that look at every process again (each DISCOVER_RECHECK-th) goes
+	 * over the last scan's list instead. */
+	if (d->nscan % DISCOVER_RECHECK == 0 || pid_now < 0 || pid_now != d->last_pid) {
+		if (!(dir = opendir("/proc")))
+			return -errno;
+	}
+	d->last_pid = pid_now;
+	while ((pid = next_pid(d, dir, &i))) {
+		char path[64];
+		struct stat st;
+		struct seen *old, e = {};
+
+		e.pid = pid;
 		old = find(d, e.pid);
 		/* A process seen often enough is looked at again (an exec
 		 * replaces its executable) every DISCOVER_RECHECK-th scan
@@ -256,13 +259,15 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 keep:
 		e.scans = old ? old->scans + 1 : 1;
 		if (gs_grow(&next, &cap, n + 1, sizeof(*next), 256)) {
-			closedir(dir);
+			if (dir)
+				closedir(dir);
 			free(next);
 			return -ENOMEM;
 		}
 		next[n++] = e;
 	}
-	closedir(dir);
+	if (dir)
+		closedir(dir);
 	d->nscan++;
 	qsort(next, n, sizeof(*next), cmp_seen);
 	free(d->s);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Which processes a live view traces: those named (-p, with --children
  * their descendants) or every CPython process on the host (-a), found by
- * scanning /proc (four times a second). A process is offered again only
- * when its executable changes (an exec) or it is forgotten (it ended). */
+ * scanning /proc (four times a second; /proc itself is read only when a
+ * PID was handed out since, and every DISCOVER_RECHECK-th scan). A process
+ * is offered again only when its executable changes (an exec) or it is
+ * forgotten (it ended). */
 #ifndef GS_DISCOVER_H
 #define GS_DISCOVER_H
 
