@@ -455,7 +455,9 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 
 	if ((l->cfg.all || l->cfg.children) && l->next_scan < due)
 		due = l->next_scan;
-	wait_ms = now >= due ? 0 : (int)((due - now) / 1000000);
+	/* rounded up: rounded down, the last millisecond before a scan or a
+	 * tick was a busy loop of zero-timeout waits */
+	wait_ms = now >= due ? 0 : (int)((due - now + 999999) / 1000000);
 	if (wait_ms > timeout_ms)
 		wait_ms = timeout_ms;
 	n = l->epfd >= 0 ? epoll_wait(l->epfd, ev, GS_MAX_PROCS, wait_ms) : poll(NULL, 0, wait_ms);
