@@ -955,6 +955,17 @@ int tracer__sample(struct tracer *tr)
 		for (size_t i = 0; i < c->nthreads; i++)
 			if (c->threads[i].st.slot < (uint32_t)ns)
 				c->order[pos[c->threads[i].st.slot]++] = (uint32_t)i;
+		/* each slot's by TID, the order of its rows (threads__sort):
+		 * an insertion sort, as a thread list is mostly in TID order */
+		for (size_t k = 0; k < ns; k++)
+			for (size_t i = c->first[k] + 1; i < c->first[k + 1]; i++) {
+				uint32_t x = c->order[i];
+				size_t j = i;
+
+				for (; j > c->first[k] && c->threads[c->order[j - 1]].tid > c->threads[x].tid; j--)
+					c->order[j] = c->order[j - 1];
+				c->order[j] = x;
+			}
 	}
 	e = 0;
 out:
@@ -994,6 +1005,9 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 		return -ENOMEM;
 	memcpy(res->cpu, &c->cpu[(size_t)slot * nc], nc * sizeof(*res->cpu));
 	/* exited threads so far, then the live ones closed at t1 */
+	if (gs_grow(&res->threads, &res->cap, sl->acc.nthreads + (c->first[slot + 1] - c->first[slot]),
+		    sizeof(*res->threads), 64))
+		return -ENOMEM;
 	for (size_t i = 0; i < sl->acc.nthreads; i++) {
 		struct thread_rec *r = threads__add(res);
 

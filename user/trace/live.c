@@ -312,15 +312,19 @@ static int cmp_tid_row(const void *a, const void *b)
 
 static void name_threads(pid_t pid, struct gs_result *cur, const struct gs_result *prev)
 {
-	for (size_t i = 0; i < cur->nthreads; i++) {
+	/* both in threads__sort's order: one walk over prev */
+	for (size_t i = 0, j = 0; i < cur->nthreads; i++) {
 		struct thread_rec *t = &cur->threads[i];
-		const struct thread_rec *p;
+		const struct thread_rec *p = NULL;
 		char path[64];
 		FILE *f;
 
 		if (t->name[0] || t->merged)
 			continue;
-		p = prev && prev->nthreads ? bsearch(t, prev->threads, prev->nthreads, sizeof(*t), cmp_tid_row) : NULL;
+		while (prev && j < prev->nthreads && cmp_tid_row(&prev->threads[j], t) < 0)
+			j++;
+		if (prev && j < prev->nthreads && !cmp_tid_row(&prev->threads[j], t))
+			p = &prev->threads[j];
 		if (p && p->name[0]) {
 			memcpy(t->name, p->name, sizeof(t->name));
 			continue;
