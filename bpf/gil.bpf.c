@@ -1384,6 +1384,18 @@ int dump_threads(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* Live views: execs on the host, counted. Discovery (user/trace/discover.c)
+ * looks again at the executables of the processes it knows only after
+ * one: nothing else replaces a process's executable. */
+__u64 execs = 0;
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(count_execs)
+{
+	__sync_fetch_and_add(&execs, 1);
+	return 0;
+}
+
 /* Live views: copy each traced live thread's state, of every process in
  * snap_slots, to snap_threads; the threads go on being traced. Run by user
  * space (BPF_PROG_RUN), it walks each process's own thread list with the

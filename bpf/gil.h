@@ -205,7 +205,8 @@ struct gs_trace_rec {
 	X(take_gil_contended) X(drop_gil_enter) X(drop_gil_forced) \
 	X(gil_cond_call) \
 	X(sched_switch) X(sched_process_exit) X(on_sample)
-#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads) \
+	X(count_execs)
 #define GS_PROG_ONE(name) + 1
 #define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
 

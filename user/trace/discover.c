@@ -28,7 +28,9 @@ struct discover {
 	size_t n, cap;
 	pid_t self;
 	unsigned long nscan;
-	long last_pid;          /* the PID last handed out, at the last full scan */
+	long last_pid;          /* the PID last handed out, at the last scan */
+	bool have_execs;        /* execs: the count at the last recheck */
+	uint64_t execs;
 };
 
 int discover__new(struct discover **out, const struct discover_cfg *cfg)
@@ -211,16 +213,28 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 	size_t n = 0, cap = 0, i = 0;
 	int offered = 0;
 	long pid_now = last_pid();
+	bool recheck = d->nscan % DISCOVER_RECHECK == 0;
+	uint64_t execs = 0;
+	bool have_execs = d->cfg.execs && d->cfg.execs(d->cfg.execs_ctx, &execs) == 0;
 	DIR *dir = NULL;
 	pid_t pid;
 
+	/* A known process's executable changes only by an exec: with none
+	 * since the last recheck, this one has nothing to look at (read
+	 * before the processes are, an exec during the scan shows next
+	 * time). */
+	if (recheck && have_execs && d->have_execs && execs == d->execs)
+		recheck = false;
+	if (recheck) {
+		d->have_execs = have_execs;
+		d->execs = execs;
+	}
 	/* Reading /proc visits every task of the host, threads included
 	 * (~1 ms for 6,400 threads). Every new process takes a PID: while
 	 * the last one handed out stays the same, the processes are those
-	 * of the last scan less the ones that ended, and a scan between two
-	 * that look at every process again (each DISCOVER_RECHECK-th) goes
-	 * over the last scan's list instead. */
-	if (d->nscan % DISCOVER_RECHECK == 0 || pid_now < 0 || pid_now != d->last_pid) {
+	 * of the last scan less the ones that ended, and a scan that looks
+	 * at none of them again goes over the last scan's list instead. */
+	if (recheck || pid_now < 0 || pid_now != d->last_pid) {
 		if (!(dir = opendir("/proc")))
 			return -errno;
 	}
@@ -236,8 +250,7 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 		 * replaces its executable) every DISCOVER_RECHECK-th scan
 		 * only; a young one at every scan: a fork is often seen just
 		 * before its exec. */
-		if (old && old->scans >= DISCOVER_RECHECK && d->nscan % DISCOVER_RECHECK &&
-		    !(old->decided && old->v == DISCOVER_RETRY)) {
+		if (old && old->scans >= DISCOVER_RECHECK && !recheck && !(old->decided && old->v == DISCOVER_RETRY)) {
 			e = *old;
 			goto keep;
 		}

@@ -60,6 +60,7 @@ struct tracer {
 	size_t hists_mm_len;
 	const struct gs_snap *snap_mm; /* live: snap_threads, mapped read-only */
 	size_t snap_mm_len;
+	struct bpf_link *exec_link;    /* live: count_execs */
 };
 
 /* One read of the maps for every slot (live views): whole arrays in a
@@ -153,6 +154,7 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 	}
 	bpf_program__set_autoload(s->progs.on_sample, opts->sample_hz > 0 && pt->can_walk);
 	bpf_program__set_autoload(s->progs.snap_live_threads, opts->live);
+	bpf_program__set_autoload(s->progs.count_execs, opts->live);
 	if (opts->live) {
 		bpf_map__set_max_entries(s->maps.snap_threads, GS_SNAP_THREADS);
 		/* read every interval: mapped, not copied element by element */
@@ -195,6 +197,9 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 		tr->snap_mm = sm;
 		tr->snap_mm_len = slen;
 	}
+	/* without it, discovery looks at every executable once a second */
+	if (opts->live)
+		tr->exec_link = bpf_program__attach(s->progs.count_execs);
 	if (opts->bpf_stats && (tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
 		e = tr->stats_fd;
 		tracer__free(tr);
@@ -977,6 +982,14 @@ out:
 	return 0;
 }
 
+int tracer__execs(const struct tracer *tr, uint64_t *n)
+{
+	if (!tr || !tr->exec_link)
+		return -ENOENT;
+	*n = __atomic_load_n(&tr->skel->bss->execs, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 {
 	const struct live_cache *c = tr->lc;
@@ -1193,6 +1206,7 @@ void tracer__free(struct tracer *tr)
 	}
 	for (int i = tr->nglinks - 1; i >= 0; i--)
 		bpf_link__destroy(tr->glinks[i]);
+	bpf_link__destroy(tr->exec_link);
 	for (int i = 0; i < tr->nperf; i++)
 		close(tr->perf_fds[i]);
 	ring_buffer__free(tr->rb);

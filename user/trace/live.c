@@ -407,11 +407,18 @@ static int tick(struct live *l, char *err, size_t errlen)
 	return LIVE_TICK;
 }
 
+static int live_execs(void *ctx, uint64_t *n)
+{
+	const struct live *l = ctx;
+
+	return tracer__execs(l->tr, n);
+}
+
 int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, char *err, size_t errlen)
 {
 	struct live *l = calloc(1, sizeof(*l));
 	struct discover_cfg dc = { .all = cfg->all, .pids = cfg->pids, .npids = cfg->npids,
-				   .children = cfg->children };
+				   .children = cfg->children, .execs = live_execs, .execs_ctx = l };
 	int e;
 
 	*exit_code = EXIT_SYSTEM;
