@@ -996,10 +996,15 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 	const struct slot *sl = &tr->slots[slot];
 	size_t nc = (size_t)tr->ncpus;
 	const struct gs_proc *proc;
+	size_t h0 = offsetof(struct gs_result, hist), h1 = h0 + sizeof(res->hist);
 
-	memset(res, 0, sizeof(*res));
-	if (!c || slot < 0 || slot >= tr->nslots || !sl->used || !tr->multi)
+	/* all but the histograms, copied whole below (64 of 46 KB a second) */
+	memset(res, 0, h0);
+	memset((char *)res + h1, 0, sizeof(*res) - h1);
+	if (!c || slot < 0 || slot >= tr->nslots || !sl->used || !tr->multi) {
+		memset(res->hist, 0, sizeof(res->hist));
 		return -EINVAL;
+	}
 	res->t0 = sl->acc.t0;
 	res->t1 = c->t1;
 	res->live = true;

@@ -26,6 +26,8 @@ struct live_sess {
 	struct live_proc p;
 	int pidfd;
 	bool snapped;           /* p.cum_raw holds a snapshot */
+	struct gs_result *cur;  /* the next snapshot's buffer (owns nothing
+				   between two) */
 };
 
 struct live {
@@ -242,6 +244,7 @@ static enum discover_verdict offer(pid_t pid, void *ctx)
 
 static void sess_free(struct live_sess *x)
 {
+	free(x->cur);
 	live_proc__free(&x->p);
 	session__free(&x->s);
 	if (x->pidfd >= 0)
@@ -339,30 +342,49 @@ static void name_threads(pid_t pid, struct gs_result *cur, const struct gs_resul
 }
 
 /* One process's new snapshot: the interval since its last one. */
+/* Frees what r owns, and nothing else: r is written over next. */
+static void result_drop(struct gs_result *r)
+{
+	free(r->threads);
+	free(r->cpu);
+	free(r->counts);
+	free(r->stacks);
+	free(r->codes);
+	free(r->subgils);
+}
+
 static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 {
-	struct gs_result cur, iv;
-	int e = tracer__snapshot(l->tr, x->s.slot, &cur);
+	/* The results are large (50 KB, mostly histograms) and there are 64
+	 * of each: the snapshot goes to a buffer of the session's, the
+	 * interval straight to iv_raw, and neither is cleared before it is
+	 * written over. */
+	struct gs_result *cur = x->cur;
+	int e;
 
-	if (e)
+	if (!cur && !(cur = x->cur = malloc(sizeof(*cur))))
+		return -ENOMEM;
+	if ((e = tracer__snapshot(l->tr, x->s.slot, cur))) {
+		result_drop(cur);
 		return e;
-	name_threads(x->p.pid, &cur, x->snapped ? &x->p.cum_raw : NULL);
+	}
+	name_threads(x->p.pid, cur, x->snapped ? &x->p.cum_raw : NULL);
 	/* the switch interval, read from the target: every 10th interval */
 	if (l->frame.seq % 10 == 0 || x->s.interval_us < 0)
 		session__tick(&x->s);
-	cur.interval_us = x->s.interval_us;
-	cur.lim_start = x->s.lim_start;
+	cur->interval_us = x->s.interval_us;
+	cur->lim_start = x->s.lim_start;
 	/* the interval's figures only for a view that shows them (top) */
-	memset(&iv, 0, sizeof(iv));
-	if ((l->cfg.views & LIVE_IV) && (e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
-		gs_result__free(&cur);
-		return e;
+	if (l->cfg.views & LIVE_IV) {
+		result_drop(&x->p.iv_raw);
+		if ((e = live_diff(&x->p.iv_raw, cur, x->snapped ? &x->p.cum_raw : NULL))) {
+			result_drop(cur);
+			return e;
+		}
 	}
-	x->p.partial = !x->snapped && cur.t0 > start;
-	gs_result__free(&x->p.iv_raw);
-	gs_result__free(&x->p.cum_raw);
-	x->p.iv_raw = iv;
-	x->p.cum_raw = cur;
+	x->p.partial = !x->snapped && cur->t0 > start;
+	result_drop(&x->p.cum_raw);
+	x->p.cum_raw = *cur;   /* what cur owned is cum_raw's now */
 	x->snapped = true;
 	return live_proc__build_some(&x->p, l->cfg.views ? l->cfg.views : LIVE_IV | LIVE_CUM);
 }
