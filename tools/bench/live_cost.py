@@ -77,13 +77,16 @@ def traced_serve(port):
     return {int(m) for m in re.findall(r'pid="(\d+)"', body)}
 
 
-def measure(mode, gilscope, pids, window, log, scrape_s=0):
+def measure(mode, gilscope, pids, window, log, scrape_s=0, by_pid=False):
     port = free_port()
+    # -a, or (by_pid) the workloads and this script by -p: no other
+    # process on a shared machine is traced, and no /proc scan is timed
+    which = [a for p in sorted(pids | {os.getpid()}) for a in ("-p", str(p))] if by_pid else ["-a"]
     if mode == "serve":
-        cmd = [gilscope, "serve", "-a", "--listen", "127.0.0.1:%d" % port]
+        cmd = [gilscope, "serve"] + which + ["--listen", "127.0.0.1:%d" % port]
         out = subprocess.DEVNULL
     else:
-        cmd = [gilscope, "top", "-a"]
+        cmd = [gilscope, "top"] + which
         out = open(log, "w")
     g = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     t0 = time.monotonic()
@@ -143,6 +146,8 @@ def main():
     ap.add_argument("--gilscope", default=os.path.join(REPO, "gilscope"))
     ap.add_argument("--modes", default="serve,top")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--by-pid", action="store_true",
+                    help="-p each workload (and this script) instead of -a")
     a = ap.parse_args()
     bins = a.gilscope.split(",")
     procs, pids = start_workloads(a.python, a.procs, a.threads, a.period_ms)
@@ -152,7 +157,7 @@ def main():
             for mode in a.modes.split(","):
                 for scrape_s in ((1, 15) if mode == "serve" else (0,)):
                     for b in bins:
-                        r = measure(mode, b, pids, a.window, "/tmp/gilscope-live-cost.log", scrape_s)
+                        r = measure(mode, b, pids, a.window, "/tmp/gilscope-live-cost.log", scrape_s, a.by_pid)
                         r["bin"], r["round"] = b, rnd + 1
                         rows.append(r)
     finally:
@@ -165,8 +170,9 @@ def main():
     print("| %sview | gilscope CPU, %% of one core | peak RSS | all traced after |" % ("round | binary | " if many else ""))
     print("|%s---|---|---|---|" % ("---|---|" if many else ""))
     for r in rows:
-        print("| %s`%s -a`%s | %.2f | %.1f MiB | %.0f s |" % ("%d | %s | " % (r["round"], r["bin"]) if many else "",
-                                                          r["mode"].split(",")[0], r["mode"][len(r["mode"].split(",")[0]):],
+        print("| %s`%s %s`%s | %.2f | %.1f MiB | %.0f s |" % ("%d | %s | " % (r["round"], r["bin"]) if many else "",
+                                                          r["mode"].split(",")[0], "-p ..." if a.by_pid else "-a",
+                                                          r["mode"][len(r["mode"].split(",")[0]):],
                                                           r["cpu_pct"], r["rss_kb"] / 1024, r["attach_s"]))
 
 
