@@ -1419,35 +1419,81 @@ int dump_threads(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-/* Live views: copy each traced live thread's state, of every process, to
- * snap_threads; the threads go on being traced. */
-SEC("iter/task")
-int snap_live_threads(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct gs_thread *t;
-	struct gs_snap *e;
-	struct gs_proc *p;
-	__u32 slot, idx = snap_n;
+/* Live views: execs on the host, counted. Discovery (user/trace/discover.c)
+ * looks again at the executables of the processes it knows only after
+ * one: nothing else replaces a process's executable. */
+__u64 execs = 0;
 
-	if (!task)
-		return 0;
-	t = thread_of(task);
-	if (!t || t->exited)
-		return 0;
-	slot = t->slot;
-	p = bpf_map_lookup_elem(&procs, &slot);
-	if (!p || task->tgid != p->tgid)
-		return 0;
-	e = bpf_map_lookup_elem(&snap_threads, &idx);
-	if (!e) {
-		count(slot, GS_C_LOST_THREADS_FULL, 1);
-		return 0;
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(count_execs)
+{
+	__sync_fetch_and_add(&execs, 1);
+	return 0;
+}
+
+/* Live views: copy each traced live thread's state, of every process in
+ * snap_slots, to snap_threads; the threads go on being traced. Run by user
+ * space (BPF_PROG_RUN), it walks each process's own thread list with the
+ * open-coded task iterator: an iter/task program visits every task of the
+ * host, each through a PID lookup and translation (~1 us a thread). */
+__u64 snap_slots = 0;          /* bit s: slot s is traced (user space sets it) */
+
+/* Weak: a kernel without them (before 6.7) still loads the object for
+ * record, which does not load this program. */
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+extern void bpf_rcu_read_lock(void) __ksym __weak;
+extern void bpf_rcu_read_unlock(void) __ksym __weak;
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym __weak;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym __weak;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym __weak;
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym __weak;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym __weak;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
+
+SEC("syscall")
+int snap_live_threads(void *ctx)
+{
+	struct bpf_iter_num slots;
+	int *sp;
+
+	bpf_iter_num_new(&slots, 0, GS_MAX_PROCS);
+	while ((sp = bpf_iter_num_next(&slots))) {
+		__u32 slot = (__u32)*sp;
+		struct task_struct *leader, *task;
+		struct bpf_iter_task it;
+		struct gs_proc *p;
+
+		if (!(snap_slots & (1ull << (slot & 63))))
+			continue;
+		p = bpf_map_lookup_elem(&procs, &slot);
+		if (!p || !p->tgid || !(leader = bpf_task_from_pid(p->tgid)))
+			continue;
+		bpf_rcu_read_lock();
+		bpf_iter_task_new(&it, leader, BPF_TASK_ITER_PROC_THREADS);
+		while ((task = bpf_iter_task_next(&it))) {
+			struct gs_thread *t = thread_of(task);
+			__u32 idx = snap_n;
+			struct gs_snap *e;
+
+			if (!t || t->exited || t->slot != slot)
+				continue;
+			e = bpf_map_lookup_elem(&snap_threads, &idx);
+			if (!e) {
+				count(slot, GS_C_LOST_THREADS_FULL, 1);
+				continue;
+			}
+			e->tid = task->pid;
+			/* all but its wait histogram: no live view shows a
+			 * thread's wait quantiles, and the histogram is more
+			 * than half of the entry */
+			__builtin_memcpy(&e->st, t, offsetof(struct gs_thread, whist));
+			snap_n = idx + 1;
+		}
+		bpf_iter_task_destroy(&it);
+		bpf_rcu_read_unlock();
+		bpf_task_release(leader);
 	}
-	e->tid = task->pid;
-	/* all but its wait histogram: no live view shows a thread's wait
-	 * quantiles, and the histogram is more than half of the entry */
-	__builtin_memcpy(&e->st, t, offsetof(struct gs_thread, whist));
-	snap_n = idx + 1;
+	bpf_iter_num_destroy(&slots);
 	return 0;
 }

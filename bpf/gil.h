@@ -242,7 +242,8 @@ struct gs_trace_rec {
 	X(gil_cond_call) \
 	X(sched_switch) X(sched_process_exit) X(on_sample) \
 	X(light_futex_enter) X(light_futex_exit)
-#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads)
+#define GS_UNREPORTED_PROGS(X) X(trap_probe) X(seed_threads) X(dump_threads) X(snap_live_threads) \
+	X(count_execs)
 #define GS_PROG_ONE(name) + 1
 #define GS_NR_PROGS (0 GS_REPORTED_PROGS(GS_PROG_ONE))
 

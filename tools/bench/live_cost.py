@@ -10,7 +10,11 @@ threads, from /proc/PID/stat) is measured over WINDOW seconds: % of one
 core. Its peak RSS over the window too.
 
 usage: live_cost.py [--procs 64] [--threads 100] [--period-ms 1000] [--window 30]
-                    [--python PY] [--modes serve,top]
+                    [--python PY] [--modes serve,top] [--gilscope BIN[,BIN...]] [--rounds N]
+
+Several gilscope binaries (comma-separated) are measured in turn over the
+same workloads, each view of each binary once a round: on a shared machine
+compare their ratios within a round.
 """
 import argparse
 import os
@@ -73,13 +77,16 @@ def traced_serve(port):
     return {int(m) for m in re.findall(r'pid="(\d+)"', body)}
 
 
-def measure(mode, gilscope, pids, window, log, scrape_s=0):
+def measure(mode, gilscope, pids, window, log, scrape_s=0, by_pid=False):
     port = free_port()
+    # -a, or (by_pid) the workloads and this script by -p: no other
+    # process on a shared machine is traced, and no /proc scan is timed
+    which = [a for p in sorted(pids | {os.getpid()}) for a in ("-p", str(p))] if by_pid else ["-a"]
     if mode == "serve":
-        cmd = [gilscope, "serve", "-a", "--listen", "127.0.0.1:%d" % port]
+        cmd = [gilscope, "serve"] + which + ["--listen", "127.0.0.1:%d" % port]
         out = subprocess.DEVNULL
     else:
-        cmd = [gilscope, "top", "-a"]
+        cmd = [gilscope, "top"] + which
         out = open(log, "w")
     g = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     t0 = time.monotonic()
@@ -138,24 +145,35 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--gilscope", default=os.path.join(REPO, "gilscope"))
     ap.add_argument("--modes", default="serve,top")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--by-pid", action="store_true",
+                    help="-p each workload (and this script) instead of -a")
     a = ap.parse_args()
+    bins = a.gilscope.split(",")
     procs, pids = start_workloads(a.python, a.procs, a.threads, a.period_ms)
     rows = []
     try:
-        for mode in a.modes.split(","):
-            for scrape_s in ((1, 15) if mode == "serve" else (0,)):
-                rows.append(measure(mode, a.gilscope, pids, a.window, "/tmp/gilscope-live-cost.log", scrape_s))
+        for rnd in range(a.rounds):
+            for mode in a.modes.split(","):
+                for scrape_s in ((1, 15) if mode == "serve" else (0,)):
+                    for b in bins:
+                        r = measure(mode, b, pids, a.window, "/tmp/gilscope-live-cost.log", scrape_s, a.by_pid)
+                        r["bin"], r["round"] = b, rnd + 1
+                        rows.append(r)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
     print("%d processes x %d threads (%s; each thread sleeps %g ms between GIL cycles), refresh every 1 s, "
           "%.0f s window:" % (a.procs, a.threads, os.path.basename(a.python), a.period_ms, a.window))
-    print("| view | gilscope CPU, % of one core | peak RSS | all traced after |")
-    print("|---|---|---|---|")
+    many = len(bins) > 1 or a.rounds > 1
+    print("| %sview | gilscope CPU, %% of one core | peak RSS | all traced after |" % ("round | binary | " if many else ""))
+    print("|%s---|---|---|---|" % ("---|---|" if many else ""))
     for r in rows:
-        print("| `%s -a`%s | %.2f | %.1f MiB | %.0f s |" % (r["mode"].split(",")[0], r["mode"][len(r["mode"].split(",")[0]):],
-                                                        r["cpu_pct"], r["rss_kb"] / 1024, r["attach_s"]))
+        print("| %s`%s %s`%s | %.2f | %.1f MiB | %.0f s |" % ("%d | %s | " % (r["round"], r["bin"]) if many else "",
+                                                          r["mode"].split(",")[0], "-p ..." if a.by_pid else "-a",
+                                                          r["mode"][len(r["mode"].split(",")[0]):],
+                                                          r["cpu_pct"], r["rss_kb"] / 1024, r["attach_s"]))
 
 
 if __name__ == "__main__":

@@ -61,13 +61,24 @@ double hist_quantile(const uint64_t *slots, double q)
 
 void hist_summarize(const uint64_t *slots, struct hist_summary *out)
 {
+	/* hist_quantile's answers, in one pass for the three (a live view
+	 * summarizes three histograms of 1,920 slots per process a second) */
+	double *q[3] = { &out->p50, &out->p90, &out->p99 };
+	uint64_t rank[3], seen = 0;
+	unsigned int k = 0;
+
 	memset(out, 0, sizeof(*out));
 	out->count = hist_count(slots);
 	if (!out->count)
 		return;
-	out->p50 = hist_quantile(slots, 0.50);
-	out->p90 = hist_quantile(slots, 0.90);
-	out->p99 = hist_quantile(slots, 0.99);
+	rank[0] = rank_of(out->count, 0.50);
+	rank[1] = rank_of(out->count, 0.90);
+	rank[2] = rank_of(out->count, 0.99);
+	for (unsigned int s = 0; s < GS_HIST_SLOTS && k < 3; s++) {
+		seen += slots[s];
+		while (k < 3 && seen >= rank[k])
+			*q[k++] = hist_slot_mid(s);
+	}
 	for (unsigned int s = GS_HIST_SLOTS; s-- > 0;) {
 		if (slots[s]) {
 			/* lo + (width - 1): the top slot's end is 2^64 - 1, no overflow */

@@ -10,7 +10,7 @@ static uint64_t sub(uint64_t a, uint64_t b)
 }
 
 /* Both results are in threads__sort's order (by TID, the merged row
- * last): a binary search. */
+ * last): one walk over both. */
 static int cmp_row(const void *a, const void *b)
 {
 	const struct thread_rec *x = a, *y = b;
@@ -20,11 +20,15 @@ static int cmp_row(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static const struct thread_rec *find_thread(const struct gs_result *r, const struct thread_rec *t)
+/* t's row in r, looked for from *from on: t comes after the rows looked
+ * for before it, so one walk over r finds them all. */
+static const struct thread_rec *find_thread(const struct gs_result *r, const struct thread_rec *t, size_t *from)
 {
-	if (!r || !r->nthreads)
+	if (!r)
 		return NULL;
-	return bsearch(t, r->threads, r->nthreads, sizeof(*t), cmp_row);
+	while (*from < r->nthreads && cmp_row(&r->threads[*from], t) < 0)
+		(*from)++;
+	return *from < r->nthreads && !cmp_row(&r->threads[*from], t) ? &r->threads[*from] : NULL;
 }
 
 static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const struct thread_rec *p)
@@ -50,8 +54,8 @@ static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const 
 
 int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev)
 {
-	memset(out, 0, sizeof(*out));
-	/* scalars and borrowed pointers first, then every owned array anew */
+	/* scalars and borrowed pointers first, then every owned array anew
+	 * (out is written over whole: not cleared first, it is 50 KB) */
 	*out = *cur;
 	out->threads = NULL;
 	out->cpu = NULL;
@@ -80,8 +84,8 @@ int live_diff(struct gs_result *out, const struct gs_result *cur, const struct g
 			goto nomem;
 		out->cap = cur->nthreads;
 	}
-	for (size_t i = 0; i < cur->nthreads; i++) {
-		const struct thread_rec *p = prev ? find_thread(prev, &cur->threads[i]) : NULL;
+	for (size_t i = 0, from = 0; i < cur->nthreads; i++) {
+		const struct thread_rec *p = find_thread(prev, &cur->threads[i], &from);
 		struct thread_rec *o = &out->threads[out->nthreads];
 
 		diff_thread(o, &cur->threads[i], p);

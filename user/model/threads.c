@@ -93,7 +93,12 @@ static int cmp_tid(const void *a, const void *b)
 
 void threads__sort(struct gs_result *r)
 {
-	if (r->nthreads > 1)
+	size_t i = 1;
+
+	/* often in order already (a live view's snapshot): rows are large */
+	while (i < r->nthreads && cmp_tid(&r->threads[i - 1], &r->threads[i]) < 0)
+		i++;
+	if (i < r->nthreads)
 		qsort(r->threads, r->nthreads, sizeof(*r->threads), cmp_tid);
 	r->merged_row = r->nthreads && r->threads[r->nthreads - 1].merged ? r->nthreads : 0;
 }

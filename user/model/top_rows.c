@@ -66,7 +66,7 @@ static int cmp_thread(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-int top_proc_row__build(struct top_proc_row *row, const struct live_proc *p)
+static int proc_row(struct top_proc_row *row, const struct live_proc *p, bool threads)
 {
 	const struct gs_report *r = &p->iv;
 
@@ -86,7 +86,7 @@ int top_proc_row__build(struct top_proc_row *row, const struct live_proc *p)
 	row->waits_per_s = r->window_s > 0 ? r->wait.count / r->window_s : 0;
 	row->wait_p99_us = r->wait.count ? r->wait.p99_us : 0;
 	row->cores = r->parallelism;
-	if (!r->nthreads)
+	if (!r->nthreads || !threads)
 		return 0;
 	row->threads = calloc(r->nthreads, sizeof(*row->threads));
 	if (!row->threads)
@@ -98,6 +98,11 @@ int top_proc_row__build(struct top_proc_row *row, const struct live_proc *p)
 	return 0;
 }
 
+int top_proc_row__build(struct top_proc_row *row, const struct live_proc *p)
+{
+	return proc_row(row, p, true);
+}
+
 void top_proc_row__free(struct top_proc_row *row)
 {
 	free(row->threads);
@@ -106,6 +111,11 @@ void top_proc_row__free(struct top_proc_row *row)
 }
 
 int top_view__build(struct top_view *v, const struct live_frame *f)
+{
+	return top_view__build_some(v, f, true);
+}
+
+int top_view__build_some(struct top_view *v, const struct live_frame *f, bool threads)
 {
 	memset(v, 0, sizeof(*v));
 	v->seq = f->seq;
@@ -123,7 +133,7 @@ int top_view__build(struct top_view *v, const struct live_frame *f)
 			goto nomem;
 	}
 	for (size_t i = 0; i < f->nprocs; i++) {
-		if (top_proc_row__build(&v->procs[i], f->procs[i])) {
+		if (proc_row(&v->procs[i], f->procs[i], threads)) {
 			top_proc_row__free(&v->procs[i]);
 			goto nomem;
 		}

@@ -85,6 +85,9 @@ void top_proc_row__free(struct top_proc_row *row);
 /* The view of a frame: every process's row and a copy of the skips, in
  * the frame's order. 0 or -ENOMEM (v is then empty). */
 int top_view__build(struct top_view *v, const struct live_frame *f);
+/* The same, the processes' thread rows only if threads (the plain lines
+ * show none: 6,400 rows a second built for nothing). */
+int top_view__build_some(struct top_view *v, const struct live_frame *f, bool threads);
 void top_view__free(struct top_view *v);
 /* Order the process rows by key (reverse: the other way round). */
 void top_view__sort(struct top_view *v, enum top_sort key, bool reverse);

@@ -723,7 +723,7 @@ void top_ui__draw(struct top_ui *u, const struct live_frame *f)
 
 	if (!u || u->closed)
 		return;
-	if (top_view__build(&v, f))
+	if (top_view__build_some(&v, f, u->tty))
 		return;   /* out of memory: the last frame stays up */
 	if (!u->tty) {
 		plain_frame(u, &v);

@@ -28,6 +28,9 @@ struct discover {
 	size_t n, cap;
 	pid_t self;
 	unsigned long nscan;
+	long last_pid;          /* the PID last handed out, at the last scan */
+	bool have_execs;        /* execs: the count at the last recheck */
+	uint64_t execs;
 };
 
 int discover__new(struct discover **out, const struct discover_cfg *cfg)
@@ -165,6 +168,20 @@ static bool looks_python(pid_t pid)
 	return found;
 }
 
+/* The PID the kernel handed out last in our namespace (/proc/loadavg's
+ * last field), -1 unknown. Every new process takes a PID, so while it
+ * stays the same no process is new. */
+static long last_pid(void)
+{
+	char buf[128], *p;
+	long v;
+
+	if (read_small("/proc/loadavg", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ' ')))
+		return -1;
+	v = strtol(p + 1, &p, 10);
+	return *p == '\n' || !*p ? v : -1;
+}
+
 static int cmp_seen(const void *a, const void *b)
 {
 	pid_t x = ((const struct seen *)a)->pid, y = ((const struct seen *)b)->pid;
@@ -172,33 +189,68 @@ static int cmp_seen(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid, void *ctx), void *ctx)
+/* The next PID to look at: from /proc, or (dir NULL) from the last scan's
+ * list. 0: no more. */
+static pid_t next_pid(const struct discover *d, DIR *dir, size_t *i)
 {
-	DIR *dir = opendir("/proc");
-	struct seen *next = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
-	int offered = 0;
 
 	if (!dir)
-		return -errno;
+		return *i < d->n ? d->s[(*i)++].pid : 0;
 	while ((de = readdir(dir))) {
-		char path[64];
-		struct stat st;
-		struct seen *old, e = {};
 		char *end;
 		long v = strtol(de->d_name, &end, 10);
 
-		if (*end || v <= 0 || (pid_t)v == d->self)
-			continue;
-		e.pid = (pid_t)v;
+		if (!*end && v > 0 && (pid_t)v != d->self)
+			return (pid_t)v;
+	}
+	return 0;
+}
+
+int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid, void *ctx), void *ctx)
+{
+	struct seen *next = NULL;
+	size_t n = 0, cap = 0, i = 0;
+	int offered = 0;
+	long pid_now = last_pid();
+	bool recheck = d->nscan % DISCOVER_RECHECK == 0;
+	uint64_t execs = 0;
+	bool have_execs = d->cfg.execs && d->cfg.execs(d->cfg.execs_ctx, &execs) == 0;
+	DIR *dir = NULL;
+	pid_t pid;
+
+	/* A known process's executable changes only by an exec: with none
+	 * since the last recheck, this one has nothing to look at (read
+	 * before the processes are, an exec during the scan shows next
+	 * time). */
+	if (recheck && have_execs && d->have_execs && execs == d->execs)
+		recheck = false;
+	if (recheck) {
+		d->have_execs = have_execs;
+		d->execs = execs;
+	}
+	/* Reading /proc visits every task of the host, threads included
+	 * (~1 ms for 6,400 threads). Every new process takes a PID: while
+	 * the last one handed out stays the same, the processes are those
+	 * of the last scan less the ones that ended, and a scan that looks
+	 * at none of them again goes over the last scan's list instead. */
+	if (recheck || pid_now < 0 || pid_now != d->last_pid) {
+		if (!(dir = opendir("/proc")))
+			return -errno;
+	}
+	d->last_pid = pid_now;
+	while ((pid = next_pid(d, dir, &i))) {
+		char path[64];
+		struct stat st;
+		struct seen *old, e = {};
+
+		e.pid = pid;
 		old = find(d, e.pid);
 		/* A process seen often enough is looked at again (an exec
 		 * replaces its executable) every DISCOVER_RECHECK-th scan
 		 * only; a young one at every scan: a fork is often seen just
 		 * before its exec. */
-		if (old && old->scans >= DISCOVER_RECHECK && d->nscan % DISCOVER_RECHECK &&
-		    !(old->decided && old->v == DISCOVER_RETRY)) {
+		if (old && old->scans >= DISCOVER_RECHECK && !recheck && !(old->decided && old->v == DISCOVER_RETRY)) {
 			e = *old;
 			goto keep;
 		}
@@ -220,13 +272,15 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 keep:
 		e.scans = old ? old->scans + 1 : 1;
 		if (gs_grow(&next, &cap, n + 1, sizeof(*next), 256)) {
-			closedir(dir);
+			if (dir)
+				closedir(dir);
 			free(next);
 			return -ENOMEM;
 		}
 		next[n++] = e;
 	}
-	closedir(dir);
+	if (dir)
+		closedir(dir);
 	d->nscan++;
 	qsort(next, n, sizeof(*next), cmp_seen);
 	free(d->s);

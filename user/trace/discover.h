@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* Which processes a live view traces: those named (-p, with --children
  * their descendants) or every CPython process on the host (-a), found by
- * scanning /proc (four times a second). A process is offered again only
- * when its executable changes (an exec) or it is forgotten (it ended). */
+ * scanning /proc (four times a second; /proc itself is read only when a
+ * PID was handed out since, or at every DISCOVER_RECHECK-th scan when a
+ * process may have exec'd since the last one). A process is offered again
+ * only when its executable changes (an exec) or it is forgotten (it
+ * ended). */
 #ifndef GS_DISCOVER_H
 #define GS_DISCOVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A process seen by this many scans is looked at again only every
- * DISCOVER_RECHECK-th scan (exec detection); a younger one at each. */
+ * DISCOVER_RECHECK-th scan (exec detection), and then only if there was
+ * an exec since (when cfg.execs knows); a younger one at each. */
 #define DISCOVER_RECHECK 4
 
 struct discover_cfg {
@@ -19,6 +24,10 @@ struct discover_cfg {
 	const pid_t *pids;      /* -p */
 	size_t npids;
 	bool children;          /* and the descendants of pids */
+	/* execs on the host so far (0), or not known (-errno): known, the
+	 * processes seen before are looked at again only after an exec */
+	int (*execs)(void *ctx, uint64_t *n);
+	void *execs_ctx;
 };
 
 /* What the caller decided about a candidate. */

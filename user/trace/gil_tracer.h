@@ -59,6 +59,9 @@ int tracer__end(struct tracer *tr, int slot, const struct py_target *pt, struct 
  * the self-check). 0 or -errno. */
 int tracer__sample(struct tracer *tr);
 int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res);
+/* Live views: execs on the host since the load, in *n; -ENOENT: not
+ * counted. */
+int tracer__execs(const struct tracer *tr, uint64_t *n);
 /* Time one uprobe trap on this machine (user/trace/trapcost.h), for the
  * report's tracing cost; every later tracer__end passes it on. */
 void tracer__time_trap(struct tracer *tr);

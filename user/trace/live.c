@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -25,6 +26,8 @@ struct live_sess {
 	struct live_proc p;
 	int pidfd;
 	bool snapped;           /* p.cum_raw holds a snapshot */
+	struct gs_result *cur;  /* the next snapshot's buffer (owns nothing
+				   between two) */
 };
 
 struct live {
@@ -42,6 +45,9 @@ struct live {
 	struct live_sess **ended;   /* keep_ended: sessions whose process ended */
 	size_t nended, capended;
 	struct session **all;       /* live__end_all's list */
+	int epfd;                   /* every traced process's pidfd: a wake-up
+				       costs the ended ones only, not a poll
+				       of 64 pidfds ten times a second */
 	uint64_t next_tick, last_tick;
 	uint64_t next_scan;         /* -a, --children: /proc, between ticks too */
 	double last_cpu_s;
@@ -183,6 +189,14 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 		return e;
 	}
 	x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (x->pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)pid };
+
+		if (l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, x->pidfd, &ev)) {
+			close(x->pidfd);   /* watched by signal 0 instead */
+			x->pidfd = -1;
+		}
+	}
 	x->s.parent = parent_of(pid);
 	x->p.pid = pid;
 	snprintf(x->p.comm, sizeof(x->p.comm), "%.15s", x->s.pt.comm);
@@ -230,6 +244,7 @@ static enum discover_verdict offer(pid_t pid, void *ctx)
 
 static void sess_free(struct live_sess *x)
 {
+	free(x->cur);
 	live_proc__free(&x->p);
 	session__free(&x->s);
 	if (x->pidfd >= 0)
@@ -242,6 +257,8 @@ static void end_sess(struct live *l, size_t i)
 {
 	struct live_sess *x = l->sess[i];
 
+	if (x->pidfd >= 0 && l->epfd >= 0)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, x->pidfd, NULL);
 	session__end(&x->s);
 	discover__forget(l->d, x->p.pid);
 	l->sess[i] = l->sess[--l->nsess];
@@ -298,15 +315,19 @@ static int cmp_tid_row(const void *a, const void *b)
 
 static void name_threads(pid_t pid, struct gs_result *cur, const struct gs_result *prev)
 {
-	for (size_t i = 0; i < cur->nthreads; i++) {
+	/* both in threads__sort's order: one walk over prev */
+	for (size_t i = 0, j = 0; i < cur->nthreads; i++) {
 		struct thread_rec *t = &cur->threads[i];
-		const struct thread_rec *p;
+		const struct thread_rec *p = NULL;
 		char path[64];
 		FILE *f;
 
 		if (t->name[0] || t->merged)
 			continue;
-		p = prev && prev->nthreads ? bsearch(t, prev->threads, prev->nthreads, sizeof(*t), cmp_tid_row) : NULL;
+		while (prev && j < prev->nthreads && cmp_tid_row(&prev->threads[j], t) < 0)
+			j++;
+		if (prev && j < prev->nthreads && !cmp_tid_row(&prev->threads[j], t))
+			p = &prev->threads[j];
 		if (p && p->name[0]) {
 			memcpy(t->name, p->name, sizeof(t->name));
 			continue;
@@ -321,30 +342,49 @@ static void name_threads(pid_t pid, struct gs_result *cur, const struct gs_resul
 }
 
 /* One process's new snapshot: the interval since its last one. */
+/* Frees what r owns, and nothing else: r is written over next. */
+static void result_drop(struct gs_result *r)
+{
+	free(r->threads);
+	free(r->cpu);
+	free(r->counts);
+	free(r->stacks);
+	free(r->codes);
+	free(r->subgils);
+}
+
 static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 {
-	struct gs_result cur, iv;
-	int e = tracer__snapshot(l->tr, x->s.slot, &cur);
+	/* The results are large (50 KB, mostly histograms) and there are 64
+	 * of each: the snapshot goes to a buffer of the session's, the
+	 * interval straight to iv_raw, and neither is cleared before it is
+	 * written over. */
+	struct gs_result *cur = x->cur;
+	int e;
 
-	if (e)
+	if (!cur && !(cur = x->cur = malloc(sizeof(*cur))))
+		return -ENOMEM;
+	if ((e = tracer__snapshot(l->tr, x->s.slot, cur))) {
+		result_drop(cur);
 		return e;
-	name_threads(x->p.pid, &cur, x->snapped ? &x->p.cum_raw : NULL);
+	}
+	name_threads(x->p.pid, cur, x->snapped ? &x->p.cum_raw : NULL);
 	/* the switch interval, read from the target: every 10th interval */
 	if (l->frame.seq % 10 == 0 || x->s.interval_us < 0)
 		session__tick(&x->s);
-	cur.interval_us = x->s.interval_us;
-	cur.lim_start = x->s.lim_start;
+	cur->interval_us = x->s.interval_us;
+	cur->lim_start = x->s.lim_start;
 	/* the interval's figures only for a view that shows them (top) */
-	memset(&iv, 0, sizeof(iv));
-	if ((l->cfg.views & LIVE_IV) && (e = live_diff(&iv, &cur, x->snapped ? &x->p.cum_raw : NULL))) {
-		gs_result__free(&cur);
-		return e;
+	if (l->cfg.views & LIVE_IV) {
+		result_drop(&x->p.iv_raw);
+		if ((e = live_diff(&x->p.iv_raw, cur, x->snapped ? &x->p.cum_raw : NULL))) {
+			result_drop(cur);
+			return e;
+		}
 	}
-	x->p.partial = !x->snapped && cur.t0 > start;
-	gs_result__free(&x->p.iv_raw);
-	gs_result__free(&x->p.cum_raw);
-	x->p.iv_raw = iv;
-	x->p.cum_raw = cur;
+	x->p.partial = !x->snapped && cur->t0 > start;
+	result_drop(&x->p.cum_raw);
+	x->p.cum_raw = *cur;   /* what cur owned is cum_raw's now */
 	x->snapped = true;
 	return live_proc__build_some(&x->p, l->cfg.views ? l->cfg.views : LIVE_IV | LIVE_CUM);
 }
@@ -389,11 +429,18 @@ static int tick(struct live *l, char *err, size_t errlen)
 	return LIVE_TICK;
 }
 
+static int live_execs(void *ctx, uint64_t *n)
+{
+	const struct live *l = ctx;
+
+	return tracer__execs(l->tr, n);
+}
+
 int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, char *err, size_t errlen)
 {
 	struct live *l = calloc(1, sizeof(*l));
 	struct discover_cfg dc = { .all = cfg->all, .pids = cfg->pids, .npids = cfg->npids,
-				   .children = cfg->children };
+				   .children = cfg->children, .execs = live_execs, .execs_ctx = l };
 	int e;
 
 	*exit_code = EXIT_SYSTEM;
@@ -401,11 +448,14 @@ int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, ch
 		return -ENOMEM;
 	l->cfg = *cfg;
 	l->cfg.pids = NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->scfg = (struct session_cfg){ .children = true, .live = true, .light = cfg->light, .tr = &l->tr };
 	l->frame.host_wide = cfg->all;
 	l->frame.light = cfg->light;
 	l->frame.max_procs = GS_MAX_PROCS;
 	if ((e = discover__new(&l->d, &dc))) {
+		if (l->epfd >= 0)
+			close(l->epfd);
 		free(l);
 		return e;
 	}
@@ -431,7 +481,7 @@ int live__open(struct live **out, const struct live_cfg *cfg, int *exit_code, ch
 
 int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 {
-	struct pollfd pfd[GS_MAX_PROCS];
+	struct epoll_event ev[GS_MAX_PROCS];
 	uint64_t now = gs_mono_ns();
 	int wait_ms, n;
 
@@ -439,22 +489,24 @@ int live__poll(struct live *l, int timeout_ms, char *err, size_t errlen)
 
 	if ((l->cfg.all || l->cfg.children) && l->next_scan < due)
 		due = l->next_scan;
-	wait_ms = now >= due ? 0 : (int)((due - now) / 1000000);
+	/* rounded up: rounded down, the last millisecond before a scan or a
+	 * tick was a busy loop of zero-timeout waits */
+	wait_ms = now >= due ? 0 : (int)((due - now + 999999) / 1000000);
 	if (wait_ms > timeout_ms)
 		wait_ms = timeout_ms;
-	for (size_t i = 0; i < l->nsess; i++)
-		pfd[i] = (struct pollfd){ .fd = l->sess[i]->pidfd, .events = POLLIN };
-	n = poll(pfd, l->nsess, wait_ms);
+	n = l->epfd >= 0 ? epoll_wait(l->epfd, ev, GS_MAX_PROCS, wait_ms) : poll(NULL, 0, wait_ms);
 	if (n < 0 && errno != EINTR)
 		return gs_fail(err, errlen, -errno, "poll: %s", strerror(errno));
-	if (n > 0) {
+	if (n > 0 && l->epfd >= 0) {
 		bool ended = false;
 
-		for (size_t i = l->nsess; i-- > 0;)
-			if (pfd[i].revents & (POLLIN | POLLHUP)) {
-				end_sess(l, i);
-				ended = true;
-			}
+		for (int k = 0; k < n; k++)
+			for (size_t i = l->nsess; i-- > 0;)
+				if (l->sess[i]->p.pid == (pid_t)ev[k].data.u32) {
+					end_sess(l, i);
+					ended = true;
+					break;
+				}
 		if (ended) {
 			frame_lists(l);
 			return LIVE_CHANGED;
@@ -535,5 +587,7 @@ void live__close(struct live *l)
 	discover__free(l->d);
 	free(l->pids);
 	free(l->skips);
+	if (l->epfd >= 0)
+		close(l->epfd);
 	free(l);
 }
