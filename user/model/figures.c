@@ -241,6 +241,17 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->cpu[i].with_gil_pct = 100.0 * (res->cpu[i].with_gil_ns / NS) / win;
 		r->cpu[i].without_gil_pct = 100.0 * (res->cpu[i].without_gil_ns / NS) / win;
 		r->cpu[i].busy_pct = r->cpu[i].with_gil_pct + r->cpu[i].without_gil_pct;
+		if (r->cpu[i].busy_pct > 100) {
+			/* A run repaired from the task's own CPU time (a
+			 * scheduler event not seen, NOTES switch_out_off) goes
+			 * to the CPU of its switch-out, though part of it ran on
+			 * another: no CPU is busy longer than the window. */
+			double k = 100 / r->cpu[i].busy_pct;
+
+			r->cpu[i].with_gil_pct *= k;
+			r->cpu[i].without_gil_pct *= k;
+			r->cpu[i].busy_pct = 100;
+		}
 		if (res->light && r->on_cpu_s > 0) {
 			/* --light: each CPU's time split as the threads' ticks
 			 * split theirs (model/light.h) */
