@@ -46,8 +46,16 @@ int family_report__build(struct family_report *f, const struct gs_report *root,
 		for (int c = 0; c < f->ncpus && c < r->ncpus && win > 0; c++)
 			f->proc_cpu_pct[i * f->ncpus + c] = r->cpu[c].busy_pct * r->window_s / win;
 	}
-	for (int c = 0; c < f->ncpus; c++)
+	for (int c = 0; c < f->ncpus; c++) {
 		f->cpu[c].busy_pct = f->cpu[c].with_gil_pct + f->cpu[c].without_gil_pct;
+		if (f->cpu[c].busy_pct > 100) {   /* as figures.c: repaired runs */
+			double k = 100 / f->cpu[c].busy_pct;
+
+			f->cpu[c].with_gil_pct *= k;
+			f->cpu[c].without_gil_pct *= k;
+			f->cpu[c].busy_pct = 100;
+		}
+	}
 	f->parallelism = win > 0 ? f->on_cpu_s / win : 0;
 	/* one tracer, one trap price, over the target's window */
 	f->cost_cpu_pct = gs_trap_cpu_pct(f->probe_hits, rr->trap_ns, win);
