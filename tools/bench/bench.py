@@ -876,6 +876,30 @@ class Bench:
         log("%s: WARNING: uprobes of another tracer in the untraced run (%s)"
             % (tag, ", ".join(who) or "owner unknown"))
 
+    @staticmethod
+    def wrk(port, cfg):
+        """One wrk run against 127.0.0.1:port, as cfg says."""
+        return subprocess.run(["wrk", "-t%d" % cfg["wrk_threads"], "-c%d" % cfg["wrk_conns"],
+                               "-d%ds" % cfg["wrk_secs"], "--latency",
+                               "http://127.0.0.1:%d/" % port],
+                              capture_output=True, text=True, timeout=cfg["wrk_secs"] + 60)
+
+    @staticmethod
+    def wrk_result(r, res, tr, tr_cpu0, t0, t1):
+        """Into res: the tracer's CPU over the run [t0, t1] and its peak
+        memory, and wrk's figures (requests/s, latencies)."""
+        if tr is not None:
+            c1 = proc_cpu_ns(tr.pid)
+            if tr_cpu0 is not None and c1 is not None:
+                res["win_s"], res["win_cpu_s"] = t1 - t0, (c1 - tr_cpu0) / 1e9
+            res["hwm_kb"] = proc_status_kb(tr.pid, "VmHWM")
+        if r.returncode != 0:
+            raise BenchError("wrk failed: %s" % (r.stderr or r.stdout).strip())
+        res.update(parse_wrk(r.stdout))
+        if "rps" not in res or "p99" not in res:
+            raise BenchError("cannot read wrk's output:\n%s" % r.stdout)
+        res["rate"] = res["rps"]
+
     def run_http(self, tracer, cfg, bpf_stats=False):
         """One wrk run against a fresh threaded HTTP server."""
         self.seq += 1
@@ -897,25 +921,12 @@ class Bench:
             t0 = time.monotonic()
             tr_cpu0 = proc_cpu_ns(tr.pid) if tr else None
             srv_cpu0 = proc_cpu_total_s(srv.pid)  # handler threads exit with wrk
-            r = subprocess.run(["wrk", "-t%d" % cfg["wrk_threads"], "-c%d" % cfg["wrk_conns"],
-                                "-d%ds" % cfg["wrk_secs"], "--latency",
-                                "http://127.0.0.1:%d/" % port],
-                               capture_output=True, text=True, timeout=cfg["wrk_secs"] + 60)
+            r = self.wrk(port, cfg)
             t1 = time.monotonic()
             srv_cpu1 = proc_cpu_total_s(srv.pid)
             if tracer == BASE and any(breakpoints(srv.pid, self.entry_spots)):
                 self.foreign(res, tag)
-            if tr is not None:
-                c1 = proc_cpu_ns(tr.pid)
-                if tr_cpu0 is not None and c1 is not None:
-                    res["win_s"], res["win_cpu_s"] = t1 - t0, (c1 - tr_cpu0) / 1e9
-                res["hwm_kb"] = proc_status_kb(tr.pid, "VmHWM")
-            if r.returncode != 0:
-                raise BenchError("wrk failed: %s" % (r.stderr or r.stdout).strip())
-            res.update(parse_wrk(r.stdout))
-            if "rps" not in res or "p99" not in res:
-                raise BenchError("cannot read wrk's output:\n%s" % r.stdout)
-            res["rate"] = res["rps"]
+            self.wrk_result(r, res, tr, tr_cpu0, t0, t1)
             res["others"] = other_gilscopes()
             if srv_cpu0 is not None and srv_cpu1 is not None and res.get("requests"):
                 res["srv_cpu_us_req"] = (srv_cpu1 - srv_cpu0) * 1e6 / res["requests"]
@@ -1031,26 +1042,13 @@ class Bench:
             cpu0 = [proc_cpu_ns(p) for p in pids]
             tick0 = [proc_cpu_total_s(p) for p in pids]
             t0 = time.monotonic()
-            r = subprocess.run(["wrk", "-t%d" % cfg["wrk_threads"], "-c%d" % cfg["wrk_conns"],
-                                "-d%ds" % cfg["wrk_secs"], "--latency",
-                                "http://127.0.0.1:%d/" % port],
-                               capture_output=True, text=True, timeout=cfg["wrk_secs"] + 60)
+            r = self.wrk(port, cfg)
             t1 = time.monotonic()
             cpu1 = [proc_cpu_ns(p) for p in pids]
             tick1 = [proc_cpu_total_s(p) for p in pids]
             if tracer == BASE and any(any(breakpoints(w, self.guni_spots)) for w in workers):
                 self.foreign(res, tag)
-            if tr is not None:
-                c1 = proc_cpu_ns(tr.pid)
-                if tr_cpu0 is not None and c1 is not None:
-                    res["win_s"], res["win_cpu_s"] = t1 - t0, (c1 - tr_cpu0) / 1e9
-                res["hwm_kb"] = proc_status_kb(tr.pid, "VmHWM")
-            if r.returncode != 0:
-                raise BenchError("wrk failed: %s" % (r.stderr or r.stdout).strip())
-            res.update(parse_wrk(r.stdout))
-            if "rps" not in res or "p99" not in res:
-                raise BenchError("cannot read wrk's output:\n%s" % r.stdout)
-            res["rate"] = res["rps"]
+            self.wrk_result(r, res, tr, tr_cpu0, t0, t1)
             if None in cpu0 or None in cpu1 or None in tick0 or None in tick1:
                 raise BenchError("a gunicorn process exited during the run (worker restart?)")
             res["srv_cpu_us_req"] = (sum(cpu1) - sum(cpu0)) / 1e3 / res["requests"]
