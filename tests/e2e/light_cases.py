@@ -34,6 +34,7 @@ which mode made it and has no probe hit. The workloads are the timing
 cases' (CPU-bound threads, duty cycles, a queue, a convoy, I/O threads,
 zlib threads, sleepers), on every interpreter kind.
 """
+import os
 import signal
 import time
 
@@ -249,7 +250,42 @@ def case_light_refused(ctx):
         ctx.check("probe_hits", hits, hits > 0, ">0 (uprobes)")
 
 
+TRACING = ("/sys/kernel/debug/tracing", "/sys/kernel/tracing")
+
+
+def case_light_no_tracefs(ctx):
+    """--light on a host that has not mounted tracefs (a fresh VM: the
+    futex tracepoints' IDs are read there): gilscope mounts it and the
+    waits are seen. Before, the first attach failed and every later one
+    went on without the futex tracepoints: no wait seen, silently."""
+    import subprocess
+    for d in TRACING:
+        if os.path.ismount(d):
+            subprocess.run(["umount", d], check=False)
+    left = [d for d in TRACING if os.path.isdir(d + "/events")]
+    if left:
+        raise CaseError("cannot unmount tracefs for the test: %s still has events/" % left[0])
+    try:
+        w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
+        jp = ctx.path("report.json")
+        run = ctx.run_gilscope(["record", "--light", "-p", w.pid, "-d", 2, "--json", jp],
+                               timeout=2 + GS_SLACK, json_path=jp)
+        doc = report_ok(ctx, run, pid=w.pid, launched=False)
+        ctx.check("tracefs_mounted", os.path.isdir("/sys/kernel/tracing/events"),
+                  os.path.isdir("/sys/kernel/tracing/events"), "mounted by gilscope")
+        if doc is not None:
+            ctx.check("mode", get(doc, "mode", "name"), get(doc, "mode", "name") == "light", "light")
+            futex = get(doc, "mode", "light", "futex_calls") or 0
+            ctx.check("futex_calls_on_gil", futex, futex >= 100,
+                      ">=100 (2 CPU-bound threads at 5 ms wait ~200 times a second)")
+            waits = get(doc, "gil", "wait", "count") or 0
+            ctx.check("waits", waits, waits >= 100, ">=100")
+    finally:
+        gs.ensure_tracefs()   # bpftrace's cross-checks read it too
+
+
 CASES += [
     Case("light guard: no uprobe per uncontended cycle", case_light_guard, versions=("3.12",)),
+    Case("light: tracefs not mounted", case_light_no_tracefs, versions=("3.12",)),
     Case("light refused: CPython 3.6 falls back to exact", case_light_refused, versions=("3.6",)),
 ]

@@ -14,6 +14,7 @@
 #include "model/hist_stats.h"
 #include "model/threads.h"
 #include "trace/detach.h"
+#include "trace/tracefs.h"
 #include "trace/trapcost.h"
 
 #include <linux/perf_event.h>
@@ -49,6 +50,8 @@ struct tracer {
 	struct slot slots[GS_MAX_PROCS];
 	struct bpf_link *glinks[4 + MAX_CPUS];   /* tracepoints, sampling */
 	int nglinks;
+	bool sched_on;          /* glinks hold the scheduler tracepoints */
+	bool futex_on;          /* ... and --light's futex ones */
 	int perf_fds[MAX_CPUS];
 	int nperf;
 	struct ring_buffer *rb;
@@ -240,6 +243,17 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 	return n < 0 ? n : 0;
 }
 
+/* Undo a failed attach_sampling: its events go, so the next process's
+ * attach tries again (never half the CPUs sampled). */
+static int sampling_undo(struct tracer *tr, int nglinks, int e)
+{
+	while (tr->nglinks > nglinks)
+		bpf_link__destroy(tr->glinks[--tr->nglinks]);
+	while (tr->nperf > 0)
+		close(tr->perf_fds[--tr->nperf]);
+	return e;
+}
+
 /* One CPU-clock sampling event per CPU; the program keeps the target's
  * threads only (an event per thread would miss threads started later). */
 static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
@@ -251,7 +265,7 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 		.freq = 1,
 		.sample_freq = (unsigned)tr->opts.sample_hz,
 	};
-	int n = libbpf_num_possible_cpus();
+	int n = libbpf_num_possible_cpus(), nglinks = tr->nglinks;
 
 	for (int cpu = 0; cpu < n && cpu < MAX_CPUS; cpu++) {
 		int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -260,44 +274,59 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 		if (fd < 0) {
 			if (errno == ENODEV)   /* CPU offline */
 				continue;
-			return gs_fail(err, errlen, -errno, "cannot open a sampling event on CPU %d: %s", cpu,
-				    strerror(errno));
+			return sampling_undo(tr, nglinks, gs_fail(err, errlen, -errno,
+					     "cannot open a sampling event on CPU %d: %s", cpu, strerror(errno)));
 		}
 		tr->perf_fds[tr->nperf++] = fd;
 		l = bpf_program__attach_perf_event(tr->skel->progs.on_sample, fd);
 		if (!l)
-			return gs_fail(err, errlen, -errno, "cannot attach the sampler on CPU %d: %s", cpu,
-				    strerror(errno));
+			return sampling_undo(tr, nglinks, gs_fail(err, errlen, -errno,
+					     "cannot attach the sampler on CPU %d: %s", cpu, strerror(errno)));
 		tr->glinks[tr->nglinks++] = l;
 	}
 	return 0;
 }
 
 /* The scheduler tracepoints: once per object, for every process it
- * traces. */
+ * traces; with --light the futex syscall tracepoints too. Each pair goes
+ * in whole or not at all, so a failed attach is tried again by the next
+ * process's, never left half done. */
 static int attach_sched(struct tracer *tr, char *err, size_t errlen)
 {
-	struct bpf_link *l;
+	struct bpf_link *a, *b;
+	int e;
 
-	if (tr->nglinks)
+	if (!tr->sched_on) {
+		if (!(a = bpf_program__attach(tr->skel->progs.sched_switch)))
+			return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s",
+				       strerror(errno));
+		if (!(b = bpf_program__attach(tr->skel->progs.sched_process_exit))) {
+			e = -errno;
+			bpf_link__destroy(a);
+			return gs_fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
+		}
+		tr->glinks[tr->nglinks++] = a;
+		tr->glinks[tr->nglinks++] = b;
+		tr->sched_on = true;
+	}
+	if (!tr->opts.light || tr->futex_on)
 		return 0;
-	if (!(l = bpf_program__attach(tr->skel->progs.sched_switch)))
-		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
-	tr->glinks[tr->nglinks++] = l;
-	if (!(l = bpf_program__attach(tr->skel->progs.sched_process_exit)))
-		return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s", strerror(errno));
-	tr->glinks[tr->nglinks++] = l;
-	if (!tr->opts.light)
-		return 0;
-	/* --light: the futex calls (every process's: filtered in BPF) */
-	if (!(l = bpf_program__attach(tr->skel->progs.light_futex_enter)))
+	/* --light: the futex calls (every process's: filtered in BPF). Their
+	 * tracepoints are found in tracefs, which a fresh host may not have
+	 * mounted. */
+	if ((e = tracefs__ensure(err, errlen)))
+		return e;
+	if (!(a = bpf_program__attach(tr->skel->progs.light_futex_enter)))
 		return gs_fail(err, errlen, -errno, "cannot attach to the futex syscall tracepoints: %s",
 			       strerror(errno));
-	tr->glinks[tr->nglinks++] = l;
-	if (!(l = bpf_program__attach(tr->skel->progs.light_futex_exit)))
-		return gs_fail(err, errlen, -errno, "cannot attach to the futex syscall tracepoints: %s",
-			       strerror(errno));
-	tr->glinks[tr->nglinks++] = l;
+	if (!(b = bpf_program__attach(tr->skel->progs.light_futex_exit))) {
+		e = -errno;
+		bpf_link__destroy(a);
+		return gs_fail(err, errlen, e, "cannot attach to the futex syscall tracepoints: %s", strerror(-e));
+	}
+	tr->glinks[tr->nglinks++] = a;
+	tr->glinks[tr->nglinks++] = b;
+	tr->futex_on = true;
 	return 0;
 }
 
