@@ -338,6 +338,8 @@ class Ctx(object):
         self.checks = []     # (text, ok)
         self.details = []    # extra lines shown on failure (or -v)
         self.skipped = None
+        self.bg = None       # CPUs other work kept busy (LoadMeter)
+        self.unsteady = None # why this machine's CPUs were not steady (vcpu_speed)
         self._n = 0
         # every gilscope run's stderr: its text, or the file it goes to
         # (start_gilscope), read by sanitizer_check at the case's end
@@ -365,7 +367,8 @@ class Ctx(object):
             self.checks.append((text, True))
             return ok
         if load and not ok and self.busy():
-            text = text[:-1] + ", load-dependent: not counted, other work kept %.2f CPUs busy)" % self.bg
+            why = self.unsteady or "other work kept %.2f CPUs busy" % self.bg
+            text = text[:-1] + ", load-dependent: not counted, %s)" % why
             self.checks.append((text, True))
             return ok
         self.checks.append((text, bool(ok)))
@@ -377,7 +380,7 @@ class Ctx(object):
         machine meets (load=True) is shown but not counted, and the
         figures are held to the kernel's count of the same window instead
         (common.kernel_agrees)."""
-        return self.bg is not None and self.bg >= BUSY_CPUS
+        return bool(self.unsteady) or (self.bg is not None and self.bg >= BUSY_CPUS)
 
     def detail(self, text):
         self.details.append(text)

@@ -226,12 +226,17 @@ static bool predict_threads(const struct gs_report *r, struct prediction *p)
 	p->blocked_s = pl.blocked;
 	speedup_range(p, high);
 	/* Fewer threads that still fill the CPUs finish the pool's work
-	 * (now done in its longest life, the makespan) at the limit itself:
-	 * the paths' model (time(m) >= 1.1 L by the choice of m) is the low
-	 * side then. Measured: 4 zlib threads on 2 CPUs -> 2 ran 1.00-1.07x,
-	 * the model alone said 0.74-0.94 (docs/verdicts.md). */
-	if (want < pl.n && pool_limit(&pl, cap) > 0 && pl.makespan / pool_limit(&pl, cap) > p->high)
-		p->high = pl.makespan / pool_limit(&pl, cap);
+	 * (now done in its longest life, the makespan) at the limit itself,
+	 * less what sharing the CPUs cost: the paths' model (time(m) >= 1.1 L
+	 * by the choice of m) is the low side then. Measured: 4 zlib threads
+	 * on 2 CPUs -> 2 ran 1.00-1.07x, the model alone said 0.74-0.94
+	 * (docs/verdicts.md). */
+	if (want < pl.n && pool_limit(&pl, cap) > 0) {
+		double fill = pl.makespan / (pool_limit(&pl, cap) * (1 - GS_PREDICT_SHARING));
+
+		if (fill > p->high)
+			p->high = fill;
+	}
 	snprintf(p->assumptions, sizeof(p->assumptions),
 		 "the same work split evenly over %d threads instead of %d; each now %.2f s, of it %.2f s not "
 		 "waiting for a CPU, which shrinks with its share; bounded by the GIL (%.2f s of Python with it "
