@@ -277,11 +277,19 @@ $(FLOOR): tools/bench/floor.c $(OUTPUT)/bench/floor.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
 
-bench-floor: $(FLOOR)
+# What one uprobe hit costs, on an emulated int3 and on a 5-byte nop
+# (tools/bench/trapprice.c, run by bench.py at start).
+TRAPPRICE := $(OUTPUT)/bench/trapprice
+
+$(TRAPPRICE): tools/bench/trapprice.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
+
+bench-floor: $(FLOOR) $(TRAPPRICE)
 
 # The raw results stay in $(OUTPUT)/bench/last.pkl: the report can be
 # written again from them (tools/bench/bench.py --report FILE).
-bench: gilscope $(FLOOR)
+bench: gilscope $(FLOOR) $(TRAPPRICE)
 	GILSCOPE_BENCH_FLOOR=$(abspath $(FLOOR)) ./tools/bench/run.sh --dump $(OUTPUT)/bench/last.pkl
 
 # What the live views (top -a, serve -a) cost gilscope itself: 63 processes

@@ -80,7 +80,8 @@ def case_quota(ctx):
         return
     w = None
     try:
-        w = ctx.workload("cpu_threads.py", 2, 0.005, 0)
+        # the pinned case's workload: 2 zlib threads, parallel without a limit
+        w = ctx.workload("zlib_threads.py", 2, 0)
         with open(os.path.join(d, "cgroup.procs"), "w") as f:
             f.write(str(w.pid))
         time.sleep(0.5)
@@ -100,6 +101,19 @@ def case_quota(ctx):
         outside = int(max(0.0, (t1 - t0) - get(doc, "window_s")) / 0.1) + 2
         ctx.check("throttled_periods", "%s (kernel %d around it, %d outside the window)" % (tp, kp, outside),
                   tp is not None and kp - outside <= tp <= kp, "kernel's minus those outside .. kernel's")
+        # throttled time: the kernel's (v2 throttled_usec, v1 throttled_time
+        # in ns) around the window, less at most all of the time outside
+        # it and a period at each edge; within 10% of that
+        kt = (s1["throttled_usec"] / 1e6 if "throttled_usec" in s1 else
+              (s1.get("throttled_time", 0) - s0.get("throttled_time", 0)) / 1e9)
+        if "throttled_usec" in s1:
+            kt -= s0["throttled_usec"] / 1e6
+        ts = lim.get("throttled_s")
+        out_s = max(0.0, (t1 - t0) - get(doc, "window_s")) + 0.2
+        ctx.check("throttled_s", "%s (kernel %.3f s around it, up to %.2f s of it outside the window)"
+                  % (ts if ts is None else "%.3f s" % ts, kt, out_s),
+                  ts is not None and 0.9 * (kt - out_s) <= ts <= 1.1 * kt,
+                  "within 10% of the kernel's in the window")
         par = get(doc, "cpu", "parallelism")
         ctx.check("parallelism", "%.2f" % par, 0.4 <= par <= 0.55, "0.40-0.55 (quota 0.5)")
         verdict = get(doc, "verdict", "kind")

@@ -21,8 +21,8 @@ import time
 import urllib.request
 
 import gs
-from common import Case
-from gs import CaseError
+from common import Case, report_ok
+from gs import CaseError, get
 
 PY2 = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/2.7*/bin/python2.7")))
 
@@ -120,6 +120,71 @@ def case_top_containers(ctx):
                       sk and "Python 2" in sk[0]["skipped"], "a skipped line: runs Python 2")
     finally:
         c.stop()
+
+
+EXEC_STAGE = """import os, sys, threading, time
+def spin():
+    while True:
+        pass
+threading.Thread(target=spin, daemon=True).start()
+time.sleep(float(sys.argv[1]))
+if len(sys.argv) > 2:
+    os.execv(sys.argv[2], [sys.argv[2], "-c", sys.argv[3], "30"])
+"""
+
+
+def case_top_exec(ctx):
+    """A traced Python process that execs another Python: top -a ends the
+    first program's window and traces the new one (its version, its GIL),
+    not the old one's addresses."""
+    others = [i for i in gs.discover_interpreters(gs.pyenv_root(), log=lambda *a: None)
+              if i.minor != ctx.interp.minor]
+    new = others[-1] if others else None
+    if new is None:
+        ctx.skip("one pyenv interpreter only: nothing to exec into")
+        return
+    p = ctx.spawn([ctx.interp.path, "-c", EXEC_STAGE, "2", new.path, EXEC_STAGE],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = ctx.run_gilscope(["top", "-a", "-i", 0.5, "-d", 5], timeout=60)
+    ctx.check("rc", run.rc, run.rc == 0, "0")
+    mine = [l for l in plain_lines(run.stdout) if l.get("pid") == str(p.pid) and "held_pct" in l]
+    seq = []
+    for l in mine:
+        if not seq or seq[-1] != l.get("python"):
+            seq.append(l.get("python"))
+    ctx.check("versions", seq, seq == [ctx.interp.full, new.full],
+              "[%s, %s] (the first program, then the one it exec'd)" % (ctx.interp.full, new.full))
+    after = [float(l["held_pct"]) for l in mine if l.get("python") == new.full][1:]
+    ctx.check("held_after_exec", after, after and min(after) >= 80,
+              ">=80 (a CPU-bound thread, traced at its own GIL)", load=True)
+
+
+def case_record_exec(ctx):
+    """record -p of a process that execs another Python: the window ends
+    at the exec (one line says so), the report covers the first program
+    and its self-check holds (nothing read from the new program's memory
+    at the old one's addresses)."""
+    others = [i for i in gs.discover_interpreters(gs.pyenv_root(), log=lambda *a: None)
+              if i.minor != ctx.interp.minor]
+    if not others:
+        ctx.skip("one pyenv interpreter only: nothing to exec into")
+        return
+    p = ctx.spawn([ctx.interp.path, "-c", EXEC_STAGE, "2.5", others[-1].path, EXEC_STAGE],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    jp = ctx.path("report.json")
+    t0 = time.monotonic()
+    run = ctx.run_gilscope(["record", "-p", p.pid, "-d", 8, "--json", jp], timeout=30, json_path=jp)
+    took = time.monotonic() - t0
+    doc = report_ok(ctx, run, pid=p.pid, launched=False)
+    said = [l for l in run.stderr.splitlines() if "exec'd another program" in l]
+    ctx.check("stderr_line", said[0] if said else None, len(said) == 1, "one line: exec'd another program")
+    ctx.check("ended_at_exec", "%.1f s" % took, took < 6, "< 6 s (the exec ~2 s in, not -d 8)")
+    if doc is not None:
+        py = get(doc, "target", "python_version") or ""
+        ctx.check("python", py, py.startswith(ctx.interp.minor), "%s (the program traced)" % ctx.interp.minor)
+        held = get(doc, "gil", "held_pct") or 0
+        ctx.check("held", "%.1f%%" % held, held >= 80, ">=80 (a CPU-bound thread)", load=True)
 
 
 def churn_why(ctx, serve, pids):
@@ -261,6 +326,8 @@ CASES = [
     Case("live: command line", case_live_cli, per_interp=False),
     Case("live: record -a", case_record_all, per_interp=False, retries=1),
     Case("live: top -a, containers and refusals", case_top_containers, per_interp=False, retries=1),
+    Case("live: top -a, a traced process that execs", case_top_exec, per_interp=False, retries=1),
+    Case("record: a target that execs", case_record_exec, per_interp=False, retries=1),
     Case("live: serve -a, 1,000 short-lived processes", case_serve_churn, per_interp=False, budget=400,
          retries=1),
 ]

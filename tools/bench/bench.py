@@ -48,6 +48,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 WORKLOADS = os.path.join(REPO, "tools", "workloads")   # wl_*.py, _wl.py
 # The trap-floor tool, as `make bench-floor` builds it.
 FLOOR_TOOL = os.path.join(REPO, ".output", "bench", "floor")
+# What one uprobe hit costs by instruction kind (tools/bench/trapprice.c),
+# built next to the floor tool.
+TRAPPRICE_TOOL = os.path.join(REPO, ".output", "bench", "trapprice")
 # Workload 5, gunicorn: Debian's interpreter with Debian's python3-gunicorn
 # and python3-flask (tools/bench/run.sh installs them).
 GUNI_PYTHON = "/usr/bin/python3"
@@ -546,6 +549,22 @@ class Bench:
             self.floor_specs.append(spec)
             if p["role"] == "take":
                 self.floor_specs.append(spec + "%return")
+
+    def measure_trap_price(self):
+        """The price of one uprobe hit on an emulated int3 and on a 5-byte
+        nop, timed now (tools/bench/trapprice.c): self.trap_price."""
+        self.trap_price = {}
+        tool = os.path.join(os.path.dirname(self.floor), "trapprice")
+        if not os.access(tool, os.X_OK):
+            tool = TRAPPRICE_TOOL
+        if not os.access(tool, os.X_OK):
+            self.trap_price["error"] = "%s is not built (`make bench-floor`)" % tool
+            return
+        r = subprocess.run([tool], capture_output=True, text=True, timeout=300)
+        for m in re.finditer(r"^trapprice: (site_\w+) (-?\d+) ns$", r.stdout, re.M):
+            self.trap_price[m.group(1)] = int(m.group(2))
+        if r.returncode != 0 or not self.trap_price:
+            self.trap_price["error"] = ((r.stdout + r.stderr).strip().splitlines() or ["rc=%d" % r.returncode])[-1]
 
     def setup_floor(self):
         """Find (or build, at its default place) the trap-floor tool."""
@@ -1379,6 +1398,17 @@ def report_head(b, cfg, elapsed):
     L.append("| perf | %s%s |" % (getattr(b, "perf_version", None) or "-",
                                   "" if PERF not in b.unavailable else
                                   "; **unavailable: %s**" % b.unavailable[PERF]))
+    tp = getattr(b, "trap_price", None) or {}
+    if tp.get("error"):
+        L.append("| uprobe hit price (`tools/bench/trapprice`) | **not measured: %s** |" % tp["error"])
+    elif tp:
+        L.append("| uprobe hit price (`tools/bench/trapprice`, at start) | %s on an int3 the kernel emulates "
+                 "(a function entry's `push %%rbp`); %s on a 5-byte nop (`0f 1f 44 00 00`, which this "
+                 "kernel %s) |" % (
+                     "%s ns" % tp["site_push"] if "site_push" in tp else "?",
+                     "%s ns" % tp["site_nop5"] if "site_nop5" in tp else "?",
+                     "turns into a call to its uprobe trampoline" if "site_nop5" in tp and "site_push" in tp
+                     and tp["site_nop5"] < 0.5 * tp["site_push"] else "does not optimize: the same int3"))
     L.append("| wrk | %s |" % ((sh(["sh", "-c", "wrk -v 2>&1 | head -1"]) or "?").split(" [")[0]
                                if shutil.which("wrk") else "not installed"))
     if getattr(b, "guni_versions", None):
@@ -2451,7 +2481,7 @@ def main():
                     ".output/bench/floor, built with `make bench-floor` when missing)")
     ap.add_argument("--out", default=os.path.join(REPO, "BENCHMARKS.md"),
                     help="report file ('' for stdout only)")
-    # Development: run only some parts (w1,w2,w3,w4,bound,diag,w5); keep the raw
+    # Development: run only some parts (trap,w1,w2,w3,w4,bound,diag,w5); keep the raw
     # results (--dump FILE) and write the report again from them (--report FILE).
     ap.add_argument("--only", default="", help=argparse.SUPPRESS)
     ap.add_argument("--dump", default="", help=argparse.SUPPRESS)
@@ -2516,6 +2546,9 @@ def main():
         b.setup_floor()
         if FLOOR in b.unavailable:
             log("trap floor unavailable: %s" % b.unavailable[FLOOR])
+        if want("trap"):
+            b.measure_trap_price()
+            log("uprobe hit price: %s" % b.trap_price)
         if want("w5"):
             b.setup_gunicorn()
             if "gunicorn" in b.unavailable:

@@ -287,26 +287,36 @@ static int attach_sampling(struct tracer *tr, char *err, size_t errlen)
 	return 0;
 }
 
-/* The scheduler tracepoints: once per object, for every process it
- * traces; with --light the futex syscall tracepoints too. Each pair goes
- * in whole or not at all, so a failed attach is tried again by the next
- * process's, never left half done. */
-static int attach_sched(struct tracer *tr, char *err, size_t errlen)
+/* Two programs attached together, or neither (a failed attach is tried
+ * again by the next process's, never left half done). */
+static int attach_pair(struct tracer *tr, struct bpf_program *pa, struct bpf_program *pb, const char *what,
+		       char *err, size_t errlen)
 {
 	struct bpf_link *a, *b;
 	int e;
 
+	if (!(a = bpf_program__attach(pa)))
+		return gs_fail(err, errlen, -errno, "cannot attach %s: %s", what, strerror(errno));
+	if (!(b = bpf_program__attach(pb))) {
+		e = -errno;
+		bpf_link__destroy(a);
+		return gs_fail(err, errlen, e, "cannot attach %s: %s", what, strerror(-e));
+	}
+	tr->glinks[tr->nglinks++] = a;
+	tr->glinks[tr->nglinks++] = b;
+	return 0;
+}
+
+/* The scheduler tracepoints: once per object, for every process it
+ * traces; with --light the futex syscall tracepoints too. */
+static int attach_sched(struct tracer *tr, char *err, size_t errlen)
+{
+	int e;
+
 	if (!tr->sched_on) {
-		if (!(a = bpf_program__attach(tr->skel->progs.sched_switch)))
-			return gs_fail(err, errlen, -errno, "cannot attach the scheduler tracepoints: %s",
-				       strerror(errno));
-		if (!(b = bpf_program__attach(tr->skel->progs.sched_process_exit))) {
-			e = -errno;
-			bpf_link__destroy(a);
-			return gs_fail(err, errlen, e, "cannot attach the scheduler tracepoints: %s", strerror(-e));
-		}
-		tr->glinks[tr->nglinks++] = a;
-		tr->glinks[tr->nglinks++] = b;
+		if ((e = attach_pair(tr, tr->skel->progs.sched_switch, tr->skel->progs.sched_process_exit,
+				     "the scheduler tracepoints", err, errlen)))
+			return e;
 		tr->sched_on = true;
 	}
 	if (!tr->opts.light || tr->futex_on)
@@ -314,18 +324,10 @@ static int attach_sched(struct tracer *tr, char *err, size_t errlen)
 	/* --light: the futex calls (every process's: filtered in BPF). Their
 	 * tracepoints are found in tracefs, which a fresh host may not have
 	 * mounted. */
-	if ((e = tracefs__ensure(err, errlen)))
+	if ((e = tracefs__ensure(err, errlen)) ||
+	    (e = attach_pair(tr, tr->skel->progs.light_futex_enter, tr->skel->progs.light_futex_exit,
+			     "to the futex syscall tracepoints", err, errlen)))
 		return e;
-	if (!(a = bpf_program__attach(tr->skel->progs.light_futex_enter)))
-		return gs_fail(err, errlen, -errno, "cannot attach to the futex syscall tracepoints: %s",
-			       strerror(errno));
-	if (!(b = bpf_program__attach(tr->skel->progs.light_futex_exit))) {
-		e = -errno;
-		bpf_link__destroy(a);
-		return gs_fail(err, errlen, e, "cannot attach to the futex syscall tracepoints: %s", strerror(-e));
-	}
-	tr->glinks[tr->nglinks++] = a;
-	tr->glinks[tr->nglinks++] = b;
 	tr->futex_on = true;
 	return 0;
 }

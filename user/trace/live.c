@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ struct live_sess {
 	struct session s;
 	struct live_proc p;
 	int pidfd;
+	dev_t exe_dev;          /* its executable at attach (/proc/PID/exe): */
+	ino_t exe_ino;          /* another one means it exec'd */
 	bool snapped;           /* p.cum_raw holds a snapshot */
 	struct gs_result *cur;  /* the next snapshot's buffer (owns nothing
 				   between two) */
@@ -162,6 +165,20 @@ static pid_t parent_of(pid_t pid)
 	return ppid;
 }
 
+/* The executable's identity, as /proc/PID/exe resolves; false if gone. */
+static bool exe_id(pid_t pid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
 /* Begin tracing pid. 0, or -errno with the reason in err. */
 static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit_code)
 {
@@ -178,6 +195,7 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 		return -ENOMEM;
 	x->s.cfg = &l->scfg;
 	x->pidfd = -1;
+	exe_id(pid, &x->exe_dev, &x->exe_ino);   /* before: an exec after it shows as a change */
 	e = session__begin(&x->s, pid);
 	if (e) {
 		snprintf(err, errlen, "%s", x->s.err);
@@ -211,15 +229,32 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 	return 0;
 }
 
+static void end_sess(struct live *l, size_t i);
+static void frame_lists(struct live *l);
+
 static enum discover_verdict offer(pid_t pid, void *ctx)
 {
 	struct live *l = ctx;
 	char err[512];
 	int code = 0, e;
 
+	/* Offered again while traced: discovery saw its executable change.
+	 * A process that exec'd runs a new program (its GIL, its offsets):
+	 * its window ends as if it had exited, and it is attached anew. */
 	for (size_t i = 0; i < l->nsess; i++)
-		if (l->sess[i]->p.pid == pid)
-			return DISCOVER_TRACED;
+		if (l->sess[i]->p.pid == pid) {
+			struct live_sess *x = l->sess[i];
+			dev_t dev;
+			ino_t ino;
+
+			if (!exe_id(pid, &dev, &ino) || (dev == x->exe_dev && ino == x->exe_ino))
+				return DISCOVER_TRACED;
+			gs_note("PID %d exec'd another program: its window ends, tracing starts again", pid);
+			x->s.execd = true;
+			end_sess(l, i);
+			frame_lists(l);
+			break;
+		}
 	uint64_t t0 = gs_mono_ns();
 
 	e = attach(l, pid, err, sizeof(err), &code);

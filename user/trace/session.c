@@ -194,8 +194,8 @@ int session__end(struct session *s)
 	 * counting (the self-check). */
 	struct gil_snapshot a, b;
 	struct cpu_limits lim;
-	bool ra = py_target__read_gil(&s->pt, &a) == 0 && a.have_switch_number;
-	bool rl = cpu_limits__read(s->pt.pid, &lim) == 0;
+	bool ra = !s->execd && py_target__read_gil(&s->pt, &a) == 0 && a.have_switch_number;
+	bool rl = !s->execd && cpu_limits__read(s->pt.pid, &lim) == 0;
 
 	e = tracer__end(*s->cfg->tr, s->slot, &s->pt, &s->res);
 	s->done = !e;

@@ -37,6 +37,9 @@ struct session {
 	struct gs_result res;  /* filled by session__end */
 	bool live;             /* tracer attached, window open */
 	bool done;             /* window closed, res valid */
+	bool execd;            /* the target exec'd another program: its memory
+				  is no longer the one traced (session__end
+				  reads nothing from it) */
 	pid_t parent;          /* --children: the parent process */
 	int interval_us;       /* switch interval last read, -1 unknown */
 	int exit_code;         /* EXIT_* when begin failed */
