@@ -79,7 +79,7 @@ static void processes(void)
 	CHECK_STR(p.advice, "processes");
 	CHECK(p.workers == 2);
 	CHECK_NEAR(p.high, 1.333333);
-	CHECK_NEAR(p.low, 1.133333);
+	CHECK_NEAR(p.low, 1.066667);    /* 20% off for processes */
 	CHECK_NEAR(p.serial_s, 1.9);
 	CHECK_NEAR(p.parallel_s, 1.1);
 	CHECK_NEAR(p.span_s, 2);
@@ -89,7 +89,7 @@ static void processes(void)
 	predict(&r, &p);
 	CHECK(p.have && p.workers == 2);
 	CHECK_NEAR(p.high, 1.0);
-	CHECK_NEAR(p.low, 0.85);
+	CHECK_NEAR(p.low, 0.8);
 
 	/* Python holds the GIL < 20% of the window: nothing to predict */
 	report(2, 2, "mixed");

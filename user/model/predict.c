@@ -43,10 +43,10 @@ static double blocked_of(double offcpu_s, double runq_s)
 	return offcpu_s > runq_s ? offcpu_s - runq_s : 0;
 }
 
-static void speedup_range(struct prediction *p, double high)
+static void speedup_range(struct prediction *p, double high, double overhead)
 {
 	p->high = high;
-	p->low = high * (1 - GS_PREDICT_OVERHEAD);
+	p->low = high * (1 - overhead);
 }
 
 /* ---------------------------------------------------------- processes */
@@ -74,11 +74,12 @@ static bool predict_processes(const struct gs_report *r, struct prediction *p)
 	p->parallel_s = r->native_s;
 	p->blocked_s = blocked_of(r->offcpu_s, r->runq_s);
 	high = win / (work / cap);
-	speedup_range(p, high > cap ? cap : high);
+	speedup_range(p, high > cap ? cap : high, GS_PREDICT_PROC_OVERHEAD);
 	snprintf(p->assumptions, sizeof(p->assumptions),
 		 "the same work split evenly over %d processes on %d CPUs otherwise idle; %.2f s of Python with the "
-		 "GIL and %.2f s of native code in a %.2f s window; low end: %.0f%% for start-up and passing data",
-		 cpus, cpus, p->serial_s, p->parallel_s, win, 100 * GS_PREDICT_OVERHEAD);
+		 "GIL and %.2f s of native code in a %.2f s window; low end: %.0f%% for start-up, passing data and "
+		 "CPUs slower when all are busy",
+		 cpus, cpus, p->serial_s, p->parallel_s, win, 100 * GS_PREDICT_PROC_OVERHEAD);
 	return true;
 }
 
@@ -224,7 +225,7 @@ static bool predict_threads(const struct gs_report *r, struct prediction *p)
 	p->serial_s = pl.serial;
 	p->parallel_s = pl.native;
 	p->blocked_s = pl.blocked;
-	speedup_range(p, high);
+	speedup_range(p, high, GS_PREDICT_OVERHEAD);
 	/* Fewer threads that still fill the CPUs finish the pool's work
 	 * (now done in its longest life, the makespan) at the limit itself,
 	 * less what sharing the CPUs cost: the paths' model (time(m) >= 1.1 L

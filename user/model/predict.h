@@ -14,6 +14,11 @@
  * ideal (starting workers, passing work and results, other load). */
 #define GS_PREDICT_MIN_HELD_SHARE 0.2
 #define GS_PREDICT_OVERHEAD       0.15
+/* Processes' low end takes 20% off: their start-up and data besides, all
+ * CPUs busy at once run slower than one alone (measured on the
+ * development VM: two pure-Python spinners at once took up to 7% longer
+ * than one; 2 worker processes reached 0.82-0.94 of the ideal). */
+#define GS_PREDICT_PROC_OVERHEAD  0.20
 /* The thread pool: the largest group of threads whose on-CPU times and
  * GIL acquisitions are within a factor 1.5 of one of them's (a main
  * thread that starts and joins the pool, or a coordinator, is not in it). */
