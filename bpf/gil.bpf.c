@@ -488,10 +488,11 @@ static __noinline void thread_fill(const struct gs_proc *p, struct gs_thread *t,
 }
 
 /* task (the thread running here when oncpu) of traced process slot. */
-static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot,
-						    struct task_struct *task, __u32 tid, __u64 now, int oncpu)
+/* thread_get, given what thread_of(task) returned already. */
+static __always_inline struct gs_thread *thread_get_at(const struct gs_proc *p, __u32 slot,
+						       struct task_struct *task, struct gs_thread *t, __u32 tid,
+						       __u64 now, int oncpu)
 {
-	struct gs_thread *t = thread_of(task);
 	int fresh;
 
 	if (t && t->slot == slot) {
@@ -512,6 +513,12 @@ static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u
 	barrier();
 	t->slot = slot;         /* filled in: other CPUs may use it */
 	return t;
+}
+
+static __always_inline struct gs_thread *thread_get(const struct gs_proc *p, __u32 slot,
+						    struct task_struct *task, __u32 tid, __u64 now, int oncpu)
+{
+	return thread_get_at(p, slot, task, thread_of(task), tid, now, oncpu);
 }
 
 /* The calling thread, when its process is traced. */

@@ -429,6 +429,7 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 slot, tid, op = (__u32)ctx->args[1] & GS_FUTEX_CMD_MASK;
 	struct gs_proc *p = current_proc(&slot, &tid);
+	struct task_struct *task;
 	struct gs_thread *t;
 	__u64 now, holder = 0;
 	int w, wait, wake;
@@ -442,7 +443,8 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 	 * (a block on the mutex, glibc's own calls on the cond, the signal
 	 * to a forced releaser that waits for it): its wait ends after
 	 * them, where take_gil marks the GIL taken. */
-	t = thread_of(bpf_get_current_task_btf());
+	task = bpf_get_current_task_btf();
+	t = thread_of(task);
 	if (t && t->slot == slot && !t->exited && t->light_pending && t->light_seen &&
 	    t->gil == GS_GIL_HOLDING && !(w == GS_W_COND && op == GS_FUTEX_WAIT_BITSET))
 		t->fx_shift = 1;
@@ -466,13 +468,13 @@ int light_futex_enter(struct trace_event_raw_sys_enter *ctx)
 	}
 	count(slot, GS_C_LIGHT_FUTEX, 1);
 	now = bpf_ktime_get_ns();
-	if (!(t = thread_get(p, slot, bpf_get_current_task_btf(), tid, now, 1)))
+	if (!(t = thread_get_at(p, slot, task, t, tid, now, 1)))   /* looked up above */
 		return 0;
 	if (t->light_preempted)
 		light_resume(p, slot, t, now);
 	if (w == GS_W_COND && wait)
 		light_cond_wait(p, tid, t, now);
-	else if (w == GS_W_COND && !holds_gil_mutex(p, bpf_get_current_task_btf()))
+	else if (w == GS_W_COND && !holds_gil_mutex(p, task))
 		count(slot, GS_C_LIGHT_PASSON, 1);   /* glibc passing a signal on */
 	else if (w == GS_W_COND)
 		light_release(p, tid, t, now);

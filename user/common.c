@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "common.h"
 
@@ -60,4 +61,17 @@ int gs_grow(void *arr, size_t *cap, size_t need, size_t elem, size_t first)
 	*p = v;
 	*cap = n;
 	return 0;
+}
+
+bool gs_exe_id(pid_t pid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
 }

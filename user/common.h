@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What every stage shares: the failure convention, notes, exit codes, the
- * clock, a process's name and array growth. */
+ * clock, a process's name and executable, array growth. */
 #ifndef GS_COMMON_H
 #define GS_COMMON_H
 
@@ -38,6 +38,11 @@ uint64_t gs_mono_ns(void);
 
 /* /proc/PID/comm into buf ("" when it cannot be read). */
 void gs_read_comm(pid_t pid, char *buf, size_t len);
+
+/* The identity of the executable /proc/PID/exe resolves to: another one
+ * later means the process exec'd. false when it cannot be read (gone, a
+ * kernel thread). */
+bool gs_exe_id(pid_t pid, dev_t *dev, ino_t *ino);
 
 /* Make room for at least need elements of elem bytes in *arr (capacity
  * *cap, doubled from first). 0, or -ENOMEM with *arr unchanged. */

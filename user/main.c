@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "common.h"
@@ -350,13 +349,11 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 	struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
 				 { .fd = r->follow ? children__fd(&r->kids) : -1, .events = POLLIN } };
 	struct session *root = &r->root;
-	struct stat exe0, exe1;
-	char exe_path[64];
-	bool have_exe;
-
+	dev_t dev0, dev1;
+	ino_t ino0, ino1;
 	/* the program traced: another one (an exec) ends the window */
-	snprintf(exe_path, sizeof(exe_path), "/proc/%d/exe", (int)root->pt.pid);
-	have_exe = stat(exe_path, &exe0) == 0;
+	bool have_exe = gs_exe_id(root->pt.pid, &dev0, &ino0);
+
 	for (;;) {
 		int n;
 		uint64_t now;
@@ -378,7 +375,7 @@ static void poll_loop(struct run *r, int pidfd, struct launch_status *ls)
 			ls->exited = true;
 			break;
 		}
-		if (have_exe && !stat(exe_path, &exe1) && (exe1.st_dev != exe0.st_dev || exe1.st_ino != exe0.st_ino)) {
+		if (have_exe && gs_exe_id(root->pt.pid, &dev1, &ino1) && (dev1 != dev0 || ino1 != ino0)) {
 			fprintf(stderr, "gilscope: PID %d exec'd another program: the window ends there (the report "
 				"covers the program traced until then)\n", (int)root->pt.pid);
 			root->execd = true;

@@ -104,10 +104,8 @@ def case_quota(ctx):
         # throttled time: the kernel's (v2 throttled_usec, v1 throttled_time
         # in ns) around the window, less at most all of the time outside
         # it and a period at each edge; within 10% of that
-        kt = (s1["throttled_usec"] / 1e6 if "throttled_usec" in s1 else
-              (s1.get("throttled_time", 0) - s0.get("throttled_time", 0)) / 1e9)
-        if "throttled_usec" in s1:
-            kt -= s0["throttled_usec"] / 1e6
+        key, unit = ("throttled_usec", 1e6) if "throttled_usec" in s1 else ("throttled_time", 1e9)
+        kt = (s1.get(key, 0) - s0.get(key, 0)) / unit
         ts = lim.get("throttled_s")
         out_s = max(0.0, (t1 - t0) - get(doc, "window_s")) + 0.2
         ctx.check("throttled_s", "%s (kernel %.3f s around it, up to %.2f s of it outside the window)"

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "common.h"
 #include "trace/discover.h"
@@ -240,8 +239,6 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 	}
 	d->last_pid = pid_now;
 	while ((pid = next_pid(d, dir, &i))) {
-		char path[64];
-		struct stat st;
 		struct seen *old, e = {};
 
 		e.pid = pid;
@@ -254,11 +251,8 @@ int discover__scan(struct discover *d, enum discover_verdict (*offer)(pid_t pid,
 			e = *old;
 			goto keep;
 		}
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)e.pid);
-		if (stat(path, &st))       /* a kernel thread, or gone */
+		if (!gs_exe_id(e.pid, &e.dev, &e.ino))   /* a kernel thread, or gone */
 			continue;
-		e.dev = st.st_dev;
-		e.ino = st.st_ino;
 		if (old && old->dev == e.dev && old->ino == e.ino && !(old->decided && old->v == DISCOVER_RETRY)) {
 			e = *old;          /* nothing new about it */
 		} else if (wanted(d, e.pid) && looks_python(e.pid)) {

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,20 +164,6 @@ static pid_t parent_of(pid_t pid)
 	return ppid;
 }
 
-/* The executable's identity, as /proc/PID/exe resolves; false if gone. */
-static bool exe_id(pid_t pid, dev_t *dev, ino_t *ino)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (stat(path, &st))
-		return false;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	return true;
-}
-
 /* Begin tracing pid. 0, or -errno with the reason in err. */
 static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit_code)
 {
@@ -195,7 +180,7 @@ static int attach(struct live *l, pid_t pid, char *err, size_t errlen, int *exit
 		return -ENOMEM;
 	x->s.cfg = &l->scfg;
 	x->pidfd = -1;
-	exe_id(pid, &x->exe_dev, &x->exe_ino);   /* before: an exec after it shows as a change */
+	gs_exe_id(pid, &x->exe_dev, &x->exe_ino);   /* before: an exec after it shows as a change */
 	e = session__begin(&x->s, pid);
 	if (e) {
 		snprintf(err, errlen, "%s", x->s.err);
@@ -247,7 +232,7 @@ static enum discover_verdict offer(pid_t pid, void *ctx)
 			dev_t dev;
 			ino_t ino;
 
-			if (!exe_id(pid, &dev, &ino) || (dev == x->exe_dev && ino == x->exe_ino))
+			if (!gs_exe_id(pid, &dev, &ino) || (dev == x->exe_dev && ino == x->exe_ino))
 				return DISCOVER_TRACED;
 			gs_note("PID %d exec'd another program: its window ends, tracing starts again", pid);
 			x->s.execd = true;
