@@ -106,6 +106,86 @@ static void test_diff(void)
 	gs_result__free(&cur);
 }
 
+/* --light: a thread's on-CPU time split by each interval's ticks, not by
+ * the share of all ticks since attach. */
+static void ticks(struct gs_result *r, uint32_t tid, uint32_t n, uint32_t held)
+{
+	for (size_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].tid == tid) {
+			r->threads[i].st.light_ticks = n;
+			r->threads[i].st.light_ticks_held = held;
+		}
+}
+
+#define MS 1000000ull
+
+static void test_light_split(void)
+{
+	struct gs_result a, b, c, iv;
+	struct py_target pt;
+	struct live_proc p;
+
+	memset(&pt, 0, sizeof(pt));
+	/* (0, 1 s]: 1 s on-CPU (accounted 0.3 held), half its 100 ticks held */
+	result(&a, 0, 1000 * MS);
+	a.light = true;
+	add_thread(&a, 10, 300 * MS, 700 * MS, 0, false);
+	add_thread(&a, 11, 40 * MS, 60 * MS, 0, false);     /* never a tick: as accounted */
+	threads__sort(&a);
+	ticks(&a, 10, 100, 50);
+	live_light_split(&a, NULL);
+	CHECK(a.light_split);
+	CHECK_U64(a.threads[0].st.ns[GS_HELD_ON], 500 * MS);
+	CHECK_U64(a.threads[0].st.ns[GS_NOGIL_ON], 500 * MS);
+	CHECK_U64(a.threads[1].st.ns[GS_HELD_ON], 40 * MS);
+	live_light_split(&a, NULL);                          /* once only */
+	CHECK_U64(a.threads[0].st.ns[GS_HELD_ON], 500 * MS);
+
+	/* (1, 2 s]: 1 s more, its 50 ticks all held: 1.5 s held in all (the
+	 * share since attach, 100 of 150 ticks, would say 1.33 s) */
+	result(&b, 0, 2000 * MS);
+	b.light = true;
+	add_thread(&b, 10, 500 * MS, 1500 * MS, 0, false);  /* raw, as the snapshot reads it */
+	add_thread(&b, 11, 40 * MS, 60 * MS, 0, false);
+	threads__sort(&b);
+	ticks(&b, 10, 150, 100);
+	live_light_split(&b, &a);
+	CHECK_U64(b.threads[0].st.ns[GS_HELD_ON], 1500 * MS);
+	CHECK_U64(b.threads[0].st.ns[GS_NOGIL_ON], 500 * MS);
+
+	/* (2, 3 s]: 0.6 s more and no tick: split by its share so far (2/3);
+	 * thread 12 is new, split by its own ticks (3 of 4) */
+	result(&c, 0, 3000 * MS);
+	c.light = true;
+	add_thread(&c, 10, 900 * MS, 1700 * MS, 0, false);
+	add_thread(&c, 11, 40 * MS, 60 * MS, 0, false);
+	add_thread(&c, 12, 0, 400 * MS, 0, false);
+	threads__sort(&c);
+	ticks(&c, 10, 150, 100);
+	ticks(&c, 12, 4, 3);
+	live_light_split(&c, &b);
+	CHECK_U64(c.threads[0].st.ns[GS_HELD_ON], 1900 * MS);
+	CHECK_U64(c.threads[0].st.ns[GS_NOGIL_ON], 700 * MS);
+	CHECK_U64(c.threads[2].st.ns[GS_HELD_ON], 300 * MS);
+
+	/* the interval (2, 3 s] and the figures since attach, not split again */
+	CHECK(live_diff(&iv, &c, &b) == 0);
+	CHECK_U64(iv.threads[0].st.ns[GS_HELD_ON], 400 * MS);
+	CHECK_U64(iv.threads[0].st.ns[GS_NOGIL_ON], 200 * MS);
+	memset(&p, 0, sizeof(p));
+	p.pt = &pt;
+	p.iv_raw = iv;
+	CHECK(live_diff(&p.cum_raw, &c, NULL) == 0);
+	CHECK(live_proc__build(&p) == 0);
+	CHECK_MSG(p.cum.held_s > 2.2399 && p.cum.held_s < 2.2401, "held_s %.4f", p.cum.held_s);
+	/* 0.4 s of thread 10, thread 12 new: whole */
+	CHECK_MSG(p.iv.held_s > 0.6999 && p.iv.held_s < 0.7001, "interval held_s %.4f", p.iv.held_s);
+	live_proc__free(&p);
+	gs_result__free(&a);
+	gs_result__free(&b);
+	gs_result__free(&c);
+}
+
 static void test_container(void)
 {
 	char b[64];
@@ -137,6 +217,7 @@ static void test_container(void)
 int main(void)
 {
 	test_diff();
+	test_light_split();
 	test_container();
 	return check_summary("live");
 }

@@ -152,7 +152,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		double on = (t->ns[GS_HELD_ON] + t->ns[GS_WAIT_ON] + t->ns[GS_NOGIL_ON]) / NS;
 		uint64_t held_on, nogil_on;
 
-		light__split(t, res->light, &held_on, &nogil_on);
+		light__split(t, res->light && !res->light_split, &held_on, &nogil_on);
 		r->held_s += held_on / NS;
 		r->held_offcpu_s += t->ns[GS_HELD_OFF] / NS;
 		r->sub_held_s += t->sub_held_ns / NS;
@@ -170,7 +170,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 			r->live_threads++;
 		if (win > 0 && on / win >= GS_BUSY_CORES)
 			r->busy_threads++;
-		thread_figs__build(&r->threads[i], &res->threads[i], res->light);
+		thread_figs__build(&r->threads[i], &res->threads[i], res->light && !res->light_split);
 	}
 	r->without_gil_s = r->on_cpu_s - r->with_gil_s;
 	if (win > 0) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/light.h"
 #include "model/live.h"
 
 static uint64_t sub(uint64_t a, uint64_t b)
@@ -50,6 +51,48 @@ static void diff_thread(struct thread_rec *o, const struct thread_rec *c, const 
 	/* whist: live snapshots do not carry it (bpf/gil.bpf.c,
 	 * snap_live_threads): no live view shows a thread's wait quantiles */
 	o->merged = c->merged > p->merged ? c->merged - p->merged : c->merged;
+}
+
+void live_light_split(struct gs_result *cur, const struct gs_result *prev)
+{
+	if (!cur->light || cur->light_split)
+		return;
+	for (size_t i = 0, from = 0; i < cur->nthreads; i++) {
+		struct gs_thread *c = &cur->threads[i].st;
+		const struct thread_rec *pr = find_thread(prev, &cur->threads[i], &from);
+		const struct gs_thread *p = pr ? &pr->st : NULL;
+		uint64_t on = c->ns[GS_HELD_ON] + c->ns[GS_NOGIL_ON], pon, d, held, nogil;
+		uint32_t dn, dh;
+
+		if (!p || !prev->light_split) {
+			light__split(c, true, &held, &nogil);
+			c->ns[GS_HELD_ON] = held;
+			c->ns[GS_NOGIL_ON] = nogil;
+			continue;
+		}
+		/* p is split: its sum is still its on-CPU time */
+		pon = p->ns[GS_HELD_ON] + p->ns[GS_NOGIL_ON];
+		d = sub(on, pon);
+		dn = c->light_ticks > p->light_ticks ? c->light_ticks - p->light_ticks : 0;
+		dh = c->light_ticks_held > p->light_ticks_held ? c->light_ticks_held - p->light_ticks_held : 0;
+		if (dh > dn)
+			dh = dn;
+		if (dn)
+			held = (uint64_t)((double)d * dh / dn + 0.5);
+		else if (c->light_ticks)        /* no tick this interval: its share so far */
+			held = (uint64_t)((double)d * (c->light_ticks_held < c->light_ticks ? c->light_ticks_held
+									     : c->light_ticks) / c->light_ticks + 0.5);
+		else                            /* never a tick: as accounted */
+			held = sub(c->ns[GS_HELD_ON], p->ns[GS_HELD_ON]);
+		if (held > d)
+			held = d;
+		held += p->ns[GS_HELD_ON];
+		if (held > on)
+			held = on;
+		c->ns[GS_HELD_ON] = held;
+		c->ns[GS_NOGIL_ON] = on - held;
+	}
+	cur->light_split = true;
 }
 
 int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev)

@@ -61,6 +61,14 @@ struct live_frame {
  * a copy of cur. 0 or -ENOMEM; out is freed with gs_result__free. */
 int live_diff(struct gs_result *out, const struct gs_result *cur, const struct gs_result *prev);
 
+/* --light in a live view: split the threads' on-CPU time of snapshot cur
+ * into held and native (model/light.h) interval by interval, on top of
+ * prev's split (NULL: the first snapshot, split by its own ticks), and
+ * mark cur split. A ratio over all the time since attach would move the
+ * past's split with every new tick: a cumulative held counter would grow
+ * faster than time while the share rises, and fall when it drops. */
+void live_light_split(struct gs_result *cur, const struct gs_result *prev);
+
 /* p->iv and p->cum from p->iv_raw and p->cum_raw (freed first if built). */
 int live_proc__build(struct live_proc *p);
 /* Only those a view shows: LIVE_IV (top), LIVE_CUM (serve); the other

@@ -84,6 +84,9 @@ struct gs_result {
 	bool live;                    /* a live view's snapshot (model/live.h):
 					 figures without the prediction */
 	bool light;                   /* --light (model/light.h): no uprobe */
+	bool light_split;             /* its threads' on-CPU held/native time
+					 split already, interval by interval
+					 (live_light_split): not again */
 	int light_hz;                 /* its CPU-sampling rate */
 	char light_refused[200];      /* --light asked, exact mode used: why */
 	uint64_t counters[GS_NR_COUNTERS];

@@ -394,6 +394,7 @@ static int snap_sess(struct live *l, struct live_sess *x, uint64_t start)
 		session__tick(&x->s);
 	cur->interval_us = x->s.interval_us;
 	cur->lim_start = x->s.lim_start;
+	live_light_split(cur, x->snapped ? &x->p.cum_raw : NULL);
 	/* the interval's figures only for a view that shows them (top) */
 	if (l->cfg.views & LIVE_IV) {
 		result_drop(&x->p.iv_raw);
