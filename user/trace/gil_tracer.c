@@ -238,8 +238,15 @@ int tracer__load(const struct py_target *pt, const struct tracer_opts *opts,
 
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
-	int n = tr->rb ? ring_buffer__poll(tr->rb, timeout_ms) : 0;
+	int n;
 
+	if (!tr->rb)
+		return 0;
+	/* woken only once a batch is pending (bpf/gil.bpf.c, emit): what the
+	 * time-out leaves is read too */
+	n = ring_buffer__poll(tr->rb, timeout_ms);
+	if (n >= 0)
+		n = ring_buffer__consume(tr->rb);
 	return n < 0 ? n : 0;
 }
 
@@ -1072,6 +1079,7 @@ int tracer__snapshot(struct tracer *tr, int slot, struct gs_result *res)
 	res->interval_us = -1;
 	res->trap_ns = tr->trap_ns;
 	res->light = tr->opts.light;
+	res->light_split = false;       /* a raw snapshot (live_light_split) */
 	res->light_hz = tr->opts.light ? tr->opts.sample_hz : 0;
 	res->seed_locked = sl->acc.seed_locked;
 	res->seed_holder = sl->acc.seed_holder;
