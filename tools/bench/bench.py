@@ -63,12 +63,18 @@ BT, BTE, PERF = "bpftrace", "bpftrace-empty", "perf"
 # Empty BPF uprobes at exactly gilscope's probe sites (tools/bench/floor.c):
 # the cost of the traps alone.
 FLOOR = "trap-floor"
-PEERS = (BT, BTE, PERF, FLOOR)
+# Empty BPF programs on the tracepoints --light attaches (floor -t: futex
+# syscall entry/exit, sched_switch; they fire for every process): the cost
+# of --light's events alone, its floor as the trap floor is exact mode's.
+LFLOOR = "tracepoint-floor"
+PEERS = (BT, BTE, PERF, FLOOR, LFLOOR)
 GS_MODES = (GS, GSL, GSS)
 # Tracers of the timed rounds, in round order.
 TRACERS = [BASE, GS, GSL, GSS, FLOOR, BT, PERF]
+# The servers (workloads 3 and 5) also run under --light's tracepoint floor.
+SERVER_TRACERS = TRACERS + [LFLOOR]
 # The gunicorn app (workload 5): gilscope on the master and its workers.
-GUNI_TRACERS = [BASE, GS, GSL]
+GUNI_TRACERS = [BASE, GS, GSL, LFLOOR]
 
 # perf probe group of our own, so that cleaning up removes only ours.
 PERF_GROUP = "gilscope_bench"
@@ -697,6 +703,12 @@ class Bench:
                 time.sleep(0.05)
         elif tracer == FLOOR:
             tr = Proc([self.floor, "-p", str(pid)] + self.floor_specs, tracer + "-" + tag)
+            tr.wait_line("err", lambda l: l.startswith("floor: attached"), 60,
+                         "its 'attached' line")
+        elif tracer == LFLOOR:
+            if FLOOR in self.unavailable and not os.access(self.floor, os.X_OK):
+                raise BenchError(self.unavailable[FLOOR])
+            tr = Proc([self.floor, "-t", "-p", str(pid)], tracer + "-" + tag)
             tr.wait_line("err", lambda l: l.startswith("floor: attached"), 60,
                          "its 'attached' line")
         elif tracer == PERF:
@@ -1827,7 +1839,7 @@ def report_w3(b, cfg, w1, w3, diag, targets):
         if BASE in cpu and cpu[BASE] == cpu[BASE]:
             parts = ["%s %+.1f µs, %.1f%% less throughput" % (t, cpu[t] - cpu[BASE],
                                                                  (1 - cpu[BASE] / cpu[t]) * 100)
-                     for t in (GS, GSL, GSS, FLOOR, BT, PERF) if t in cpu and cpu[t] == cpu[t]]
+                     for t in (GS, GSL, GSS, FLOOR, LFLOOR, BT, PERF) if t in cpu and cpu[t] == cpu[t]]
             if parts:
                 L.append("Server CPU per request against untraced, and the throughput it leaves "
                          "(1 - untraced/traced CPU per request; steadier than requests/s between "
@@ -1960,6 +1972,22 @@ def light_server_targets(s, targets, label, cfg, diag_run=None, nreq_extra=0):
                  % (bpf_us, base_us, est, f1(own), f2(own_us),
                     f1(div(own_us, base_us) * 100)))
         L.append("")
+    fl = server_costs(s, LFLOOR) if any("error" not in r for r in s.get(LFLOOR, [])) else None
+    floor_note = ""
+    if fl:
+        floor_note = ("; %s alone (empty programs on the same tracepoints): CPU per request %+.1f%%, "
+                      "p99 %+.1f%%" % (LFLOOR, fl["cpu"][0], fl["p99"][0]))
+        L.append("**%s, --light's floor**: `%s` (tools/bench/floor.c -t) attaches empty BPF "
+                 "programs to the tracepoints --light uses (futex syscall entry and exit, "
+                 "sched_switch; for every process, as --light's are) and nothing else. Against "
+                 "the untraced run of the same round: server CPU per request **%+.1f%%** (rounds "
+                 "%+.1f .. %+.1f), throughput %.1f%% lost, p99 %+.1f%%. No BPF program of "
+                 "--light's can cost less than these tracepoints' dispatch; fentry on the "
+                 "kernel's futex functions, the other way to see futex calls, cannot load on "
+                 "this kernel (docs/light-mode.md)."
+                 % (label, LFLOOR, fl["cpu"][0], fl["cpu"][1], fl["cpu"][2], fl["loss"][0],
+                    fl["p99"][0]))
+        L.append("")
     c, clo, chi = x["cpu"]
     vc = verdict_range(c, clo, chi, 2.0)
     L.append("**%s, gilscope --light (issue 16)**, medians of per-round paired ratios against "
@@ -1973,17 +2001,17 @@ def light_server_targets(s, targets, label, cfg, diag_run=None, nreq_extra=0):
     L.append("")
     targets.append(("%s: gilscope --light server CPU per request <= +2%% (issue 16)" % label,
                     "%+.1f%% (%.1f vs %.1f µs; per-round %+.1f .. %+.1f)%s; throughput %.1f%% "
-                    "lost; exact mode %s"
+                    "lost; exact mode %s%s"
                     % (c, x["cpu_us"], med(col(s.get(BASE, []), "srv_cpu_us_req")), clo, chi,
                        "; BPF-time estimate %+.2f%%" % est if est == est else "", x["loss"][0],
-                       "%+.1f%%" % g["cpu"][0] if g else "-"), vc))
+                       "%+.1f%%" % g["cpu"][0] if g else "-", floor_note), vc))
     if label.startswith("3."):
         p, plo, phi = x["p99"]
         vp = verdict_range(p, plo, phi, 5.0)
         targets.append(("%s: gilscope --light p99 latency <= +5%% (issue 16)" % label,
-                        "%+.1f%% (%.2f vs %.2f ms; per-round %+.1f .. %+.1f); exact mode %s"
+                        "%+.1f%% (%.2f vs %.2f ms; per-round %+.1f .. %+.1f); exact mode %s%s"
                         % (p, x["p99ms"], med(col(s.get(BASE, []), "p99")), plo, phi,
-                           "%+.1f%%" % g["p99"][0] if g else "-"), vp))
+                           "%+.1f%%" % g["p99"][0] if g else "-", floor_note), vp))
     return L
 
 
@@ -2042,7 +2070,8 @@ def report_w5(b, cfg, w5, targets):
                  % (t, fmt_rate(x["rps"]), x["loss"][0], x["loss"][1], x["loss"][2], x["p99ms"],
                     x["p99"][0], x["p99"][1], x["p99"][2], med(col(rs, "p50")), f1(x["cpu_us"]),
                     x["cpu"][0], x["cpu"][1], x["cpu"][2],
-                    "%.0f" % (1 + med(col(rs, "children_traced"))), per_rps, per_cpu))
+                    "-" if t == LFLOOR else "%.0f" % (1 + med(col(rs, "children_traced"))), per_rps,
+                    per_cpu))
     L.append("")
     chk = ["%s round %d: %s" % (t, i + 1, r["check_failed"][0]) for t in w5
            for i, r in enumerate(w5[t]) if r.get("check_failed")]
@@ -2563,7 +2592,7 @@ def main():
                                lambda t: b.run_wl("wl_cpu.py", cfg["w2_threads"], t,
                                                   cfg["w2_warmup"], cfg["w2_window"]))
         if want("w3"):
-            R["w3"] = b.series("http", TRACERS, cfg["http_rounds"], lambda t: b.run_http(t, cfg))
+            R["w3"] = b.series("http", SERVER_TRACERS, cfg["http_rounds"], lambda t: b.run_http(t, cfg))
         if want("w5"):
             if "gunicorn" in b.unavailable:
                 R["w5"] = {t: [{"error": b.unavailable["gunicorn"]}] for t in GUNI_TRACERS}

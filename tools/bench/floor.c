@@ -5,7 +5,11 @@
  * process only, the way gilscope attaches its GIL probes (a perf-event
  * uprobe link with a PID filter), and keeps the probes until SIGINT or
  * SIGTERM or until the process is gone. What the process then loses is the
- * price of the traps alone: no BPF work, no tracepoints. */
+ * price of the traps alone: no BPF work, no tracepoints.
+ *
+ * With -t, the tracepoint floor of --light instead: empty programs on the
+ * tracepoints --light attaches (futex syscall entry and exit, the
+ * scheduler's switch), which fire for every process, and no uprobe. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,11 +26,17 @@
 
 static const char usage[] =
 "Usage: floor -p PID OBJECT:FILE_OFFSET[%return] [OBJECT:FILE_OFFSET...]\n"
+"       floor -t -p PID\n"
 "\n"
 "Attach an empty BPF uprobe program at each file offset (0x... or decimal) of\n"
 "each OBJECT, for process PID only; '%return' makes it a return probe on the\n"
 "function at that offset. Print 'floor: attached N probes to PID' once all\n"
-"are in place, then wait for SIGINT/SIGTERM or PID's exit.\n";
+"are in place, then wait for SIGINT/SIGTERM or PID's exit.\n"
+"\n"
+"-t: instead, empty programs on the tracepoints gilscope --light uses\n"
+"(syscalls:sys_enter_futex, syscalls:sys_exit_futex, sched_switch), for every\n"
+"process; 'floor: attached 3 tracepoints' once in place; PID only bounds the\n"
+"wait.\n";
 
 struct spot {
 	const char *path;
@@ -81,6 +91,55 @@ static int parse_spot(char *arg, struct spot *s)
 	return 0;
 }
 
+/* Sleep until SIGINT/SIGTERM or PID's exit. */
+static void wait_for_end(long pid)
+{
+	while (!stop && (!kill(pid, 0) || errno != ESRCH))
+		usleep(100 * 1000);
+}
+
+/* floor -t: the tracepoint floor. */
+static int attach_tracepoints(long pid)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct floor_bpf *skel;
+	struct bpf_program *progs[3];
+	struct bpf_link *links[3] = {};
+	int i, ret = 1;
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "floor: no process %ld\n", pid);
+		return 1;
+	}
+	libbpf_set_print(libbpf_log);
+	skel = floor_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(errno));
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	progs[0] = skel->progs.floor_futex_enter;
+	progs[1] = skel->progs.floor_futex_exit;
+	progs[2] = skel->progs.floor_switch;
+	for (i = 0; i < 3; i++) {
+		links[i] = bpf_program__attach(progs[i]);
+		if (!links[i]) {
+			fprintf(stderr, "floor: cannot attach %s: %s\n", bpf_program__name(progs[i]),
+				strerror(errno));
+			goto out;
+		}
+	}
+	fprintf(stderr, "floor: attached 3 tracepoints\n");
+	wait_for_end(pid);
+	ret = 0;
+out:
+	for (i = 0; i < 3; i++)
+		bpf_link__destroy(links[i]);
+	floor_bpf__destroy(skel);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -88,11 +147,15 @@ int main(int argc, char **argv)
 	struct spot spots[MAX_PROBES];
 	struct floor_bpf *skel;
 	int opt, n, i, e, ret = 1;
+	bool tracepoints = false;
 	char *end;
 	long pid = 0;
 
-	while ((opt = getopt(argc, argv, "p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "p:th")) != -1) {
 		switch (opt) {
+		case 't':
+			tracepoints = true;
+			break;
 		case 'p':
 			errno = 0;
 			pid = strtol(optarg, &end, 10);
@@ -110,6 +173,12 @@ int main(int argc, char **argv)
 		}
 	}
 	n = argc - optind;
+	if (tracepoints && pid && n == 0)
+		return attach_tracepoints(pid);
+	if (tracepoints) {
+		fprintf(stderr, "floor: -t takes -p PID and no probe\n%s", usage);
+		return 1;
+	}
 	if (!pid || n < 1) {
 		fprintf(stderr, "floor: %s\n%s", !pid ? "-p PID is required" : "no probe given", usage);
 		return 1;
@@ -158,8 +227,7 @@ int main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "floor: attached %d probes to PID %ld\n", n, pid);
-	while (!stop && (!kill(pid, 0) || errno != ESRCH))
-		usleep(100 * 1000);
+	wait_for_end(pid);
 	ret = 0;
 out:
 	for (i = 0; i < n; i++)
