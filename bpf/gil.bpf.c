@@ -604,8 +604,11 @@ static __always_inline void handoff_end(struct gs_proc *p, __u32 slot, __u64 now
 	if (!since)
 		return;
 	p->free_since = 0;
-	if (now <= since)
-		return;
+	/* an acquisition stamped before the release (--light: the woken
+	 * thread's futex return read on another CPU first): a hand-off all
+	 * the same, of no measurable length */
+	if (now < since)
+		now = since;
 	count(slot, GS_C_HANDOFF_NS, now - since);
 	hist_add(slot, GS_HIST_HANDOFF, now - since);   /* and their count */
 	if (now - since > p->handoff_max_ns)
@@ -936,6 +939,18 @@ static __always_inline void on_released(struct gs_proc *p, __u32 slot, __u32 tid
 			p->free_since = now;   /* a hand-off: until the next acquisition */
 			if (!forced)
 				count(slot, GS_C_VOLUNTARY_HANDOFF, 1);
+		} else if (targ_light && p->gil_holder && p->gil_holder != tid) {
+			/* --light sees a release at its futex call, after
+			 * `locked` is 0: the waiter it wakes, timed out on
+			 * another CPU in that instant, read the GIL free and
+			 * was taken for the new holder first (CPU-bound
+			 * threads: 1 release in 4). The hand-off it was, of no
+			 * measurable length. */
+			p->free_since = now;
+			handoff_end(p, slot, now);
+			if (!forced)
+				count(slot, GS_C_VOLUNTARY_HANDOFF, 1);
+			count(slot, GS_C_LIGHT_EARLY_TAKE, 1);
 		}
 		if (forced)
 			emit(p, slot, tid, GS_TR_FORCED, 0, now);

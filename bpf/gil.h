@@ -177,6 +177,8 @@ enum gs_counter {
 				   of a block on the GIL's mutex */
 	GS_C_LIGHT_PASSON,      /* signals on the GIL's cond by a waiter passing
 				   one on (glibc, after a time-out): no release */
+	GS_C_LIGHT_EARLY_TAKE,  /* releases seen after the waiter they left was
+				   taken for the holder: hand-offs of no length */
 	GS_NR_COUNTERS,
 };
 

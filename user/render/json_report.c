@@ -286,6 +286,7 @@ static void mode(struct json_writer *w, const struct gs_report *r)
 		json_key(w, "unseen_hold_s"); json_double(w, l->unseen_hold_s);
 		kv_u(w, "stolen_wakeups", l->stolen);
 		kv_u(w, "rewaits", l->rewaits);
+		kv_u(w, "early_takes", l->early_takes);
 		json_obj_end(w);
 	} else {
 		json_null(w);

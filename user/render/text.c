@@ -63,9 +63,10 @@ static void print_light(const struct light_figs *l, FILE *f)
 		   "    unmarked, timed to the next read of the GIL (%.3f s, in held %%, not in the table)\n",
 		(unsigned long long)l->unseen_holds, l->unseen_hold_s);
 	fprintf(f, "  %llu reads of the GIL's state (%llu locked, %llu not a GIL); %llu woken waiters found it\n"
-		   "    taken again; %llu threads taken for the holder waited again\n",
+		   "    taken again; %llu threads taken for the holder waited again; %llu releases seen after\n"
+		   "    their waiter took the GIL (hand-offs of no length)\n",
 		(unsigned long long)l->reads, (unsigned long long)l->reads_locked, (unsigned long long)l->reads_bad,
-		(unsigned long long)l->stolen, (unsigned long long)l->rewaits);
+		(unsigned long long)l->stolen, (unsigned long long)l->rewaits, (unsigned long long)l->early_takes);
 }
 
 static void print_cost(const struct gs_report *r, FILE *f)
