@@ -71,6 +71,8 @@ struct gs_thread {
 				   time user space splits by this ratio */
 	__u64 light_wait_start; /* --light: start of the wait its last wake-up
 				   ended (a later end moves it: light_shift) */
+	__u64 light_sn;         /* --light: the GIL's switch_number at that
+				   wake-up, +1 (0: not read) */
 	__u64 gil_addr;         /* the GIL waited for/held when it is a
 				   sub-interpreter's own (3.12+); 0 = main GIL */
 	__u64 sub_held_ns;      /* of the held time: holding a sub-interpreter's GIL */
@@ -179,6 +181,8 @@ enum gs_counter {
 				   one on (glibc, after a time-out): no release */
 	GS_C_LIGHT_EARLY_TAKE,  /* releases seen after the waiter they left was
 				   taken for the holder: hand-offs of no length */
+	GS_C_LIGHT_QUICK_WAIT,  /* releases that left a waiter never seen to
+				   block: waits (and hand-offs) of no length */
 	GS_NR_COUNTERS,
 };
 

@@ -365,17 +365,36 @@ static __noinline void light_tick(struct gs_proc *p, __u32 slot, __u32 tid, stru
 /* The futex calls' handlers, out of line (BPF subprograms: the verifier
  * walks each once, not once per path of the program). */
 
+/* The GIL's switch_number (bumped by each acquisition by another thread
+ * than the last holder), +1; 0 unreadable. */
+static __always_inline __u64 light_switches(const struct gs_proc *p)
+{
+	__u64 sn = 0;
+
+	if (!p->switchnum_addr || bpf_probe_read_user(&sn, sizeof(sn), (void *)p->switchnum_addr))
+		return 0;
+	return sn + 1;
+}
+
 /* take_gil waits on the cond (a round of its wait loop). */
 static __noinline void light_cond_wait(struct gs_proc *p, __u32 tid, struct gs_thread *t, __u64 now)
 {
 	__u32 slot = t->slot;
+	__u64 sn;
 
 	t->fx_cond = 1;
-	if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen)
-		/* woken, never seen holding, it waits again: another
-		 * took the GIL first; its wait goes on */
-		light_unacquire(p, slot, tid, t, now);
-	else if (t->gil == GS_GIL_HOLDING)
+	if (t->gil == GS_GIL_HOLDING && t->light_pending && t->light_seen) {
+		/* Woken, never seen holding, it waits again. It took the
+		 * GIL and let it go unseen when the GIL changed hands twice
+		 * since (to it, and from it to the holder now: a short hold
+		 * between native calls, the convoy's); otherwise another
+		 * took it first, and its wait goes on. */
+		sn = light_switches(p);
+		if (sn && t->light_sn && sn >= t->light_sn + 2)
+			light_unseen_release(p, slot, tid, t, now);
+		else
+			light_unacquire(p, slot, tid, t, now);
+	} else if (t->gil == GS_GIL_HOLDING)
 		/* it released unseen (nobody waited) */
 		light_unseen_release(p, slot, tid, t, now);
 	on_contended(p, slot, tid);
@@ -489,6 +508,7 @@ static __noinline void light_woken(struct gs_proc *p, __u32 tid, struct gs_threa
 	on_acquired(p, t->slot, tid);
 	t->light_seen = 1;
 	t->light_pending = 1;
+	t->light_sn = light_switches(p);
 }
 
 SEC("tracepoint/syscalls/sys_exit_futex")

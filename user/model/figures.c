@@ -221,6 +221,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		l->stolen = c[GS_C_LIGHT_STOLEN];
 		l->rewaits = c[GS_C_LIGHT_REWAIT];
 		l->early_takes = c[GS_C_LIGHT_EARLY_TAKE];
+		l->quick_waits = c[GS_C_LIGHT_QUICK_WAIT];
 		l->contended_releases = c[GS_C_FORCED] + c[GS_C_VOLUNTARY_HANDOFF];
 		for (size_t i = 0; i < res->nthreads; i++) {
 			l->ticks += res->threads[i].st.light_ticks;

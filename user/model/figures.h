@@ -140,7 +140,7 @@ struct gs_report {
 		uint64_t ticks, ticks_held; /* ticks that split on-CPU time */
 		uint64_t unseen_holds;  /* holds with an unmarked end, timed to a read */
 		double unseen_hold_s;
-		uint64_t stolen, rewaits, early_takes;
+		uint64_t stolen, rewaits, early_takes, quick_waits;
 		uint64_t contended_releases; /* releases with a waiter, each seen */
 	} light;
 	const char *light_refused;  /* --light asked but not used: why (NULL) */

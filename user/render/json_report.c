@@ -287,6 +287,7 @@ static void mode(struct json_writer *w, const struct gs_report *r)
 		kv_u(w, "stolen_wakeups", l->stolen);
 		kv_u(w, "rewaits", l->rewaits);
 		kv_u(w, "early_takes", l->early_takes);
+		kv_u(w, "quick_waits", l->quick_waits);
 		json_obj_end(w);
 	} else {
 		json_null(w);

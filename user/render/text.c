@@ -64,9 +64,11 @@ static void print_light(const struct light_figs *l, FILE *f)
 		(unsigned long long)l->unseen_holds, l->unseen_hold_s);
 	fprintf(f, "  %llu reads of the GIL's state (%llu locked, %llu not a GIL); %llu woken waiters found it\n"
 		   "    taken again; %llu threads taken for the holder waited again; %llu releases seen after\n"
-		   "    their waiter took the GIL (hand-offs of no length)\n",
+		   "    their waiter took the GIL (hand-offs of no length); %llu waiters never blocked (waits\n"
+		   "    of no length, in the GIL's counts, not in a thread's)\n",
 		(unsigned long long)l->reads, (unsigned long long)l->reads_locked, (unsigned long long)l->reads_bad,
-		(unsigned long long)l->stolen, (unsigned long long)l->rewaits, (unsigned long long)l->early_takes);
+		(unsigned long long)l->stolen, (unsigned long long)l->rewaits, (unsigned long long)l->early_takes,
+		(unsigned long long)l->quick_waits);
 }
 
 static void print_cost(const struct gs_report *r, FILE *f)
