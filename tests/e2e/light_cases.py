@@ -237,10 +237,9 @@ WORKLOADS = (
 # make test runs --light against ground truth the workload gives (the
 # timing cases' checks: CPU-bound threads at a known switch interval, a
 # duty cycle the workload measures itself), the guard and the 3.6
-# fallback. The comparisons with exact mode run on demand, on a quiet
-# machine (-k 'light vs exact'; light_compare_cases.py): the two
-# gilscopes' windows open apart, and while other work loads the machine
-# the workloads' rates drift between them by more than the 5% asked for.
+# fallback. The comparisons with exact mode run on demand (-k 'light vs
+# exact'; light_compare_cases.py: 36 cases, about 12 minutes), on a quiet
+# machine: they hold two tracers' BPF loads and a workload to 5%.
 VERSIONS = ("3.7", "3.13")
 
 
