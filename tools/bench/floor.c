@@ -98,27 +98,38 @@ static void wait_for_end(long pid)
 		usleep(100 * 1000);
 }
 
-/* floor -t: the tracepoint floor. */
-static int attach_tracepoints(long pid)
+/* The BPF object loaded and the stop signals caught, for live process
+ * pid; NULL (said) otherwise. */
+static struct floor_bpf *load(long pid)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct floor_bpf *skel;
-	struct bpf_program *progs[3];
-	struct bpf_link *links[3] = {};
-	int i, ret = 1;
 
 	if (kill(pid, 0) && errno == ESRCH) {
 		fprintf(stderr, "floor: no process %ld\n", pid);
-		return 1;
+		return NULL;
 	}
 	libbpf_set_print(libbpf_log);
 	skel = floor_bpf__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(errno));
-		return 1;
+		return NULL;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	return skel;
+}
+
+/* floor -t: the tracepoint floor. */
+static int attach_tracepoints(long pid)
+{
+	struct floor_bpf *skel;
+	struct bpf_program *progs[3];
+	struct bpf_link *links[3] = {};
+	int i, ret = 1;
+
+	if (!(skel = load(pid)))
+		return 1;
 	progs[0] = skel->progs.floor_futex_enter;
 	progs[1] = skel->progs.floor_futex_exit;
 	progs[2] = skel->progs.floor_switch;
@@ -142,7 +153,6 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct bpf_link *links[MAX_PROBES] = {};
 	struct spot spots[MAX_PROBES];
 	struct floor_bpf *skel;
@@ -200,19 +210,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (kill(pid, 0) && errno == ESRCH) {
-		fprintf(stderr, "floor: no process %ld\n", pid);
+	if (!(skel = load(pid)))
 		return 1;
-	}
-
-	libbpf_set_print(libbpf_log);
-	skel = floor_bpf__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "floor: cannot load the BPF program: %s\n", strerror(errno));
-		return 1;
-	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	for (i = 0; i < n; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = spots[i].ret);
 
