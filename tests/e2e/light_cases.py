@@ -238,7 +238,7 @@ WORKLOADS = (
 # timing cases' checks: CPU-bound threads at a known switch interval, a
 # duty cycle the workload measures itself), the guard and the 3.6
 # fallback. The comparisons with exact mode run on demand (-k 'light vs
-# exact'; light_compare_cases.py: 36 cases, about 12 minutes), on a quiet
+# exact'; light_compare_cases.py: 36 cases, about 14 minutes), on a quiet
 # machine: they hold two tracers' BPF loads and a workload to 5%.
 VERSIONS = ("3.7", "3.13")
 
