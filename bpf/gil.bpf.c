@@ -354,12 +354,35 @@ static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
 		c->without_gil_ns += d;
 }
 
+/* d ns of the thread's on-CPU time, held the GIL or not (cpu_add, for a
+ * GIL state other than its current one). */
+static __always_inline void cpu_add_as(const struct gs_thread *t, __u64 d, int held)
+{
+	__u32 slot = t->slot;
+	struct gs_cpu *c = bpf_map_lookup_elem(&cpu_time, &slot);
+
+	if (!c)
+		return;
+	if (held)
+		c->with_gil_ns += d;
+	else
+		c->without_gil_ns += d;
+}
+
 /* The last switch-in of a traced thread on this CPU (struct gs_run). */
 static __always_inline struct gs_run *cpu_note(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&last_switch_in, &zero);
+}
+
+/* A run of the off-CPU thread begins at ts: note the interval it leaves
+ * (its state, and how long it lasted) for run_early() at the run's end. */
+static __always_inline void run_note(struct gs_thread *t, __u64 ts)
+{
+	t->run_from = tstate_of(t) | (t->runnable_off ? GS_RUN_FROM_RUNQ : 0);
+	t->off_before = ts > t->since ? ts - t->since : 0;
 }
 
 /* Close the thread's current interval at now. When it was on-CPU, the
@@ -395,6 +418,7 @@ static __noinline void repair_switch_in_on(struct gs_thread *t, __u32 slot, __u6
 	__u64 out;
 
 	count(slot, GS_C_SWITCH_IN_ON, 1);
+	t->run_from = GS_RUN_FROM_NONE;   /* its run's start is not known */
 	/* The run we believed in began at on_since with exec_ns of CPU time
 	 * behind it; at this switch-in the task had run in_exec - exec_ns
 	 * since: its unseen switch-out came that long after on_since. */
@@ -415,15 +439,12 @@ static __noinline void repair_switch_in_on(struct gs_thread *t, __u32 slot, __u6
  * interval at that instant. No note for it there: its switch-in was not
  * seen (switch-out repairs that from its CPU time). A note newer than a
  * thread already on-CPU: its switch-out was not seen. */
-static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
+static __noinline void switch_in_apply(struct gs_thread *t, __u32 slot, struct gs_run *r)
 {
-	struct gs_run *r = cpu_note();
-
-	if (!r || r->tid != tid || r->ts <= t->since)
-		return;
 	if (t->oncpu) {
 		repair_switch_in_on(t, slot, r->ts, r->exec);
 	} else {
+		run_note(t, r->ts);
 		account(t, r->ts);
 		t->oncpu = 1;
 		t->runnable_off = 0;
@@ -431,6 +452,17 @@ static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 	t->on_since = r->ts;
 	t->exec_ns = r->exec;
 	t->cpu = bpf_get_smp_processor_id();
+}
+
+/* Out of line, once a run (the thread's first event after its switch-in):
+ * inlined into every handler, it had grown each by ~70 instructions. */
+static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
+{
+	struct gs_run *r = cpu_note();
+
+	if (!r || r->tid != tid || r->ts <= t->since)
+		return;
+	switch_in_apply(t, slot, r);
 }
 
 /* A new thread's entry is too large for the BPF stack: it is inserted from
@@ -485,6 +517,7 @@ static __noinline void thread_fill(const struct gs_proc *p, struct gs_thread *t,
 
 	t->since = p->seeded ? now : p->t0;
 	t->oncpu = oncpu;
+	t->run_from = GS_RUN_FROM_NONE;
 	if (r && r->tid == tid && r->ts >= p->t0 && r->ts < now) {
 		if (!p->seeded)
 			t->ns[GS_NOGIL_OFF] = r->ts - p->t0;
@@ -1175,6 +1208,36 @@ static __always_inline void repair_switch_out_off(struct gs_thread *t, __u32 slo
 	}
 }
 
+/* The end of a run seen from its switch-in: the kernel's count of its CPU
+ * time (sum_exec_runtime, what ps, top and cgroups show) starts before the
+ * switch-in tracepoint when the thread was woken on an idle CPU: 15-25 us a
+ * run on the 2-vCPU VM of docs/how-it-works.md ("On-CPU time"), against
+ * 0.4-3 us otherwise. That much of the off-CPU interval before the run is
+ * taken as on-CPU, so the threads' on-CPU time is the kernel's. */
+static __noinline void run_early(struct gs_thread *t, __u32 slot, __u64 d)
+{
+	int off = t->run_from & ~GS_RUN_FROM_RUNQ;
+
+	if (!(off & 1) || off >= GS_NR_TSTATES)
+		return;
+	if (d > t->off_before)
+		d = t->off_before;
+	if (d > t->ns[off])
+		d = t->ns[off];
+	t->ns[off] -= d;
+	/* off - 1, spelled out for the verifier */
+	if (off == GS_HELD_OFF)
+		t->ns[GS_HELD_ON] += d;
+	else if (off == GS_WAIT_OFF)
+		t->ns[GS_WAIT_ON] += d;
+	else
+		t->ns[GS_NOGIL_ON] += d;
+	if (off == GS_NOGIL_OFF && (t->run_from & GS_RUN_FROM_RUNQ))
+		t->runq_ns -= d < t->runq_ns ? d : t->runq_ns;
+	cpu_add_as(t, d, off == GS_HELD_OFF);
+	count(slot, GS_C_RUN_EARLY_NS, d);
+}
+
 /* Does nothing: attached by user/trace/trapcost.c to a nop in gilscope itself,
  * to time what one uprobe trap costs on this machine. */
 SEC("uprobe")
@@ -1203,6 +1266,10 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 			if (!t->oncpu)
 				repair_switch_out_off(t, slot, now, exec);
+			else if (t->exec_ns && exec > t->exec_ns && now > t->on_since &&
+				 exec - t->exec_ns > now - t->on_since)
+				run_early(t, slot, (exec - t->exec_ns) - (now - t->on_since));
+			t->run_from = GS_RUN_FROM_NONE;
 			if (targ_light)     /* it leaves holding the GIL or not */
 				light_observe(p, tid, t, now,
 					      t->fx_mutex || prev->__state == 0 ? GS_OBS_ON_WAY : GS_OBS_BLOCKED);
@@ -1238,8 +1305,12 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		/* its state changes now (--trace: for the timeline) */
 		t = thread_get(p, slot, next, tid, now, 0);
 		if (t) {
-			if (t->oncpu)
+			if (t->oncpu) {
 				count(slot, GS_C_SWITCH_IN_ON, 1);
+				t->run_from = GS_RUN_FROM_NONE;
+			} else {
+				run_note(t, now);
+			}
 			account(t, now);
 			t->oncpu = 1;
 			t->runnable_off = 0;

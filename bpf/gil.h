@@ -14,6 +14,10 @@
 #endif
 #include "hist.h"
 
+/* gs_thread.run_from */
+#define GS_RUN_FROM_RUNQ 0x80
+#define GS_RUN_FROM_NONE 0xff
+
 /* What a thread is doing, as the BPF side accounts its time. Every
  * nanosecond of a thread's life inside the window lands in exactly one. */
 enum gs_tstate {
@@ -64,7 +68,10 @@ struct gs_thread {
 				   GIL before it takes it: its wait ends after */
 	__u8 light_preempted;   /* --light: woken to take the GIL, it left the CPU
 				   before taking it: its wait ends at its next run */
-	__u8 pad2[2];
+	__u8 run_from;          /* the off-CPU state (enum gs_tstate, | GS_RUN_FROM_RUNQ
+				   when runnable) its current run began from;
+				   GS_RUN_FROM_NONE: unknown */
+	__u8 pad2[1];
 	__u32 light_ticks;      /* --light: CPU-sampling ticks that found it on-CPU
 				   outside a wait, its GIL state readable... */
 	__u32 light_ticks_held; /* ...and of them, holding the GIL: the on-CPU
@@ -80,6 +87,8 @@ struct gs_thread {
 				   or switch-in (0 unknown): repairs scheduler
 				   events not seen */
 	__u64 on_since;         /* start of its current run, when on-CPU */
+	__u64 off_before;       /* length of that interval (run_from's state) up
+				   to the switch-in */
 	__u64 tstate;           /* PyThreadState *, from probe args or attach */
 	__u64 wait_stack;       /* stack at the current wait's start */
 	__u64 rel_stack;        /* stack walked at its last release... */
@@ -183,6 +192,9 @@ enum gs_counter {
 				   taken for the holder: hand-offs of no length */
 	GS_C_LIGHT_QUICK_WAIT,  /* releases that left a waiter never seen to
 				   block: waits (and hand-offs) of no length */
+	GS_C_RUN_EARLY_NS,      /* CPU time the kernel charged runs before their
+				   switch-in (a CPU coming out of idle): moved
+				   from the off-CPU time before each run */
 	GS_NR_COUNTERS,
 };
 

@@ -189,6 +189,7 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 		r->handoff_pct = 100.0 * (c[GS_C_HANDOFF_NS] / NS) / win;
 	if (r->handoff_pct > 100)
 		r->handoff_pct = 100;
+	r->early_s = c[GS_C_RUN_EARLY_NS] / NS;
 	r->partial_holds = c[GS_C_PARTIAL_HOLDS] + (res->inflight_hold_ns ? 1 : 0);
 	r->partial_hold_s = (c[GS_C_PARTIAL_HOLD_NS] + res->inflight_hold_ns) / NS;
 	r->acquisitions = c[GS_C_ACQUIRES];

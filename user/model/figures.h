@@ -116,6 +116,8 @@ struct gs_report {
 	double held_s, held_offcpu_s, wait_s, native_s, offcpu_s;
 	double runq_s;              /* of offcpu_s: runnable, waiting for a CPU */
 	double on_cpu_s, with_gil_s, without_gil_s;
+	double early_s;             /* of on_cpu_s: charged by the kernel before the
+				       runs' switch-ins (woken on an idle CPU) */
 	double parallelism;         /* cores' worth of CPU: on_cpu_s / window_s */
 	double sub_held_s;          /* of held_s + held_offcpu_s: sub-interpreters' GILs */
 	struct gil_stats *gils;     /* [ngils]: the main GIL first */

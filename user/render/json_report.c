@@ -387,6 +387,7 @@ static void body(struct json_writer *w, const struct gs_report *r)
 	kv_d(w, "without_gil_s", r->without_gil_s);
 	kv_d(w, "parallelism", r->parallelism);
 	kv_d(w, "runq_s", r->runq_s);
+	kv_d(w, "early_s", r->early_s);
 	cpus(w, r->cpu, r->ncpus);
 	json_obj_end(w);
 
