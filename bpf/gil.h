@@ -156,9 +156,10 @@ enum gs_counter {
 	GS_C_ACQUIRES,          /* GIL acquisitions (waited for or not) */
 	GS_C_OTHER_GIL,         /* acquisitions of a sub-interpreter's own GIL */
 	GS_C_SUBGILS_FULL,      /* sub-interpreter GIL table full: its events dropped */
-	GS_C_SWITCH_OUT_OFF,    /* switch-out of a thread already off-CPU: a switch-in
-				   was not seen (its run is repaired from the task's
-				   CPU time) */
+	GS_C_SWITCH_OUT_OFF,    /* a thread believed off-CPU found running (its probe
+				   hit, switch-out or exit): a switch-in came with no
+				   sched_switch event (its run is repaired from the
+				   task's CPU time) */
 	GS_C_SWITCH_IN_ON,      /* switch-in of a thread already on-CPU: a switch-out
 				   was not seen (repaired likewise) */
 	GS_C_CODE_REUSED,       /* a code object's address held another one before */

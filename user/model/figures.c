@@ -278,8 +278,9 @@ int gs_report__build(struct gs_report *r, const struct py_target *pt,
 	lost(r, "other_gil_acquisitions", "acquisitions of a sub-interpreter's own GIL (3.12+; under GILS, not in the main GIL's figures)",
 	     c[GS_C_OTHER_GIL], false);
 	lost(r, "subgils_full", "events of sub-interpreter GILs beyond the first 64", c[GS_C_SUBGILS_FULL], true);
-	lost(r, "switch_out_off", "switch-outs of a thread already off-CPU (a switch-in was not seen: "
-	     "its run repaired from the task's CPU time)", c[GS_C_SWITCH_OUT_OFF], false);
+	lost(r, "switch_out_off", "runs of a thread believed off-CPU, found at its next event (the kernel "
+	     "switched it in with no sched_switch event: its run repaired from the task's CPU time)",
+	     c[GS_C_SWITCH_OUT_OFF], false);
 	lost(r, "switch_in_on", "switch-ins of a thread already on-CPU", c[GS_C_SWITCH_IN_ON], false);
 	lost(r, "stacks_truncated", "stacks cut at the depth limit (marked [truncated])", c[GS_C_TRUNCATED], false);
 	lost(r, "take_return_unmatched", "acquisitions whose start predates the window", c[GS_C_TAKE_RET_UNMATCHED], false);
