@@ -690,6 +690,6 @@ CASES += [
          retries=1),
     Case("children without flag", case_without_flag, per_interp=False,
          budget=60),
-    Case("subinterp own GIL", case_subinterp, versions=("3.12", "3.13"),
+    Case("subinterp own GIL", case_subinterp, versions=("3.12", "3.13"), strict=True,
          budget=60, retries=1),
 ]

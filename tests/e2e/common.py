@@ -20,21 +20,29 @@ class Case(object):
     machine delays wake-ups); every attempt is printed."""
 
     def __init__(self, name, fn, per_interp=True, budget=90, retries=0,
-                 versions=None):
+                 versions=None, strict=False):
         self.name = name
         self.fn = fn
         self.per_interp = per_interp
         self.budget = budget
         self.retries = retries
         # per-interpreter cases limited to these minors ("3.11", ...); the
-        # newest interpreter stands in when none of them is being run
+        # newest interpreter stands in when none of them is being run,
+        # unless the case is strict: it checks something only those
+        # versions have (then it is skipped, saying so)
         self.versions = versions
+        self.strict = strict
 
     def runs_on(self, interp, interps):
         if not self.versions:
             return True
         some = [i for i in interps if i.minor in self.versions]
-        return interp in some if some else interp is interps[-1]
+        return interp in some if some else (not self.strict and interp is interps[-1])
+
+    def runs_nowhere(self, interps):
+        """A strict case none of whose versions is being run."""
+        return bool(self.per_interp and self.strict and interps and
+                    not any(self.runs_on(i, interps) for i in interps))
 
 
 

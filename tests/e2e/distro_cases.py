@@ -143,7 +143,7 @@ def case_distro_embed(ctx):
 
 CASES = [
     Case("distro python3.11 three ways", case_distro, versions=("3.11",),
-         budget=240, retries=1),
+         strict=True, budget=240, retries=1),
     Case("distro python3.11 two strategies, one run", case_distro_same_run,
          versions=("3.11",), budget=120, retries=1),
     Case("distro libpython3.11 embedded", case_distro_embed, versions=("3.11",),

@@ -317,6 +317,11 @@ def main():
                     counts[s] += 1
                     if s == "FAIL":
                         failed.append("%s %s" % (interp.minor, c.name))
+        for c in cases:
+            if c.runs_nowhere(interps):
+                print("SKIP %s: needs CPython %s, not among the interpreters run"
+                      % (c.name, " or ".join(c.versions)), flush=True)
+                counts["SKIP"] += 1
         if interps:
             for c in cases:
                 if not c.per_interp:

@@ -353,5 +353,6 @@ def case_light_no_tracefs(ctx):
 CASES += [
     Case("light guard: no uprobe per uncontended cycle", case_light_guard, versions=("3.12",)),
     Case("light: tracefs not mounted", case_light_no_tracefs, versions=("3.12",)),
-    Case("light refused: CPython 3.6 falls back to exact", case_light_refused, versions=("3.6",)),
+    Case("light refused: CPython 3.6 falls back to exact", case_light_refused, versions=("3.6",),
+         strict=True),
 ]
