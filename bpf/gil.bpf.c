@@ -340,22 +340,8 @@ static __always_inline __u64 tstate_arg(struct pt_regs *ctx)
 	return cookie == 1 ? b : cookie == 2 ? c : a;
 }
 
-/* d ns of the thread's on-CPU time, to this CPU's figures for its process. */
-static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
-{
-	__u32 slot = t->slot;
-	struct gs_cpu *c = bpf_map_lookup_elem(&cpu_time, &slot);
-
-	if (!c)
-		return;
-	if (t->gil == GS_GIL_HOLDING)
-		c->with_gil_ns += d;
-	else
-		c->without_gil_ns += d;
-}
-
-/* d ns of the thread's on-CPU time, held the GIL or not (cpu_add, for a
- * GIL state other than its current one). */
+/* d ns of the thread's on-CPU time, to this CPU's figures for its process:
+ * with the GIL or without it (held). */
 static __always_inline void cpu_add_as(const struct gs_thread *t, __u64 d, int held)
 {
 	__u32 slot = t->slot;
@@ -367,6 +353,12 @@ static __always_inline void cpu_add_as(const struct gs_thread *t, __u64 d, int h
 		c->with_gil_ns += d;
 	else
 		c->without_gil_ns += d;
+}
+
+/* ... as its current GIL state says. */
+static __always_inline void cpu_add(const struct gs_thread *t, __u64 d)
+{
+	cpu_add_as(t, d, t->gil == GS_GIL_HOLDING);
 }
 
 /* The last switch-in of a traced thread on this CPU (struct gs_run). */
@@ -434,11 +426,6 @@ static __noinline void repair_switch_in_on(struct gs_thread *t, __u32 slot, __u6
 	t->oncpu = 1;
 }
 
-/* The thread runs on this CPU now (the caller is its uprobe, switch-out or
- * exit): apply its switch-in noted in last_switch_in, closing its off-CPU
- * interval at that instant. No note for it there: its switch-in was not
- * seen (switch-out repairs that from its CPU time). A note newer than a
- * thread already on-CPU: its switch-out was not seen. */
 /* Apply the thread's switch-in: the one noted on this CPU (r), or with
  * r NULL, one that came with no sched_switch event. The thread runs (the
  * caller is its own probe hit, switch-out or exit) but is believed
@@ -478,6 +465,10 @@ static __noinline void switch_in_apply(struct gs_thread *t, __u32 slot, struct g
 	t->cpu = bpf_get_smp_processor_id();
 }
 
+/* The thread runs on this CPU now (the caller is its probe hit, switch-out
+ * or exit): apply its switch-in noted in last_switch_in, or, believed
+ * off-CPU with no note for it, the one the kernel made unseen. A note newer
+ * than a thread already on-CPU: its switch-out was not seen. */
 static __always_inline void sync_in(struct gs_thread *t, __u32 slot, __u32 tid)
 {
 	struct gs_run *r = cpu_note();
@@ -1195,7 +1186,6 @@ int BPF_KPROBE(gil_cond_call)
 }
 
 #include "light.bpf.h"
-
 
 /* The end of a run seen from its switch-in: the kernel's count of its CPU
  * time (sum_exec_runtime, what ps, top and cgroups show) starts before the
